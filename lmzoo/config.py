@@ -1,0 +1,105 @@
+"""Frozen-dataclass configs: presets, `--set key=value` overrides with type checks, JSON round trip."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypeVar
+
+from lmzoo.errors import LmzooError, did_you_mean
+
+C = TypeVar("C")
+
+
+def _check_type(name: str, value: Any, annotation: Any) -> Any:
+    """Return `value` coerced to `annotation`, or raise LmzooError naming the key."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        allowed = typing.get_args(annotation)
+        if value not in allowed:
+            raise LmzooError(f"--set {name}={value!r} is not allowed", f"use one of {', '.join(map(repr, allowed))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for arm in typing.get_args(annotation):
+            if arm is type(None):
+                if value is None:
+                    return None
+                continue
+            try:
+                return _check_type(name, value, arm)
+            except LmzooError as err:
+                errors.append(str(err))
+        raise LmzooError(errors[0] if errors else f"--set {name}: bad value {value!r}")
+    if origin in (tuple, list):
+        if not isinstance(value, (tuple, list)):
+            raise LmzooError(f"--set {name}={value!r} must be a sequence", "write it like (1, 2)")
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        return origin(_check_type(name, v, args[0]) for v in value) if args else origin(value)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation in (int, float, str, bool) and not isinstance(value, annotation):
+        raise LmzooError(f"--set {name}={value!r} must be {annotation.__name__}")
+    if annotation is int and isinstance(value, bool):
+        raise LmzooError(f"--set {name}={value!r} must be int")
+    return value
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved type of each field of dataclass `cls`."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def replace(config: C, overrides: Mapping[str, Any]) -> C:
+    """Copy of `config` with `overrides` applied, each checked against the field's type.
+
+    Example:
+        >>> from lmzoo.models.unigram import UnigramConfig
+        >>> replace(UnigramConfig(), {"add_k": 0.5}).add_k
+        0.5
+    """
+    types_ = field_types(type(config))
+    checked = {}
+    for key, value in overrides.items():
+        if key not in types_:
+            raise LmzooError(f"unknown config key '{key}' for {type(config).__name__}", did_you_mean(key, types_))
+        checked[key] = _check_type(key, value, types_[key])
+    new = dataclasses.replace(config, **checked)
+    validate = getattr(new, "validate", None)
+    if validate is not None:
+        validate()
+    return new
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """Parse `key=value` strings; values are Python literals, else plain strings.
+
+    Example:
+        >>> parse_overrides(["order=5", "smoothing=modified-kneser-ney"])
+        {'order': 5, 'smoothing': 'modified-kneser-ney'}
+    """
+    out = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise LmzooError(f"--set {pair!r} is not key=value", "write it like --set order=3")
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config dataclass."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
+    """Rebuild a config from `to_dict` output (tuples come back from JSON lists)."""
+    return replace(cls(), dict(data))

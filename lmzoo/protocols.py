@@ -1,0 +1,121 @@
+"""The small interfaces every family implements, so that evaluating and comparing is a loop.
+
+A family implements only the capabilities it has (an n-gram is a language model, Word2Vec is
+an embedder); the harness checks them with `isinstance` and never imports a family.
+
+| family                       | LanguageModel | Generator | Embedder | Reconstructor |
+|------------------------------|---------------|-----------|----------|---------------|
+| unigram, ngram               | yes           | yes       |          |               |
+| word2vec, word2vec-gensim    |               |           | yes      |               |
+| seq2seq                      |               |           | yes      | yes           |
+| transformer                  | yes           | yes       | yes      |               |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
+
+    from lmzoo.datasets.corpus import Corpus
+    from lmzoo.runs import RunDir
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """Text to ids and back. Ids 0-3 are always `<pad>`, `<unk>`, `<s>`, `</s>`."""
+
+    kind: str
+
+    def encode(self, text: str) -> list[int]: ...
+    def decode(self, ids: Sequence[int]) -> str: ...
+    def vocabulary_size(self) -> int: ...
+    def token_to_id(self, token: str) -> int: ...
+    def id_to_token(self, index: int) -> str: ...
+    def save(self, path: Path) -> None: ...
+
+
+@runtime_checkable
+class ZooModel(Protocol):
+    """What every trained model has: its family, config, tokenizer and size."""
+
+    family: str
+    config: Any
+    tokenizer: Tokenizer
+
+    def num_params(self) -> int: ...
+
+
+@runtime_checkable
+class LanguageModel(ZooModel, Protocol):
+    """Scores text: log p(ids[i] | ids[:i]) in nats, float64, one value per id.
+
+    The model owns its context handling (a Transformer scores long texts in rolling windows,
+    each token predicted once). The first id is predicted from the start-of-text state.
+    """
+
+    def token_log_probs(self, ids: Sequence[int]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Generator(ZooModel, Protocol):
+    """Continues a prompt. `sampler` is "greedy", "top_k", "top_p", "temperature" or "beam"."""
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_length: int = 64,
+        num_return_sequences: int = 1,
+        sampler: str = "greedy",
+        seed: int | None = None,
+        **sampler_options: Any,
+    ) -> list[str]: ...
+
+
+@runtime_checkable
+class Embedder(ZooModel, Protocol):
+    """Word vectors as gensim KeyedVectors: one scorer serves every family's embeddings."""
+
+    def word_vectors(self) -> KeyedVectors: ...
+
+
+@runtime_checkable
+class Reconstructor(ZooModel, Protocol):
+    """An autoencoder: reads sentences and writes them back through its latent code."""
+
+    def reconstruct(self, sentences: Sequence[str], *, num_beams: int = 1) -> list[str]: ...
+
+
+@runtime_checkable
+class ConditionalScorer(Protocol):
+    """A decoder's log p(token | the sentence's own encoding), one array per sentence.
+
+    Reported as *conditional* NLL: it must never be compared with a language model's.
+    """
+
+    def conditional_log_probs(self, sentences: Sequence[str]) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its config class, named presets, and how to train and load it.
+
+    `train` builds, fits and saves into the run directory (resuming from its checkpoint when
+    one is there) and returns the model; `load` rebuilds the model from a finished run.
+    """
+
+    name: str
+    summary: str
+    config_cls: type
+    presets: Mapping[str, Any]
+    train: Callable[[Any, Corpus, RunDir], ZooModel]
+    load: Callable[[RunDir], ZooModel]
+    default_tokenizer: str = "word"
+    tags: tuple[str, ...] = field(default_factory=tuple)
