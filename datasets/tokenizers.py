@@ -178,9 +178,9 @@ class SubwordTokenizer(VocabularyTokenizer):
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines:
             return []
-        ragged = self._wordpiece()(lines)
+        rows = self._wordpiece()(lines)
         ids: list[int] = []
-        for row in ragged.to_list():
+        for row in rows.to_list() if hasattr(rows, "to_list") else rows:
             ids.extend(row)
             ids.append(EOS)
         return ids

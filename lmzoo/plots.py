@@ -1,0 +1,123 @@
+"""Figures on matplotlib's Agg backend, made from results.json and metrics.jsonl alone (no Keras).
+
+Example:
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "bpc.png"
+    >>> bar_chart([{"name": "a", "bits_per_char": 2.0}], "bits_per_char", out).exists()
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _usable(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def learning_curves(
+    curves: Mapping[str, Sequence[Mapping]], path: str | Path, *, x: str = "seconds", y: str = "loss",
+    title: str = "Learning curves", logx: bool = False,
+) -> Path:
+    """One line per run: `y` against `x` from each run's metrics.jsonl records."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, records in curves.items():
+        points = [(r[x], r[y]) for r in records if _usable(r.get(x)) and _usable(r.get(y))]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="." if len(points) < 30 else None, label=name)
+    ax.set_xlabel({"seconds": "training time (s)"}.get(x, x))
+    ax.set_ylabel(y)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if curves:
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def bar_chart(rows: Sequence[Mapping], metric: str, path: str | Path, *, label: str = "name",
+              title: str | None = None, lower_is_better: bool = True) -> Path:
+    """Bars of one metric across runs (rows without a finite value are left out)."""
+    rows = [r for r in rows if _usable(r.get(metric))]
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(rows) + 2), 4))
+    names = [str(r[label]) for r in rows]
+    values = [r[metric] for r in rows]
+    bars = ax.bar(names, values, color="tab:blue")
+    ax.bar_label(bars, fmt="%.3g", fontsize=8)
+    ax.set_ylabel(metric + (" (lower is better)" if lower_is_better else " (higher is better)"))
+    ax.set_title(title or metric)
+    ax.tick_params(axis="x", rotation=30)
+    return _save(fig, path)
+
+
+def grouped_bars(rows: Sequence[Mapping], metrics: Sequence[str], path: str | Path, *, label: str = "name",
+                 title: str = "") -> Path:
+    """Several metrics per run side by side (e.g. WordSim353, SimLex-999, analogies)."""
+    rows = [r for r in rows if any(_usable(r.get(m)) for m in metrics)]
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(rows) + 2), 4))
+    width = 0.8 / max(1, len(metrics))
+    for j, metric in enumerate(metrics):
+        xs = [i + j * width for i in range(len(rows))]
+        ax.bar(xs, [r.get(metric) if _usable(r.get(metric)) else 0 for r in rows], width, label=metric)
+    ax.set_xticks([i + width * (len(metrics) - 1) / 2 for i in range(len(rows))], [str(r[label]) for r in rows],
+                  rotation=30)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def scatter(rows: Sequence[Mapping], x: str, y: str, path: str | Path, *, size: str | None = None,
+            label: str = "name", logx: bool = True, title: str = "") -> Path:
+    """`y` against `x` per run, point area from `size` (e.g. training seconds), each point labelled."""
+    rows = [r for r in rows if _usable(r.get(x)) and _usable(r.get(y))]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sizes = [r.get(size) for r in rows] if size else [None] * len(rows)
+    biggest = max([s for s in sizes if _usable(s)] or [1.0]) or 1.0
+    for row, s in zip(rows, sizes, strict=True):
+        area = 40 + 400 * (s / biggest) if _usable(s) else 60
+        ax.scatter(row[x], row[y], s=area, alpha=0.6)
+        ax.annotate(str(row[label]), (row[x], row[y]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title + (f" (area ∝ {size})" if size else ""))
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def text_table(rows: Sequence[Sequence[str]], path: str | Path, *, title: str = "", wrap: int = 90) -> Path:
+    """Labelled text blocks (e.g. generated samples side by side) as a figure: `rows` are (label, text)."""
+    lines: list[tuple[str, str]] = []
+    for label, text in rows:
+        wrapped = textwrap.wrap(" ".join(str(text).split()), wrap) or [""]
+        lines += [(label, wrapped[0])] + [("", more) for more in wrapped[1:]] + [("", "")]
+    fig, ax = plt.subplots(figsize=(11, 0.6 + 0.22 * len(lines)))
+    ax.axis("off")
+    for i, (label, text) in enumerate(lines):
+        y = 1 - (i + 0.5) / max(1, len(lines))
+        ax.text(0.0, y, label, fontsize=9, fontweight="bold", va="center", family="monospace")
+        ax.text(0.2, y, text, fontsize=9, va="center", family="monospace")
+    ax.set_title(title)
+    return _save(fig, path)

@@ -1,0 +1,23 @@
+"""`--set key=value` parsing and type checks against the config dataclass."""
+
+import pytest
+
+from lmzoo.config import from_dict, parse_overrides, replace, to_dict
+from lmzoo.errors import LmzooError
+from lmzoo.models.unigram import UnigramConfig
+
+
+def test_parse_and_replace():
+    overrides = parse_overrides(["add_k=0.5", "tokenizer=char", "min_count=2"])
+    config = replace(UnigramConfig(), overrides)
+    assert (config.add_k, config.tokenizer, config.min_count) == (0.5, "char", 2)
+    assert from_dict(UnigramConfig, to_dict(config)) == config
+
+
+@pytest.mark.parametrize("pairs, message", [
+    (["add_kk=1"], "did you mean 'add_k'"), (["tokenizer=bpe"], "use one of"), (["min_count=two"], "must be int"),
+    (["add_k=-1"], "must be >= 0"), (["novalue"], "not key=value"),
+])
+def test_bad_overrides(pairs, message):
+    with pytest.raises(LmzooError, match=message):
+        replace(UnigramConfig(), parse_overrides(pairs))

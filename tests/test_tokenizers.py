@@ -1,0 +1,69 @@
+"""Tokenizers: round trips (Chinese included), <unk>, min-count, </s> per line, JSON save/load."""
+
+import pytest
+
+from lmzoo.datasets.tokenizers import EOS, UNK, CharTokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
+from lmzoo.errors import LmzooError
+
+CHINESE = "我明天要去看电影。\n床前明月光，疑是地上霜。\n"
+
+
+def test_char_round_trip_english_and_chinese(lee):
+    for text in (lee.train[:5000], CHINESE):
+        tok = CharTokenizer.fit(text)
+        assert tok.decode(tok.encode(text)) == text
+    tok = CharTokenizer.fit(CHINESE)
+    assert len(tok.encode("我明天")) == 3
+    assert tok.encode("X")[0] == UNK
+
+
+def test_word_tokenizer_unk_min_count_and_eos():
+    tok = WordTokenizer.fit("the cat sat\nthe dog sat\n", min_count=2)
+    assert [tok.id_to_token(i) for i in tok.encode("the cat sat\n")] == ["the", "<unk>", "sat", "</s>"]
+    assert tok.encode("a\nb\n").count(EOS) == 2
+    assert tok.decode(tok.encode("the sat\nsat the\n")) == "the sat\nsat the\n"
+
+
+def test_word_tokenizer_reads_ptb_as_mikolov():
+    text = " no it was n't black monday \n the <unk> N years \n"
+    tok = WordTokenizer.fit(text, split="whitespace")
+    ids = tok.encode(text)
+    assert len(ids) == 12 and ids.count(EOS) == 2  # 10 words + one </s> per line
+    assert tok.token_to_id("<unk>") == UNK and "n't" in tok.index
+
+
+def test_word_tokenizer_regex_splits_punctuation_and_han():
+    tok = WordTokenizer.fit("Hello, world! It's 3.5 km.\n我明天要去\n")
+    assert tok.words("Hello, world! It's 3.5 km.") == ["Hello", ",", "world", "!", "It's", "3.5", "km", "."]
+    assert tok.words("我明天要去") == ["我", "明", "天", "要", "去"]
+
+
+def test_empty_vocabulary_says_how_many_words_were_dropped():
+    with pytest.raises(LmzooError, match="all 3 distinct words occur fewer than 5 times"):
+        WordTokenizer.fit("a b c\n", min_count=5)
+
+
+def test_subword_round_trip_and_unk(lee):
+    tok = fit_tokenizer("subword", lee.train, vocabulary_size=800)
+    assert 400 < tok.vocabulary_size() <= 800
+    text = "The fire spread quickly towards the town.\n"
+    ids = tok.encode(text)
+    assert len(ids) < len(text) / 2 and ids[-1] == EOS
+    assert tok.decode(ids).split() == "The fire spread quickly towards the town .".split()
+
+
+@pytest.mark.parametrize("kind, text", [("char", CHINESE), ("word", "a b a\nb c\n"), ("subword", "one two three\n" * 30)])
+def test_save_and_load_as_json(tmp_path, kind, text):
+    tok = fit_tokenizer(kind, text, **({"vocabulary_size": 60} if kind == "subword" else {}))
+    tok.save(tmp_path / "tok.json")
+    assert (tmp_path / "tok.json").read_text(encoding="utf-8").startswith("{")
+    again = load_tokenizer(tmp_path / "tok.json")
+    assert again.encode(text) == tok.encode(text) and again.vocabulary == tok.vocabulary
+
+
+def test_unknown_kind_and_bad_file(tmp_path):
+    with pytest.raises(LmzooError, match="did you mean 'char'"):
+        fit_tokenizer("chr", "abc")
+    (tmp_path / "t.json").write_text("[1, 2")
+    with pytest.raises(LmzooError, match="not a saved tokenizer"):
+        load_tokenizer(tmp_path / "t.json")
