@@ -51,7 +51,7 @@ def _served(root, base, name, data: bytes, sha=None):
 
 def test_download_verifies_and_writes_atomically(http_server, tmp_path, capsys):
     root, base = http_server
-    file = _served(root, base, "a.txt", "hello world\n".encode() * 1000)
+    file = _served(root, base, "a.txt", b"hello world\n" * 1000)
     path = ensure_file(file, tmp_path / "data")
     assert path.read_bytes() == (root / "a.txt").read_bytes()
     assert "downloading a.txt" in capsys.readouterr().err  # progress bar

@@ -2,7 +2,14 @@
 
 import pytest
 
-from lmzoo.datasets.tokenizers import EOS, UNK, CharTokenizer, WordTokenizer, fit_tokenizer, load_tokenizer
+from lmzoo.datasets.tokenizers import (
+    EOS,
+    UNK,
+    CharTokenizer,
+    WordTokenizer,
+    fit_tokenizer,
+    load_tokenizer,
+)
 from lmzoo.errors import LmzooError
 
 CHINESE = "我明天要去看电影。\n床前明月光，疑是地上霜。\n"
