@@ -5,7 +5,8 @@ an embedder); the harness checks them with `isinstance` and never imports a fami
 
 | family                       | LanguageModel | Generator | Embedder | Reconstructor |
 |------------------------------|---------------|-----------|----------|---------------|
-| unigram, ngram               | yes           | yes       |          |               |
+| unigram                      | yes           | yes       |          |               |
+| ngram (PPMI + SVD vectors)   | yes           | yes       | yes      |               |
 | word2vec, word2vec-gensim    |               |           | yes      |               |
 | seq2seq                      |               |           | yes      | yes           |
 | transformer                  | yes           | yes       | yes      |               |

@@ -1,0 +1,633 @@
+"""N-gram language models: vectorised counting, then MLE, add-k, Kneser-Ney or stupid backoff.
+
+Every model, whatever its smoothing, is stored in *backoff form*, the form an ARPA file holds:
+one log-probability for each n-gram seen in training and one backoff weight for each context.
+p(w | h) is the probability of the longest n-gram `h' w` (h' a suffix of h) that was seen, times
+the backoff weights of the longer contexts that were skipped. For interpolated Kneser-Ney the
+stored probability of a seen n-gram is already the interpolated one, so the backoff form gives
+exactly the interpolated model (this is how SRILM and KenLM write it). Scoring and sampling both
+go through `NGramLM._log_probs`, so the sampler draws from the very numbers the scorer reports.
+
+Conventions (those behind the published PTB figures, see /work/shared/corpora/README.md):
+- The id stream is cut into sentences after every `</s>` (the word tokenizer appends one per
+  line). Each sentence is read after one `<s>`: no n-gram crosses a sentence start, and the first
+  word's longest context is `<s>` alone (as in SRILM and KenLM, not n-1 copies of `<s>`).
+- `</s>` is predicted and counted; `<s>` and `<pad>` are never predicted; `<unk>` is an ordinary
+  word. The predicted vocabulary is every id except `<pad>` and `<s>`.
+- With the character tokenizer there is no `</s>` in the stream: the text is one running
+  sequence after a single `<s>`, and a newline is an ordinary character (contexts run across
+  lines, as in char-RNN training).
+
+Smoothing (`NGramConfig.smoothing`):
+- "mle": relative frequency in the longest context seen in training. Unseen words get
+  probability 0, so held-out perplexity is usually infinite; that is the point it makes.
+- "add-k": textbook additive smoothing at the highest order, (c(h w) + k) / (c(h) + k·V);
+  a context never seen is uniform. Laplace is k=1.
+- "kneser-ney": interpolated Kneser-Ney, one discount per order, D = n1 / (n1 + 2 n2).
+- "modified-kneser-ney": interpolated, three discounts D1, D2, D3+ per order from the counts of
+  counts (Chen & Goodman). Lower orders use continuation counts N1+(• w), except n-grams that start
+  with `<s>`, which keep raw counts (nothing can precede `<s>`). The unigram level is interpolated
+  with the uniform distribution over the predicted vocabulary, so unseen words keep some mass.
+  When a count of counts is zero (tiny corpora) the discounts fall back to the single estimate,
+  and to 0.5 when n1 or n2 is zero.
+- "stupid-backoff": relative frequency, else 0.4 x the score of the shorter context (the factor
+  applies at contexts seen in training). Unnormalised: it generates, but has no perplexity.
+
+Implements: LanguageModel, Generator, Embedder (a count-based PPMI + SVD baseline built from the
+n-gram counts: co-occurrence at distance d is the count of (d+1)-grams by their first and last
+word). ARPA export (`export("arpa", path)`) and import live in `lmzoo.models.arpa`.
+
+References: Kneser & Ney 1995; Chen & Goodman 1998, "An empirical study of smoothing techniques
+for language modeling" (TR-10-98); Brants et al. 2007, "Large language models in machine
+translation" (stupid backoff); Levy, Goldberg & Dagan 2015, "Improving distributional similarity
+with lessons learned from word embeddings" (PPMI, context smoothing 0.75, SVD).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from lmzoo.config import from_dict
+from lmzoo.datasets.corpus import Corpus
+from lmzoo.datasets.tokenizers import (
+    BOS,
+    EOS,
+    PAD,
+    VocabularyTokenizer,
+    fit_tokenizer,
+    load_tokenizer,
+)
+from lmzoo.errors import LmzooError
+from lmzoo.models import sampling
+from lmzoo.protocols import Family
+from lmzoo.runs import RunDir
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
+
+Smoothing = Literal["mle", "add-k", "kneser-ney", "modified-kneser-ney", "stupid-backoff"]
+SMOOTHINGS: tuple[str, ...] = ("mle", "add-k", "kneser-ney", "modified-kneser-ney", "stupid-backoff")
+NORMALISED: tuple[str, ...] = SMOOTHINGS[:4]
+
+
+@dataclass(frozen=True)
+class NGramConfig:
+    """Settings of an n-gram model.
+
+    Example:
+        >>> NGramConfig(order=5, smoothing="kneser-ney").order
+        5
+    """
+
+    order: int = 3
+    smoothing: Smoothing = "modified-kneser-ney"
+    add_k: float = 1.0  # add-k only
+    discount: float | None = None  # kneser-ney only: fix D for every order instead of n1/(n1+2n2)
+    backoff_alpha: float = 0.4  # stupid-backoff only
+    tokenizer: Literal["word", "char", "subword"] = "word"
+    min_count: int = 1
+    embedding_dim: int = 100  # PPMI + SVD word vectors
+    embedding_window: int = 2  # symmetric window, at most order - 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 1:
+            raise LmzooError(f"order={self.order!r} must be an integer >= 1", "use e.g. --set order=3")
+        if self.smoothing not in SMOOTHINGS:
+            raise LmzooError(f"unknown smoothing '{self.smoothing}'", f"use one of {', '.join(SMOOTHINGS)}")
+        if self.smoothing == "add-k" and not self.add_k > 0:
+            raise LmzooError(f"add_k={self.add_k} must be > 0", "use smoothing=mle for k=0")
+        if self.discount is not None and (self.smoothing != "kneser-ney" or not 0 < self.discount <= 1):
+            raise LmzooError(f"discount={self.discount} needs smoothing=kneser-ney and 0 < discount <= 1",
+                             "leave discount unset to estimate it from the counts of counts")
+        if not 0 < self.backoff_alpha <= 1:
+            raise LmzooError(f"backoff_alpha={self.backoff_alpha} must be in (0, 1]")
+        if self.min_count < 1 or self.embedding_dim < 1 or self.embedding_window < 1:
+            raise LmzooError("min_count, embedding_dim and embedding_window must be >= 1")
+
+
+PRESETS = {
+    "quick": NGramConfig(order=3, smoothing="modified-kneser-ney", embedding_dim=50),
+    "default": NGramConfig(order=3, smoothing="modified-kneser-ney"),
+}
+
+
+def sentence_stream(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Insert `<s>` before every sentence; return (stream, is_real_token, position_in_sentence).
+
+    A sentence ends after each `</s>`; when `ids` ends with `</s>` a final `<s>` opens the next
+    sentence (that is the context for generating after it). Position 0 is the `<s>` itself.
+
+    Example:
+        >>> stream, real, pos = sentence_stream(np.array([5, 3, 6]))
+        >>> stream.tolist(), real.tolist(), pos.tolist()
+        ([2, 5, 3, 2, 6], [False, True, True, False, True], [0, 1, 2, 0, 1])
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    starts = np.concatenate([[0], np.flatnonzero(ids == EOS) + 1])
+    stream = np.insert(ids, starts, BOS)
+    bos_at = starts + np.arange(len(starts))
+    real = np.ones(len(stream), dtype=bool)
+    real[bos_at] = False
+    sentence = np.cumsum(~real) - 1
+    pos = np.arange(len(stream)) - bos_at[sentence]
+    return stream, real, pos
+
+
+def discount_table(used: np.ndarray, modified: bool) -> np.ndarray:
+    """Discounts for counts 0, 1, 2, 3+ from the counts of counts (Chen & Goodman, eq. 26).
+
+    Y = n1 / (n1 + 2 n2); D_c = c - (c + 1) Y n_{c+1} / n_c for modified KN, else D = Y.
+
+    Example:
+        >>> discount_table(np.array([1, 1, 1, 1, 2, 2, 3, 4]), modified=True).tolist()
+        [0.0, 0.5, 1.25, 1.0]
+    """
+    n = [int(np.count_nonzero(used == i)) for i in range(1, 5)]
+    y = n[0] / (n[0] + 2 * n[1]) if n[0] > 0 and n[1] > 0 else 0.5
+    if not modified or min(n) == 0:
+        return np.array([0.0, y, y, y])
+    d = [i - (i + 1) * y * n[i] / n[i - 1] for i in (1, 2, 3)]
+    return np.array([0.0, *(max(0.0, x) for x in d)])
+
+
+class NGramLM:
+    """An n-gram language model in backoff form, fitted by counting or read from ARPA.
+
+    Tables are stored per order k as sorted int64 keys `parent_index * V + word`, where
+    `parent_index` is the row of the (k-1)-gram context in the order k-1 table (order 1 is dense:
+    key = word id), with a log-probability (nats) for each row and a log backoff weight for each
+    row used as a context. Lookups are `np.searchsorted` over whole arrays of positions.
+
+    Example:
+        >>> from lmzoo.datasets.tokenizers import fit_tokenizer
+        >>> tok = fit_tokenizer("word", "a b a b\\nb a\\n", word_split="whitespace")
+        >>> lm = NGramLM.from_text(NGramConfig(order=2), tok, "a b a b\\nb a\\n")
+        >>> round(float(np.exp(lm.next_log_probs(tok.encode("a")[:1])).sum()), 6)
+        1.0
+    """
+
+    family = "ngram"
+    export_formats = ("arpa",)
+
+    def __init__(
+        self,
+        config: NGramConfig,
+        tokenizer: VocabularyTokenizer,
+        keys: list[np.ndarray],
+        log_probs: list[np.ndarray],
+        log_backoffs: list[np.ndarray],
+        counts: list[np.ndarray] | None = None,
+    ):
+        if not len(keys) == len(log_probs) == len(log_backoffs) == config.order:
+            raise LmzooError(f"n-gram tables hold {len(keys)} orders but the config says order={config.order}")
+        self.config, self.tokenizer = config, tokenizer
+        self.vocab_size = tokenizer.vocabulary_size()
+        self.keys, self.log_probs, self.log_backoffs, self.counts = keys, log_probs, log_backoffs, counts
+        self._vectors: KeyedVectors | None = None
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def from_text(cls, config: NGramConfig, tokenizer: VocabularyTokenizer, text: str) -> NGramLM:
+        """Count and smooth the n-grams of `text` (encoded with `tokenizer`)."""
+        return cls.from_ids(config, tokenizer, tokenizer.encode(text))
+
+    @classmethod
+    def from_ids(cls, config: NGramConfig, tokenizer: VocabularyTokenizer, ids: Sequence[int]) -> NGramLM:
+        """Count and smooth the n-grams of an id sequence."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not np.any((ids != BOS) & (ids != PAD)):
+            raise LmzooError("the training text is empty (no tokens to count)", "give a corpus with text in its train split")
+        vocab_size = tokenizer.vocabulary_size()
+        keys, counts, suffixes = count_ngrams(ids, config.order, vocab_size)
+        log_probs, log_backoffs = estimate(keys, counts, suffixes, config, vocab_size)
+        return cls(config, tokenizer, keys, log_probs, log_backoffs, counts)
+
+    def num_params(self) -> int:
+        """Stored numbers: one probability per n-gram plus one backoff weight per context."""
+        contexts = sum(int(np.count_nonzero(b)) for b in self.log_backoffs)
+        return sum(len(p) for p in self.log_probs) + contexts
+
+    # ------------------------------------------------------------------ lookups and scoring
+    def _lookup(self, order: int, parent: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Row of each (context row `parent`, word) in the order-`order` table, or -1."""
+        return lookup_rows(self.keys[order - 1], parent, words, self.vocab_size)
+
+    def _walk(self, stream: np.ndarray, pos: np.ndarray, upto: int) -> np.ndarray:
+        """rows[k-1, t]: row of the k-gram ending at t (k = 1..upto), -1 if unseen or crossing `<s>`."""
+        rows = np.full((max(upto, 0), len(stream)), -1, dtype=np.int64)
+        for k in range(1, upto + 1):
+            if k == 1:
+                parent = np.zeros(len(stream), dtype=np.int64)
+            else:
+                parent = np.concatenate([[-1], rows[k - 2, :-1]])
+            parent = np.where(pos + 1 >= k, parent, -1)
+            rows[k - 1] = self._lookup(k, parent, stream)
+        return rows
+
+    def _log_probs(self, contexts: np.ndarray, words: np.ndarray, found: np.ndarray | None = None) -> np.ndarray:
+        """log p(word | context) in nats, the one formula behind scoring and sampling.
+
+        `contexts[j-1]` is the row of the j-gram context (j = 1..order-1), -1 when unseen. The
+        longest seen n-gram gives the probability; each longer context skipped on the way down
+        adds its log backoff weight. `found[k-1]`, when the caller has it from its walk, is the
+        row of the order-k n-gram (context, word), saving the lookups.
+        """
+        out = np.empty(len(words))
+        done = np.zeros(len(words), dtype=bool)
+        backoff = np.zeros(len(words))
+        with np.errstate(invalid="ignore"):
+            for k in range(self.config.order, 0, -1):
+                parent = contexts[k - 2] if k >= 2 else np.zeros(len(words), dtype=np.int64)
+                row = self._lookup(k, parent, words) if found is None else found[k - 1]
+                hit = ~done & (row >= 0)
+                out[hit] = self.log_probs[k - 1][row[hit]] + backoff[hit]
+                done |= hit
+                if k >= 2:
+                    skip = ~done & (parent >= 0)
+                    backoff[skip] += self.log_backoffs[k - 2][parent[skip]]
+        return out
+
+    def _check_ids(self, ids: Sequence[int]) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise LmzooError(f"token id out of range 0..{self.vocab_size - 1}", "encode text with this model's tokenizer")
+        return ids
+
+    def token_log_probs(self, ids: Sequence[int]) -> np.ndarray:
+        """log p(ids[i] | ids[:i]) in nats; a new sentence (context `<s>`) starts after each `</s>`.
+
+        Example:
+            >>> tok = fit_tokenizer("word", "a b\\n", word_split="whitespace")
+            >>> lm = NGramLM.from_text(NGramConfig(order=2, smoothing="mle"), tok, "a b\\n")
+            >>> np.exp(lm.token_log_probs(tok.encode("a b"))).tolist()
+            [1.0, 1.0, 1.0]
+        """
+        if self.config.smoothing == "stupid-backoff":
+            raise LmzooError("stupid backoff is unnormalised; it has no perplexity",
+                             "use kneser-ney or modified-kneser-ney to score text (stupid backoff can still generate)")
+        ids = self._check_ids(ids)
+        if len(ids) == 0:
+            return np.zeros(0)
+        stream, real, pos = sentence_stream(ids)
+        rows = self._walk(stream, pos, self.config.order)  # rows[k-1, t]: the k-gram ending at t
+        at = np.flatnonzero(real)
+        return self._log_probs(rows[:-1, at - 1], stream[at], found=rows[:, at])
+
+    def next_log_probs(self, prefix: Sequence[int]) -> np.ndarray:
+        """log p(w | prefix) for every id w (nats); `<pad>` and `<s>` get -inf.
+
+        Stupid backoff's scores are renormalised here so that they can be sampled.
+        """
+        ids = self._check_ids(prefix)
+        eos = np.flatnonzero(ids == EOS)
+        ids = ids[eos[-1] + 1:] if len(eos) else ids  # only the current sentence matters
+        stream, _, pos = sentence_stream(ids)
+        rows = self._walk(stream, pos, self.config.order - 1)
+        words = np.arange(self.vocab_size, dtype=np.int64)
+        contexts = np.repeat(rows[:, -1:], self.vocab_size, axis=1)
+        log_probs = self._log_probs(contexts, words)
+        if self.config.smoothing == "stupid-backoff":
+            finite = log_probs[np.isfinite(log_probs)]
+            log_probs = log_probs - (finite.max() + np.log(np.exp(finite - finite.max()).sum()))
+        return log_probs
+
+    def longest_match(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """For each token: the order of the longest n-gram ending at it that was seen in training,
+        and the longest order it could have (capped by the sentence start and the model order).
+
+        Example:
+            >>> tok = fit_tokenizer("word", "a b\\n", word_split="whitespace")
+            >>> lm = NGramLM.from_text(NGramConfig(order=3), tok, "a b\\n")
+            >>> [m.tolist() for m in lm.longest_match(tok.encode("b a"))]
+            [[1, 1, 1], [2, 3, 3]]
+        """
+        ids = self._check_ids(ids)
+        stream, real, pos = sentence_stream(ids)
+        rows = self._walk(stream, pos, self.config.order)
+        at = np.flatnonzero(real)
+        seen = rows[:, at] >= 0
+        # the unigram table is dense: a word is seen when it was counted (or, read from ARPA, has mass)
+        seen[0] = self.counts[0][stream[at]] > 0 if self.counts is not None else np.isfinite(self.log_probs[0][stream[at]])
+        matched = np.where(seen.any(axis=0), self.config.order - np.argmax(seen[::-1], axis=0), 0)
+        return matched, np.minimum(pos[at] + 1, self.config.order)
+
+    def unseen_share(self, ids: Sequence[int]) -> dict[int, float]:
+        """Share of the n-grams of `ids` never seen in training, for each order 1..order.
+
+        An order-k n-gram exists at a token when the sentence gives it k-1 words of context
+        (`<s>` counts as one); the share is taken over those tokens.
+
+        Example:
+            >>> tok = fit_tokenizer("word", "a b\\n", word_split="whitespace")
+            >>> NGramLM.from_text(NGramConfig(order=2), tok, "a b\\n").unseen_share(tok.encode("a a"))
+            {1: 0.0, 2: 0.6666666666666666}
+        """
+        matched, possible = self.longest_match(ids)
+        out = {}
+        for k in range(1, self.config.order + 1):
+            has = possible >= k
+            out[k] = float(np.mean(matched[has] < k)) if has.any() else math.nan
+        return out
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1,
+                 sampler: str = "greedy", seed: int | None = None, **options: Any) -> list[str]:
+        """Continue `prompt` until `</s>` or `max_length` new tokens.
+
+        Example:
+            >>> tok = fit_tokenizer("word", "a b\\n", word_split="whitespace")
+            >>> NGramLM.from_text(NGramConfig(order=2), tok, "a b\\n").generate("a", max_length=5)
+            ['b\\n']
+        """
+        ids = self.tokenizer.encode(prompt)
+        if ids and ids[-1] == EOS and not prompt.endswith("\n"):
+            ids = ids[:-1]  # the word tokenizer closes every line; a prompt is continued instead
+        news = sampling.generate(self.next_log_probs, ids, max_new_tokens=max_length, eos_id=EOS, sampler=sampler,
+                                 num_return_sequences=num_return_sequences, seed=seed, **options)
+        return [self.tokenizer.decode(new) for new in news]
+
+    # ------------------------------------------------------------------ embeddings
+    def ngram_tokens(self, order: int) -> np.ndarray:
+        """The word ids of every row of the order-`order` table, shape (rows, order).
+
+        Example:
+            >>> tok = fit_tokenizer("word", "a b\\n", word_split="whitespace")
+            >>> NGramLM.from_text(NGramConfig(order=2), tok, "a b\\n").ngram_tokens(2).tolist()  # <s> a, a b, b </s>
+            [[2, 4], [4, 5], [5, 3]]
+        """
+        tokens = np.arange(self.vocab_size, dtype=np.int64)[:, None]
+        for k in range(2, order + 1):
+            keys = self.keys[k - 1]
+            tokens = np.column_stack([tokens[keys // self.vocab_size], keys % self.vocab_size])
+        return tokens
+
+    def word_vectors(self) -> KeyedVectors:
+        """PPMI + truncated SVD word vectors from the n-gram counts (a count-based baseline).
+
+        Co-occurrence at distance d (1..embedding_window, at most order-1) is the count of the
+        (d+1)-grams by their first and last word, both directions. PPMI uses context-distribution
+        smoothing 0.75; vectors are U·sqrt(S) (Levy et al. 2015). Special tokens are left out.
+        """
+        if self._vectors is not None:
+            return self._vectors
+        from gensim.models import KeyedVectors
+        from scipy import sparse
+
+        if self.counts is None:
+            raise LmzooError("this n-gram model has no counts (it was read from ARPA)", "train it with `lmzoo train ngram`")
+        window = min(self.config.embedding_window, self.config.order - 1)
+        if window < 1:
+            raise LmzooError("an order-1 model has no co-occurrence counts for word vectors", "train with order >= 2")
+        rows, cols, vals = [], [], []
+        for k in range(2, window + 2):
+            tokens = self.ngram_tokens(k)
+            first, last, count = tokens[:, 0], tokens[:, -1], self.counts[k - 1]
+            keep = (first > EOS) & (last > EOS)
+            rows += [first[keep], last[keep]]
+            cols += [last[keep], first[keep]]
+            vals += [count[keep], count[keep]]
+        size = self.vocab_size
+        matrix = sparse.csr_matrix((np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=(size, size))
+        words = np.flatnonzero(np.asarray(matrix.sum(axis=1)).ravel() > 0)
+        if len(words) < 3:
+            raise LmzooError(f"only {len(words)} words co-occur in the training counts", "train on more text")
+        matrix = matrix[words][:, words].tocoo()
+        total = matrix.sum()
+        row_p = np.asarray(matrix.sum(axis=1)).ravel() / total
+        smoothed = np.asarray(matrix.sum(axis=0)).ravel() ** 0.75
+        col_p = smoothed / smoothed.sum()
+        pmi = np.log(matrix.data / total) - np.log(row_p[matrix.row]) - np.log(col_p[matrix.col])
+        ppmi = sparse.csr_matrix((np.maximum(pmi, 0.0), (matrix.row, matrix.col)), shape=matrix.shape)
+        dim = min(self.config.embedding_dim, len(words) - 2)
+        u, s = randomized_svd(ppmi, dim, seed=self.config.seed)
+        vectors = (u * np.sqrt(s)).astype(np.float32)
+        keyed = KeyedVectors(dim)
+        keyed.add_vectors([self.tokenizer.id_to_token(int(i)) for i in words], vectors)
+        self._vectors = keyed
+        return keyed
+
+    # ------------------------------------------------------------------ saving
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All tables as named arrays (what `save` writes to ngram.npz)."""
+        out = {}
+        for k in range(1, self.config.order + 1):
+            out[f"keys_{k}"] = self.keys[k - 1]
+            out[f"log_probs_{k}"] = self.log_probs[k - 1]
+            out[f"log_backoffs_{k}"] = self.log_backoffs[k - 1]
+            if self.counts is not None:
+                out[f"counts_{k}"] = self.counts[k - 1]
+        return out
+
+    def save(self, run: RunDir) -> None:
+        self.tokenizer.save(run.tokenizer_path)
+        np.savez(run.file("ngram.npz"), **self.arrays())
+
+    def export(self, format: str, path: Path) -> None:
+        """Write the model in an interchange format; only "arpa" (log10, backoff form)."""
+        if format not in self.export_formats:
+            raise LmzooError(f"unknown export format '{format}'", f"valid: {', '.join(self.export_formats)}")
+        from lmzoo.models.arpa import write_arpa
+
+        write_arpa(self, path)
+
+
+def _orthonormal(columns: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of the columns by CholeskyQR2 (two Gram-matrix passes).
+
+    Only matrix products and a small `eigh`: LAPACK's QR ran 5-10x slower on this shared machine.
+    """
+    for _ in range(2):
+        values, vectors = np.linalg.eigh(columns.T @ columns)
+        values = np.maximum(values, values.max() * 1e-12)
+        columns = columns @ (vectors / np.sqrt(values))
+    return columns
+
+
+def randomized_svd(matrix: Any, rank: int, seed: int = 0, oversample: int = 10, power_iterations: int = 2
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-`rank` left singular vectors and values of a (sparse) matrix (Halko et al. 2011).
+
+    A random range finder with power iterations, deterministic for a given seed: well under a
+    second for a 7,000-word PPMI matrix where ARPACK's `svds` took 10-20 s here.
+
+    Example:
+        >>> u, s = randomized_svd(np.diag([5.0, 3.0, 1.0, 0.5]), rank=2)
+        >>> s.round(6).tolist(), np.abs(u[:, 0]).round(6).tolist()
+        ([5.0, 3.0], [1.0, 0.0, 0.0, 0.0])
+    """
+    rng = np.random.default_rng(seed)
+    basis = _orthonormal(matrix @ rng.standard_normal((matrix.shape[1], min(rank + oversample, matrix.shape[1]))))
+    for _ in range(power_iterations):  # sharpen the spectrum, re-orthonormalising each time
+        basis = _orthonormal(matrix @ _orthonormal(matrix.T @ basis))
+    small = np.asarray((matrix.T @ basis).T)  # basis.T @ matrix, (rank + oversample) x columns
+    values, vectors = np.linalg.eigh(small @ small.T)  # left singular vectors of the small matrix
+    top = np.argsort(-values)[:rank]
+    return basis @ vectors[:, top], np.sqrt(np.maximum(values[top], 0.0))
+
+
+def lookup_rows(keys: np.ndarray, parent: np.ndarray, words: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Row of each (context row, word) pair in a sorted key table, -1 where absent or `parent` < 0.
+
+    Example:
+        >>> lookup_rows(np.array([7, 12]), np.array([1, 2, -1]), np.array([2, 2, 2]), 5).tolist()
+        [0, 1, -1]
+    """
+    out = np.full(len(words), -1, dtype=np.int64)
+    known = np.flatnonzero(parent >= 0)  # at high orders most contexts are unseen: search only the rest
+    if len(keys) == 0 or len(known) == 0:
+        return out
+    query = parent[known] * vocab_size + words[known]
+    # searching sorted queries is ~10x faster (NumPy narrows each search from the previous one,
+    # and memory is read in order), even counting the argsort
+    by_key = np.argsort(query)
+    row = np.empty(len(query), dtype=np.int64)
+    row[by_key] = np.minimum(np.searchsorted(keys, query[by_key]), len(keys) - 1)
+    out[known] = np.where(keys[row] == query, row, -1)
+    return out
+
+
+def count_ngrams(ids: np.ndarray, order: int, vocab_size: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Count every n-gram of order 1..`order` of `ids` with `np.unique` over int64 keys.
+
+    Returns per order: sorted keys (`parent_row * V + word`; order 1 is `arange(V)`), raw counts,
+    and the row of each n-gram's suffix (its last k-1 words) in the order k-1 table (order 1: empty).
+
+    Example:
+        >>> keys, counts, suffixes = count_ngrams(np.array([5, 5, 3]), order=2, vocab_size=6)
+        >>> [divmod(int(k), 6) for k in keys[1]], counts[1].tolist()  # (<s>, 5), (5, </s>), (5, 5)
+        ([(2, 5), (5, 3), (5, 5)], [1, 1, 1])
+    """
+    stream, _, pos = sentence_stream(ids)
+    keys = [np.arange(vocab_size, dtype=np.int64)]
+    counts = [np.bincount(stream, minlength=vocab_size).astype(np.int64)]
+    suffixes = [np.zeros(0, dtype=np.int64)]
+    previous = stream  # row of the (k-1)-gram ending at each position; order 1 rows are ids
+    for k in range(2, order + 1):
+        parent = np.concatenate([[-1], previous[:-1]])
+        valid = (pos + 1 >= k) & (parent >= 0)
+        unique, inverse, count = np.unique(parent[valid] * vocab_size + stream[valid], return_inverse=True, return_counts=True)
+        suffix = np.empty(len(unique), dtype=np.int64)
+        suffix[inverse] = previous[valid]
+        rows = np.full(len(stream), -1, dtype=np.int64)
+        rows[valid] = inverse
+        keys.append(unique)
+        counts.append(count.astype(np.int64))
+        suffixes.append(suffix)
+        previous = rows
+    return keys, counts, suffixes
+
+
+def estimate(
+    keys: list[np.ndarray], counts: list[np.ndarray], suffixes: list[np.ndarray], config: NGramConfig, vocab_size: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Smoothed log-probabilities of every counted n-gram and log backoff weights of every context.
+
+    Example:
+        >>> tables = count_ngrams(np.array([4, 5, 3, 4, 3]), order=2, vocab_size=6)
+        >>> log_probs, _ = estimate(*tables, NGramConfig(order=2, smoothing="mle"), vocab_size=6)
+        >>> np.exp(log_probs[0]).round(2).tolist()  # unigram MLE: <unk> 0, </s> 2/5, w4 2/5, w5 1/5
+        [0.0, 0.0, 0.0, 0.4, 0.4, 0.2]
+    """
+    order, smoothing = config.order, config.smoothing
+    predicted = np.ones(vocab_size, dtype=bool)
+    predicted[[PAD, BOS]] = False
+    n_predicted = int(predicted.sum())
+    parents = [np.zeros(vocab_size, dtype=np.int64)] + [k // vocab_size for k in keys[1:]]
+    first = [np.arange(vocab_size, dtype=np.int64)]
+    for k in range(2, order + 1):
+        first.append(first[-1][parents[k - 1]])
+    kneser_ney = smoothing in ("kneser-ney", "modified-kneser-ney")
+    probs: list[np.ndarray] = []
+    log_backoffs: list[np.ndarray] = []
+    for k in range(1, order + 1):
+        used = counts[k - 1].astype(np.float64)
+        if kneser_ney and k < order:
+            continuation = np.bincount(suffixes[k], minlength=len(keys[k - 1])).astype(np.float64)
+            used = np.where(first[k - 1] == BOS, used, continuation)
+        if k == 1:
+            used[~predicted] = 0.0
+        parent = parents[k - 1]
+        n_contexts = 1 if k == 1 else len(keys[k - 2])
+        total = np.bincount(parent, weights=used, minlength=n_contexts)
+        seen = total > 0
+        lower = np.where(predicted, 1.0 / n_predicted, 0.0) if k == 1 else probs[-1][suffixes[k - 1]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if smoothing in ("mle", "stupid-backoff"):
+                prob = used / total[parent]
+                backoff = np.where(seen, 0.0 if smoothing == "mle" else config.backoff_alpha, 1.0)
+            elif smoothing == "add-k":
+                if k == order:
+                    denominator = total + config.add_k * n_predicted
+                    prob = (used + config.add_k) / denominator[parent]
+                    backoff = config.add_k * n_predicted / denominator
+                else:  # lower orders only serve contexts never seen: uniform
+                    prob = np.full(len(used), 1.0 / n_predicted)
+                    backoff = np.ones(n_contexts)
+            else:
+                if smoothing == "kneser-ney" and config.discount is not None:
+                    table = np.array([0.0, config.discount, config.discount, config.discount])
+                else:
+                    table = discount_table(used, modified=smoothing == "modified-kneser-ney")
+                discount = np.minimum(table[np.minimum(used, 3).astype(np.int64)], used)
+                mass = np.bincount(parent, weights=discount, minlength=n_contexts)
+                prob = (used - discount + mass[parent] * lower) / total[parent]
+                backoff = np.where(seen, mass / np.where(seen, total, 1.0), 1.0)
+        if k == 1:
+            prob = np.where(predicted, prob, 0.0)
+        else:
+            with np.errstate(divide="ignore"):
+                log_backoffs.append(np.log(backoff))
+        probs.append(prob)
+    log_backoffs.append(np.zeros(len(keys[-1])))
+    with np.errstate(divide="ignore"):
+        log_probs = [np.log(p) for p in probs]
+    return log_probs, log_backoffs
+
+
+def train(config: NGramConfig, corpus: Corpus, run: RunDir) -> NGramLM:
+    """Fit the tokenizer on the train split, count and smooth, save to the run directory."""
+    options = {"min_count": config.min_count} if config.tokenizer != "subword" else {}
+    tokenizer = fit_tokenizer(config.tokenizer, corpus.train, word_split=corpus.word_split, **options)
+    with run.timed() as timing:
+        ids = tokenizer.encode(corpus.train)
+        model = NGramLM.from_ids(config, tokenizer, ids)
+        timing["tokens_seen"] = len(ids)
+    model.save(run)
+    run.mark_complete()
+    return model
+
+
+def load(run: RunDir) -> NGramLM:
+    """Rebuild a trained n-gram model from its run directory."""
+    config = from_dict(NGramConfig, run.read_config()["config"])
+    path = run.file("ngram.npz")
+    if not path.exists():
+        raise LmzooError(f"'{path}' is missing", "retrain the run with `lmzoo train ngram`")
+    with np.load(path, allow_pickle=False) as data:
+        tables = {name: [data[f"{name}_{k}"] for k in range(1, config.order + 1)]
+                  for name in ("keys", "log_probs", "log_backoffs")}
+        counts = [data[f"counts_{k}"] for k in range(1, config.order + 1)] if "counts_1" in data else None
+    return NGramLM(config, load_tokenizer(run.tokenizer_path), tables["keys"], tables["log_probs"],
+                   tables["log_backoffs"], counts)
+
+
+FAMILY = Family(
+    name="ngram",
+    summary="count-based n-gram LM: MLE, add-k, (modified) Kneser-Ney, stupid backoff; ARPA export",
+    config_cls=NGramConfig,
+    presets=PRESETS,
+    train=train,
+    load=load,
+    tags=("count-based", "language-model"),
+)
