@@ -61,13 +61,15 @@ def score_text(model: LanguageModel, text: str) -> dict[str, Any]:
         raise LmzooError(f"{model.family}: token_log_probs returned shape {log_probs.shape} for {len(ids)} tokens")
     nll = float(-log_probs.sum())
     words = count_words(text)
+    unk_id = getattr(model.tokenizer, "unk_id", UNK)
     return {
         "nll_nats": nll,
         "tokens": len(ids),
         "characters": len(text),
         "bytes": len(text.encode("utf-8")),
         "words": words,
-        "unk_rate": float(np.mean(np.asarray(ids) == UNK)),
+        # A tokenizer without an unknown token (byte-level BPE) says so with `unk_id = None`.
+        "unk_rate": float(np.mean(np.asarray(ids) == unk_id)) if unk_id is not None else 0.0,
         "perplexity": math.exp(nll / len(ids)) if math.isfinite(nll) else math.inf,
         "perplexity_per_word": math.exp(nll / words) if math.isfinite(nll) else math.inf,
         "bits_per_char": nll / LN2 / len(text),
