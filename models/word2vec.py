@@ -1,0 +1,730 @@
+"""Word2Vec in Keras: skip-gram and CBOW with negative sampling, plus a gensim baseline family.
+
+Two families live here:
+
+- `word2vec`: a `keras.Model` with two embedding tables, the centre ("input") vectors that
+  become the word vectors and the context ("output") vectors used only for training. The
+  loss is the negative-sampling objective of Mikolov et al. (2013b): for a positive pair
+  (centre c, context o) and k noise words n_1..n_k drawn from the unigram distribution to
+  the power 0.75,
+
+      loss = -log σ(u_o · v_c) - Σ_i log σ(-u_{n_i} · v_c),
+
+  summed over the pairs of a batch (so that plain SGD makes the same per-pair update as
+  word2vec.c and gensim). CBOW predicts the centre from the mean of its context vectors and,
+  as word2vec.c does, passes the whole error back to every context vector.
+  Training data is streamed: `PairStream` turns a few thousand sentences at a time into
+  (centre, context, negatives) batches with numpy (subsampling of frequent words, a
+  dynamic window, negatives drawn from unigram^0.75), and `tf.data.Dataset.from_generator`
+  prefetches them in a background thread while the step runs, so the pairs of the whole
+  corpus are never held in memory (the corpus itself is kept once, as int32 ids).
+- `word2vec-gensim`: gensim's `Word2Vec` trained on exactly the same sentences and
+  vocabulary with the same hyper-parameters, so that the comparison is one loop.
+
+Both implement the Embedder protocol (`word_vectors()` returns gensim KeyedVectors) and
+export to the word2vec text and binary formats and to TSV for the TensorBoard projector.
+
+The rules follow word2vec.c and gensim 4: words below `min_count` are dropped from the
+sentences before windows are taken; word w is kept with probability
+(sqrt(f/t) + 1)·t/f, where f is its count and t = sample × (total count); each centre draws
+its window reach uniformly from 1..window; a noise word equal to the positive target is not
+counted as a negative (gensim skips it too); the learning rate falls linearly from
+`learning_rate` to `min_learning_rate`.
+
+References:
+    Mikolov et al. 2013a, Efficient Estimation of Word Representations in Vector Space,
+    https://arxiv.org/abs/1301.3781. Mikolov et al. 2013b, Distributed Representations of
+    Words and Phrases and their Compositionality, https://arxiv.org/abs/1310.4546.
+    Goldberg & Levy 2014, word2vec Explained, https://arxiv.org/abs/1402.3722.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import keras
+import numpy as np
+from keras import ops
+
+from lmzoo.config import from_dict
+from lmzoo.datasets.corpus import Corpus
+from lmzoo.datasets.tokenizers import (
+    EOS,
+    PAD,
+    SPECIALS,
+    WordTokenizer,
+    fit_tokenizer,
+    load_tokenizer,
+)
+from lmzoo.errors import LmzooError
+from lmzoo.models.callbacks import training_callbacks
+from lmzoo.protocols import Family
+from lmzoo.runs import RunDir
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+    from gensim.models import KeyedVectors
+
+EXPORT_FORMATS = ("word2vec", "word2vec-binary", "projector")
+CHUNK_TOKENS = 32768  # tokens turned into pairs at a time: bounds the pipeline's memory
+
+
+@dataclass(frozen=True)
+class Word2VecConfig:
+    """Hyper-parameters shared by the Keras and the gensim family (gensim's names in brackets).
+
+    Example:
+        >>> Word2VecConfig(arch="cbow", window=2).window
+        2
+    """
+
+    arch: Literal["skipgram", "cbow"] = "skipgram"  # [sg]
+    dimension: int = 100  # [vector_size]
+    window: int = 5  # largest distance between centre and context [window]
+    negatives: int = 5  # noise words per positive pair [negative]
+    ns_exponent: float = 0.75  # noise distribution: unigram ** ns_exponent [ns_exponent]
+    sample: float = 1e-3  # subsampling threshold t; 0 keeps every word [sample]
+    min_count: int = 5  # words seen fewer times are dropped [min_count]
+    lowercase: bool = True  # WordSim353/SimLex-999 are lower case
+    epochs: int = 5  # [epochs]
+    batch_size: int = 4096  # pairs (skip-gram) or centres (CBOW) per step
+    learning_rate: float = 0.025  # per-pair SGD step at the start [alpha]
+    min_learning_rate: float = 1e-4  # reached at the end, linearly [min_alpha]
+    jit_compile: bool = True  # XLA-compile the Keras step
+    workers: int = 2  # gensim's threads (the Keras family ignores it)
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.window < 1:
+            raise LmzooError(f"window={self.window} must be >= 1", "the window is how many words each side count as context; try --set window=5")
+        for name in ("dimension", "negatives", "min_count", "epochs", "batch_size", "workers"):
+            if getattr(self, name) < 1:
+                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        if not 0 <= self.sample < 1:
+            raise LmzooError(f"sample={self.sample} must be in [0, 1)", "gensim's default is 1e-3; 0 turns subsampling off")
+        if not 0 < self.min_learning_rate <= self.learning_rate:
+            raise LmzooError(f"need 0 < min_learning_rate ({self.min_learning_rate}) <= learning_rate ({self.learning_rate})")
+
+
+PRESETS = {
+    # lee (~48k training words): about 3 s.
+    "quick": Word2VecConfig(dimension=32, epochs=3, min_count=3),
+    # lee with the published setting (dim 100, window 5, 5 negatives); lee is small, so many
+    # epochs and min_count 2 (WordSim353 OOV 68% instead of 79% at 3). About 8 s on 2 busy cores.
+    "default": Word2VecConfig(dimension=100, epochs=30, min_count=2),
+}
+
+
+# Corpus statistics and the pair stream (numpy)
+
+
+def encode_sentences(tokenizer: WordTokenizer, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The text as one flat int32 array of in-vocabulary word ids plus each line's length.
+
+    Unknown words are dropped rather than mapped to `<unk>` (word2vec.c and gensim drop
+    words below min_count before taking windows), and no `</s>` is added: windows never
+    cross a line.
+
+    Example:
+        >>> tok = WordTokenizer.fit("a b a\\nb c", min_count=2)
+        >>> [a.tolist() for a in encode_sentences(tok, "a x b\\nc")]
+        [[4, 5], [2]]
+    """
+    index = tokenizer.index
+    ids: list[int] = []
+    lengths: list[int] = []
+    for line in text.splitlines():
+        row = [i for i in (index.get(w, PAD) for w in tokenizer.words(line)) if i > EOS]
+        if row:
+            ids.extend(row)
+            lengths.append(len(row))
+    return np.asarray(ids, dtype=np.int32), np.asarray(lengths, dtype=np.int64)
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Probability of keeping each word under subsampling (gensim's and word2vec.c's formula).
+
+    p_keep(w) = min(1, (sqrt(f_w / t) + 1) · t / f_w) with t = sample · Σ f. Words with no
+    count get 0.
+
+    Example:
+        >>> keep_probabilities(np.array([0, 1000, 1]), sample=1e-3).round(3).tolist()
+        [0.0, 0.033, 1.0]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0:
+        return (counts > 0).astype(np.float64)
+    threshold = sample * counts.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = (np.sqrt(counts / threshold) + 1) * threshold / counts
+    return np.where(counts > 0, np.minimum(keep, 1.0), 0.0)
+
+
+def noise_distribution(counts: np.ndarray, exponent: float = 0.75) -> np.ndarray:
+    """The negative-sampling distribution: counts ** exponent, normalised (specials get 0).
+
+    Example:
+        >>> noise_distribution(np.array([0, 0, 0, 0, 1, 16]), 0.75).round(3).tolist()
+        [0.0, 0.0, 0.0, 0.0, 0.111, 0.889]
+    """
+    weights = np.asarray(counts, dtype=np.float64) ** exponent
+    weights[: len(SPECIALS)] = 0.0
+    return weights / weights.sum()
+
+
+def skipgram_pairs(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (centre, context) pair of already-subsampled text, with a per-centre window reach.
+
+    `ids[i]` is the word at position i, `sentence[i]` its line number and `reach[i]` the
+    window drawn for it as a centre; windows never cross a line.
+
+    Example:
+        >>> c, o = skipgram_pairs(np.array([7, 8, 9]), np.zeros(3, int), np.array([1, 1, 2]))
+        >>> sorted(zip(c.tolist(), o.tolist()))
+        [(7, 8), (8, 7), (8, 9), (9, 7), (9, 8)]
+    """
+    centres, contexts = [], []
+    for d in range(1, int(reach.max(initial=0)) + 1):
+        same = sentence[d:] == sentence[:-d]
+        forward = same & (reach[:-d] >= d)  # centre at i, context at i + d
+        backward = same & (reach[d:] >= d)  # centre at i + d, context at i
+        centres += [ids[:-d][forward], ids[d:][backward]]
+        contexts += [ids[d:][forward], ids[:-d][backward]]
+    if not centres:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return np.concatenate(centres), np.concatenate(contexts)
+
+
+def cbow_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(context words, centre) examples: a (n, 2·window) matrix padded with `<pad>`, and centres.
+
+    Centres with no context word in their line are skipped.
+
+    Example:
+        >>> ctx, c = cbow_examples(np.array([7, 8, 9]), np.zeros(3, int), np.array([1, 1, 1]), 1)
+        >>> ctx.tolist(), c.tolist()
+        ([[0, 8], [7, 9], [8, 0]], [7, 8, 9])
+    """
+    n = len(ids)
+    positions = np.arange(n)
+    columns = []
+    for d in [*range(-window, 0), *range(1, window + 1)]:
+        j = positions + d
+        inside = (j >= 0) & (j < n)
+        j = np.clip(j, 0, max(n - 1, 0))
+        valid = inside & (sentence[j] == sentence) & (reach >= abs(d))
+        columns.append(np.where(valid, ids[j], PAD))
+    context = np.stack(columns, axis=1).astype(np.int32) if columns else np.zeros((0, 0), np.int32)
+    has_context = (context != PAD).any(axis=1)
+    return context[has_context], ids[has_context]
+
+
+class PairStream:
+    """Streams training batches for one epoch at a time, built a chunk of sentences at a time.
+
+    Each batch is a dict: `inputs` (centres, or CBOW context matrices) and `targets`
+    (batch, 1 + negatives): column 0 the true word, the rest noise words.
+
+    Example:
+        >>> tok = WordTokenizer.fit("a b c a b c a b\\n" * 50)
+        >>> stream = PairStream(tok, "a b c a b c a b\\n" * 50, Word2VecConfig(batch_size=8, min_count=1))
+        >>> batch = next(stream.batches())
+        >>> batch["targets"].shape[1]
+        6
+    """
+
+    def __init__(self, tokenizer: WordTokenizer, text: str, config: Word2VecConfig):
+        self.config = config
+        self.ids, self.lengths = encode_sentences(tokenizer, text)
+        if len(self.ids) == 0:
+            raise LmzooError("no in-vocabulary words to train on", "lower min_count or give more text")
+        self.counts = np.bincount(self.ids, minlength=tokenizer.vocabulary_size()).astype(np.int64)
+        self.keep = keep_probabilities(self.counts, config.sample)
+        self.noise_cumulative = np.cumsum(noise_distribution(self.counts, config.ns_exponent))
+        # Chunk boundaries (in sentences) so that each chunk holds about CHUNK_TOKENS words.
+        ends = np.cumsum(self.lengths)
+        cut = np.searchsorted(ends, np.arange(CHUNK_TOKENS, ends[-1], CHUNK_TOKENS), side="right")
+        self.chunk_bounds = np.unique(np.concatenate([[0], cut, [len(self.lengths)]]))
+        self.starts = np.concatenate([[0], ends])
+
+    @property
+    def words(self) -> int:
+        """Training words per epoch before subsampling (what words/s counts)."""
+        return len(self.ids)
+
+    def expected_steps(self) -> int:
+        """Expected batches per epoch, for the learning-rate schedule (exact up to edge effects)."""
+        w = self.config.window
+        kept = np.add.reduceat(self.keep[self.ids], self.starts[:-1].astype(np.int64))
+        if self.config.arch == "cbow":
+            examples = kept[kept >= 1.5].sum()
+        else:
+            # Offset d is used by a centre with probability (w - d + 1) / w, on both sides.
+            examples = sum((w - d + 1) / w * 2 * np.maximum(kept - d, 0).sum() for d in range(1, w + 1))
+        return max(1, math.ceil(examples / self.config.batch_size))
+
+    def negatives(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Noise words drawn from unigram ** ns_exponent (inverse-CDF sampling)."""
+        draws = np.searchsorted(self.noise_cumulative, rng.random(shape) * self.noise_cumulative[-1], side="right")
+        return draws.astype(np.int32)
+
+    def subsample(self, rng: np.random.Generator, ids: np.ndarray) -> np.ndarray:
+        """A mask keeping each occurrence of word w with probability `keep[w]`."""
+        return rng.random(len(ids)) < self.keep[ids]
+
+    def chunk_examples(self, rng: np.random.Generator, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+        """Subsample one chunk of sentences and return its (inputs, true words), shuffled."""
+        first, last = self.chunk_bounds[chunk], self.chunk_bounds[chunk + 1]
+        ids = self.ids[self.starts[first] : self.starts[last]]
+        sentence = np.repeat(np.arange(first, last), self.lengths[first:last])
+        kept = self.subsample(rng, ids)
+        ids, sentence = ids[kept], sentence[kept]
+        window = self.config.window
+        reach = window - rng.integers(0, window, size=len(ids))  # uniform in 1..window
+        if self.config.arch == "cbow":
+            inputs, words = cbow_examples(ids, sentence, reach, window)
+        else:
+            inputs, words = skipgram_pairs(ids, sentence, reach)
+        order = rng.permutation(len(words))
+        return inputs[order], words[order]
+
+    def epoch_examples(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One pass over the corpus, a chunk at a time; the same (seed, epoch) gives the same."""
+        rng = np.random.default_rng([self.config.seed, epoch])
+        for chunk in range(len(self.chunk_bounds) - 1):
+            yield self.chunk_examples(rng, chunk)
+
+    def batches(self, first_epoch: int = 0) -> Iterator[dict[str, np.ndarray]]:
+        """Full batches from pass `first_epoch` on, without end: leftovers carry into the next pass.
+
+        Every batch has the same shape (the compiled step is traced once), and `fit` cuts
+        the stream into epochs of `expected_steps()` steps, one pass each on average.
+        """
+        size = self.config.batch_size
+        rng = np.random.default_rng([self.config.seed, first_epoch, 1])  # the noise stream
+        left_inputs, left_words = None, None
+        for epoch in itertools.count(first_epoch):
+            for inputs, words in self.epoch_examples(epoch):
+                if left_words is not None:
+                    inputs, words = np.concatenate([left_inputs, inputs]), np.concatenate([left_words, words])
+                full = len(words) // size * size
+                for start in range(0, full, size):
+                    yield self._batch(rng, inputs[start : start + size], words[start : start + size])
+                left_inputs, left_words = inputs[full:], words[full:]
+
+    def _batch(self, rng: np.random.Generator, inputs: np.ndarray, words: np.ndarray) -> dict[str, np.ndarray]:
+        noise = self.negatives(rng, (len(words), self.config.negatives))
+        return {"inputs": inputs, "targets": np.concatenate([words[:, None], noise], axis=1)}
+
+    def dataset(self, epoch_source: _EpochCounter) -> tf.data.Dataset:
+        """A tf.data pipeline over `batches`, prefetched so numpy work overlaps the step."""
+        import tensorflow as tf
+
+        size, k = self.config.batch_size, self.config.negatives
+        inputs_shape = (size, 2 * self.config.window) if self.config.arch == "cbow" else (size,)
+        signature = {"inputs": tf.TensorSpec(inputs_shape, tf.int32), "targets": tf.TensorSpec((size, 1 + k), tf.int32)}
+        # The generator starts when fit first asks for data, so a resumed run starts at its epoch.
+        return tf.data.Dataset.from_generator(lambda: self.batches(epoch_source.epoch),
+                                              output_signature=signature).prefetch(4)
+
+
+class _EpochCounter(keras.callbacks.Callback):
+    """Tells the stream which epoch `fit` is on (also after a resume), so each epoch differs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+
+# The Keras model
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class SkipGramNegativeSampling(keras.Model):
+    """Skip-gram or CBOW scorer: centre ("input") and context ("output") embedding tables.
+
+    Called on `{"inputs": ..., "targets": (batch, 1 + k)}` it returns the logits u_t · v for
+    each target; `compute_loss` turns them into the negative-sampling loss, summed over the
+    batch. For CBOW, `inputs` is (batch, 2·window) context ids padded with 0 and v is their
+    mean.
+
+    Example:
+        >>> m = SkipGramNegativeSampling(vocabulary_size=10, dimension=4)
+        >>> tuple(m({"inputs": np.array([4]), "targets": np.array([[5, 6, 7]])}).shape)
+        (1, 3)
+    """
+
+    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size, self.dimension, self.arch = vocabulary_size, dimension, arch
+        # word2vec.c's initialisation: input vectors uniform in ±0.5/dim, output vectors zero.
+        self.centre = keras.layers.Embedding(
+            vocabulary_size, dimension, name="centre",
+            embeddings_initializer=keras.initializers.RandomUniform(-0.5 / dimension, 0.5 / dimension))
+        self.context = keras.layers.Embedding(vocabulary_size, dimension, name="context", embeddings_initializer="zeros")
+        # Per-pair loss summed in float64, so the logged epoch loss never saturates (gensim #2735).
+        self.pair_loss = keras.metrics.Mean(name="loss", dtype="float64")
+
+    def call(self, inputs):
+        targets = self.context(inputs["targets"])  # (batch, 1 + k, dim)
+        if self.arch == "cbow":
+            words = inputs["inputs"]  # (batch, 2 * window)
+            mask = ops.cast(ops.not_equal(words, PAD), targets.dtype)[:, :, None]
+            summed = ops.sum(self.centre(words) * mask, axis=1)  # (batch, dim)
+            mean = summed / ops.maximum(ops.sum(mask, axis=1), 1.0)
+            # Forward: the mean. Backward: each context word gets the full error, not error/count,
+            # which is the update word2vec.c and gensim (cbow_mean=1) make.
+            hidden = summed + ops.stop_gradient(mean - summed)
+        else:
+            hidden = self.centre(inputs["inputs"])  # (batch, dim)
+        return ops.einsum("bkd,bd->bk", targets, hidden)  # (batch, 1 + k)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        targets = x["targets"]
+        # -log σ(s) = softplus(-s) for the true word; -log σ(-s) = softplus(s) for noise words.
+        # A noise word equal to the true word is skipped, as gensim does.
+        is_noise = ops.cast(ops.not_equal(targets[:, 1:], targets[:, :1]), y_pred.dtype)
+        per_pair = ops.softplus(-y_pred[:, 0]) + ops.sum(ops.softplus(y_pred[:, 1:]) * is_noise, axis=1)
+        self.pair_loss.update_state(per_pair)
+        return ops.sum(per_pair)
+
+    @property
+    def metrics(self):
+        return [self.pair_loss]
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "dimension": self.dimension,
+                "arch": self.arch}
+
+
+# Vectors: the Embedder protocol, export, queries
+
+
+def _keyed_vectors(words: Sequence[str], vectors: np.ndarray) -> KeyedVectors:
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=np.float32)
+    kv.add_vectors(list(words), np.asarray(vectors, dtype=np.float32))
+    return kv
+
+
+def check_words(vectors: KeyedVectors, words: Sequence[str]) -> None:
+    """Raise LmzooError naming every query word that is not in the vocabulary."""
+    missing = [w for w in words if w not in vectors.key_to_index]
+    if missing:
+        raise LmzooError(f"not in the vocabulary: {', '.join(repr(w) for w in missing)}",
+                         f"query words the model was trained on ({len(vectors.key_to_index)} words; lower min_count to keep rarer ones)")
+
+
+def similarity(vectors: KeyedVectors, first: str, second: str) -> float:
+    """Cosine similarity of two words, with a clear error for an unknown word.
+
+    Example:
+        >>> kv = _keyed_vectors(["a", "b"], np.array([[1.0, 0.0], [1.0, 1.0]]))
+        >>> round(similarity(kv, "a", "b"), 3)
+        0.707
+    """
+    check_words(vectors, [first, second])
+    return float(vectors.similarity(first, second))
+
+
+def analogy(vectors: KeyedVectors, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
+    """3CosAdd: the words closest to b - a + c ("a is to b as c is to ?"), inputs excluded.
+
+    Example:
+        >>> kv = _keyed_vectors(["man", "king", "woman", "queen"],
+        ...                     np.array([[1, 0, 0.1], [1, 1, 0], [0, 0, 1.1], [0, 1, 1]]))
+        >>> analogy(kv, "man", "king", "woman")[0][0]
+        'queen'
+    """
+    check_words(vectors, [a, b, c])
+    return [(w, float(s)) for w, s in vectors.most_similar(positive=[b, c], negative=[a], topn=topn)]
+
+
+def load_vectors(path: str | Path, dimension: int | None = None, binary: bool | None = None) -> KeyedVectors:
+    """Read word2vec text or binary vectors, checking their dimension when `dimension` is given.
+
+    `binary=None` guesses from the suffix (.bin is binary).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "v.txt")
+        >>> _keyed_vectors(["a"], np.ones((1, 3))).save_word2vec_format(path)
+        >>> load_vectors(path, dimension=3).vector_size
+        3
+    """
+    from gensim.models import KeyedVectors
+
+    path = Path(path)
+    if not path.is_file():
+        raise LmzooError(f"vectors file '{path}' does not exist", "export one with `lmzoo export RUN --format word2vec`")
+    binary = path.suffix == ".bin" if binary is None else binary
+    try:
+        with open(path, "rb") as f:
+            header = f.readline().split()
+        found = int(header[1])
+        vectors = KeyedVectors.load_word2vec_format(str(path), binary=binary)
+    except (ValueError, IndexError, UnicodeDecodeError, EOFError) as err:
+        raise LmzooError(f"'{path}' is not a word2vec {'binary' if binary else 'text'} file ({err})",
+                         "check the file and the binary flag") from None
+    if dimension is not None and found != dimension:
+        raise LmzooError(f"'{path}' holds {found}-dimensional vectors but {dimension} were expected",
+                         f"train or load with --set dimension={found}")
+    return vectors
+
+
+def export_vectors(vectors: KeyedVectors, format: str, path: str | Path) -> None:
+    """Write vectors as word2vec text, word2vec binary, or projector TSV (a folder).
+
+    The projector folder holds `vectors.tsv` (one row of numbers per word) and
+    `metadata.tsv` (the words, same order), which projector.tensorflow.org loads.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp()) / "proj"
+        >>> export_vectors(_keyed_vectors(["a"], np.ones((1, 2))), "projector", out)
+        >>> (out / "metadata.tsv").read_text()
+        'a\\n'
+    """
+    if format not in EXPORT_FORMATS:
+        raise LmzooError(f"unknown export format '{format}'", f"valid: {', '.join(EXPORT_FORMATS)}")
+    path = Path(path)
+    if format == "projector":
+        path.mkdir(parents=True, exist_ok=True)
+        np.savetxt(path / "vectors.tsv", vectors.vectors, delimiter="\t", fmt="%.6g")
+        # The projector reads one label per line; a tab or newline inside a word would shift rows.
+        words = [w.replace("\t", " ").replace("\n", " ") for w in vectors.index_to_key]
+        (path / "metadata.tsv").write_text("".join(w + "\n" for w in words), encoding="utf-8")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        vectors.save_word2vec_format(str(path), binary=format == "word2vec-binary")
+
+
+class _VectorsMixin:
+    """Queries and export shared by both families (they differ only in where vectors live)."""
+
+    export_formats = EXPORT_FORMATS
+
+    def word_vectors(self) -> KeyedVectors:
+        raise NotImplementedError
+
+    def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
+        """The `topn` nearest words by cosine similarity."""
+        vectors = self.word_vectors()
+        check_words(vectors, [word])
+        return [(w, float(s)) for w, s in vectors.most_similar(word, topn=topn)]
+
+    def similarity(self, first: str, second: str) -> float:
+        """Cosine similarity of two vocabulary words."""
+        return similarity(self.word_vectors(), first, second)
+
+    def analogy(self, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
+        """"a is to b as c is to ?" by 3CosAdd."""
+        return analogy(self.word_vectors(), a, b, c, topn)
+
+    def export(self, format: str, path: str | Path) -> None:
+        """Write the word vectors in one of `export_formats`."""
+        export_vectors(self.word_vectors(), format, path)
+
+
+class Word2Vec(_VectorsMixin):
+    """A trained Keras Word2Vec: the Keras model plus its tokenizer; an Embedder.
+
+    Example:
+        >>> from lmzoo import load_corpus, train
+        >>> import tempfile
+        >>> model = train("word2vec", load_corpus("lee"), tempfile.mkdtemp(), preset="quick")
+        >>> model.word_vectors().vector_size
+        32
+    """
+
+    family = "word2vec"
+
+    def __init__(self, config: Word2VecConfig, tokenizer: WordTokenizer, model: SkipGramNegativeSampling):
+        self.config, self.tokenizer, self.model = config, tokenizer, model
+        self._vectors: KeyedVectors | None = None
+
+    def num_params(self) -> int:
+        return int(self.model.count_params())
+
+    def word_vectors(self) -> KeyedVectors:
+        if self._vectors is None:
+            table = keras.ops.convert_to_numpy(self.model.centre.embeddings)
+            self._vectors = _keyed_vectors(self.tokenizer.vocabulary[len(SPECIALS):], table[len(SPECIALS):])
+        return self._vectors
+
+    def import_vectors(self, path: str | Path) -> int:
+        """Overwrite the centre vectors of words found in a word2vec file; returns how many.
+
+        The file must have this model's dimension (else a clear LmzooError).
+        """
+        vectors = load_vectors(path, dimension=self.config.dimension)
+        table = keras.ops.convert_to_numpy(self.model.centre.embeddings).copy()
+        rows = [(i, w) for i, w in enumerate(self.tokenizer.vocabulary) if i >= len(SPECIALS) and w in vectors.key_to_index]
+        for i, w in rows:
+            table[i] = vectors[w]
+        self.model.centre.embeddings.assign(table)
+        self._vectors = None
+        return len(rows)
+
+    def save(self, run: RunDir) -> None:
+        self.tokenizer.save(run.tokenizer_path)
+        self.model.save(run.file("word2vec.keras"))
+
+
+def _fit_tokenizer(config: Word2VecConfig, corpus: Corpus) -> WordTokenizer:
+    # An empty vocabulary raises LmzooError here, saying how many distinct words min_count dropped.
+    return fit_tokenizer("word", corpus.train, word_split=corpus.word_split, min_count=config.min_count,
+                         lowercase=config.lowercase)
+
+
+def _linear_decay(config: Word2VecConfig, total_steps: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    return keras.optimizers.schedules.PolynomialDecay(config.learning_rate, decay_steps=total_steps,
+                                                      end_learning_rate=config.min_learning_rate, power=1.0)
+
+
+def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
+    """Fit the tokenizer, stream pairs, and train with `fit`; resumes from the run's backup."""
+    tokenizer = _fit_tokenizer(config, corpus)
+    stream = PairStream(tokenizer, corpus.train, config)
+    keras.utils.set_random_seed(config.seed)
+    model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, name="word2vec")
+    steps = stream.expected_steps()
+    # Plain SGD on a summed loss is word2vec's per-pair update; the rate falls linearly to the end.
+    model.compile(optimizer=keras.optimizers.SGD(_linear_decay(config, steps * config.epochs)),
+                  jit_compile=config.jit_compile)
+    inputs_shape = (1, 2 * config.window) if config.arch == "cbow" else (1,)
+    model({"inputs": np.full(inputs_shape, len(SPECIALS), np.int32),
+           "targets": np.full((1, 1 + config.negatives), len(SPECIALS), np.int32)})  # build before restoring
+    epochs = _EpochCounter()
+    with run.timed(tokens_per_pass=stream.words, passes=config.epochs):
+        model.fit(stream.dataset(epochs), shuffle=False, epochs=config.epochs, steps_per_epoch=steps, verbose=0,
+                  callbacks=[epochs, *training_callbacks(run)])
+    result = Word2Vec(config, tokenizer, model)
+    result.save(run)
+    run.write_json("training.json", {"words_per_epoch": stream.words, "expected_steps_per_epoch": steps,
+                                     "steps": int(model.optimizer.iterations)})
+    run.mark_complete()
+    return result
+
+
+def load(run: RunDir) -> Word2Vec:
+    config = from_dict(Word2VecConfig, run.read_config()["config"])
+    model = keras.saving.load_model(run.file("word2vec.keras"), safe_mode=True, compile=False)
+    return Word2Vec(config, load_tokenizer(run.tokenizer_path), model)
+
+
+FAMILY = Family(
+    name="word2vec",
+    summary="Keras skip-gram/CBOW with negative sampling, subsampling and a dynamic window",
+    config_cls=Word2VecConfig,
+    presets=PRESETS,
+    train=train,
+    load=load,
+    tags=("embedding",),
+)
+
+
+# The gensim baseline: same sentences, same vocabulary, same hyper-parameters
+
+
+class _GensimSentences:
+    """Restartable iterable over the training lines as lists of in-vocabulary words (streamed)."""
+
+    def __init__(self, tokenizer: WordTokenizer, text: str):
+        self.tokenizer, self.text = tokenizer, text
+
+    def __iter__(self) -> Iterator[list[str]]:
+        index = self.tokenizer.index
+        for line in self.text.splitlines():
+            words = [w for w in self.tokenizer.words(line) if index.get(w, PAD) > EOS]
+            if words:
+                yield words
+
+
+class GensimWord2Vec(_VectorsMixin):
+    """gensim's Word2Vec vectors behind the same interface (the baseline family).
+
+    Example:
+        >>> from lmzoo import load_corpus, train
+        >>> import tempfile
+        >>> model = train("word2vec-gensim", load_corpus("lee"), tempfile.mkdtemp(), preset="quick")
+        >>> model.word_vectors().vector_size
+        32
+    """
+
+    family = "word2vec-gensim"
+
+    def __init__(self, config: Word2VecConfig, tokenizer: WordTokenizer, vectors: KeyedVectors):
+        self.config, self.tokenizer, self.vectors = config, tokenizer, vectors
+
+    def num_params(self) -> int:
+        return 2 * self.vectors.vectors.size  # input vectors + gensim's syn1neg
+
+    def word_vectors(self) -> KeyedVectors:
+        return self.vectors
+
+    def save(self, run: RunDir) -> None:
+        self.tokenizer.save(run.tokenizer_path)
+        self.vectors.save_word2vec_format(str(run.file("vectors.bin")), binary=True)
+
+
+def gensim_train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> GensimWord2Vec:
+    """Train gensim's Word2Vec on the same words our tokenizer keeps, with the same settings."""
+    from gensim.models import Word2Vec as GensimModel
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    tokenizer = _fit_tokenizer(config, corpus)
+    sentences = _GensimSentences(tokenizer, corpus.train)
+
+    class EpochLog(CallbackAny2Vec):
+        def __init__(self) -> None:
+            self.start, self.previous, self.epoch = time.perf_counter(), 0.0, 0
+
+        def on_epoch_end(self, model) -> None:
+            self.epoch += 1
+            total = float(model.get_latest_training_loss())
+            # gensim's running tally is float32 and per call (gensim #2735): reported as is.
+            run.log_metrics({"epoch": self.epoch, "seconds": time.perf_counter() - self.start,
+                             "gensim_loss": total - self.previous})
+            self.previous = total
+
+    words = sum(len(s) for s in sentences)
+    with run.timed(tokens_per_pass=words, passes=config.epochs):
+        model = GensimModel(
+            sentences=sentences, vector_size=config.dimension, window=config.window, negative=config.negatives,
+            ns_exponent=config.ns_exponent, sample=config.sample, min_count=config.min_count,
+            sg=int(config.arch == "skipgram"), hs=0, cbow_mean=1, alpha=config.learning_rate,
+            min_alpha=config.min_learning_rate, epochs=config.epochs, workers=config.workers, seed=config.seed,
+            compute_loss=True, callbacks=[EpochLog()],
+        )
+    result = GensimWord2Vec(config, tokenizer, model.wv)
+    result.save(run)
+    run.mark_complete()
+    return result
+
+
+def gensim_load(run: RunDir) -> GensimWord2Vec:
+    config = from_dict(Word2VecConfig, run.read_config()["config"])
+    vectors = load_vectors(run.file("vectors.bin"), dimension=config.dimension, binary=True)
+    return GensimWord2Vec(config, load_tokenizer(run.tokenizer_path), vectors)
+
+
+GENSIM_FAMILY = Family(
+    name="word2vec-gensim",
+    summary="gensim Word2Vec with the word2vec family's settings (baseline)",
+    config_cls=Word2VecConfig,
+    presets=PRESETS,
+    train=gensim_train,
+    load=gensim_load,
+    tags=("embedding", "baseline"),
+)

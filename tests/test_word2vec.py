@@ -1,0 +1,375 @@
+"""Word2Vec: the pair stream follows word2vec's rules, the model learns, vectors round-trip.
+
+The stream checks use corpora whose words are unique (so a word id gives its position) or
+planted (so the right answer is known), and compare the subsampling and noise
+distributions with the ones gensim builds itself.
+"""
+
+import itertools
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from lmzoo import LmzooError, load, load_corpus, train
+from lmzoo.cli import main
+from lmzoo.config import replace
+from lmzoo.datasets.corpus import Corpus
+from lmzoo.datasets.tokenizers import WordTokenizer
+from lmzoo.models.word2vec import (
+    PRESETS,
+    PairStream,
+    SkipGramNegativeSampling,
+    Word2VecConfig,
+    load_vectors,
+    noise_distribution,
+)
+
+
+@pytest.fixture(scope="module")
+def lee():
+    return load_corpus("lee")
+
+
+@pytest.fixture(scope="module")
+def quick_run(lee, tmp_path_factory):
+    out = tmp_path_factory.mktemp("w2v")
+    return train("word2vec", lee, out, preset="quick"), out
+
+
+def _text_corpus(text: str, name: str = "synthetic") -> Corpus:
+    return Corpus(name=name, train=text, valid=text[:200], test=text[:200])
+
+
+def _unique_words_stream(window: int, lines: int = 40, words_per_line: int = 50, **config):
+    """A stream over text where every word occurs once, so its id tells its position."""
+    text = "\n".join(" ".join(f"w{line}x{i}" for i in range(words_per_line)) for line in range(lines))
+    tok = WordTokenizer.fit(text, split="whitespace")
+    stream = PairStream(tok, text, Word2VecConfig(window=window, min_count=1, sample=0, **config))
+    position = {tok.token_to_id(f"w{line}x{i}"): (line, i) for line in range(lines) for i in range(words_per_line)}
+    return stream, position
+
+
+# The pair stream
+
+
+def test_skipgram_offsets_follow_the_dynamic_window():
+    window = 4
+    stream, position = _unique_words_stream(window)
+    offsets = Counter()
+    for epoch in range(20):
+        for centres, contexts in stream.epoch_examples(epoch):
+            for c, o in zip(centres.tolist(), contexts.tolist(), strict=True):
+                (line_c, i), (line_o, j) = position[c], position[o]
+                assert line_c == line_o, "a window crossed a line"
+                offsets[abs(j - i)] += 1
+    assert set(offsets) == set(range(1, window + 1))
+    # A centre reaches distance d with probability (window - d + 1) / window; lines are long
+    # enough that edges barely matter (exact edge-aware expectation below).
+    n = 50
+    expected = {d: (window - d + 1) / window * 2 * (n - d) for d in range(1, window + 1)}
+    total, expected_total = sum(offsets.values()), sum(expected.values())
+    for d in range(1, window + 1):
+        share, want = offsets[d] / total, expected[d] / expected_total
+        assert abs(share - want) < 0.01, (d, share, want)
+    # Expected number of pairs per pass is what the learning-rate schedule is sized on.
+    assert abs(total / 20 - 40 * expected_total) / (40 * expected_total) < 0.02
+
+
+def test_cbow_contexts_stay_inside_the_window_and_the_line():
+    window = 3
+    stream, position = _unique_words_stream(window, arch="cbow")
+    sizes = Counter()
+    for contexts, centres in stream.epoch_examples(0):
+        for row, c in zip(contexts.tolist(), centres.tolist(), strict=True):
+            line, i = position[c]
+            reach = max(abs(position[o][1] - i) for o in row if o)
+            sizes[reach] += 1
+            for o in row:
+                if o:
+                    assert position[o][0] == line and 1 <= abs(position[o][1] - i) <= window
+                    assert abs(position[o][1] - i) <= reach
+    # Each reach 1..window is drawn about equally often.
+    assert all(abs(sizes[r] / sum(sizes.values()) - 1 / window) < 0.05 for r in range(1, window + 1))
+
+
+def test_subsampling_keeps_a_frequent_word_at_mikolovs_rate():
+    rng = np.random.default_rng(0)
+    rare = [f"r{i}" for i in range(400)]
+    # "the" is 30% of the words; every other word is rare enough to be always kept.
+    lines = [" ".join("the" if rng.random() < 0.3 else rng.choice(rare) for _ in range(40)) for _ in range(300)]
+    text = "\n".join(lines)
+    tok = WordTokenizer.fit(text, split="whitespace")
+    config = Word2VecConfig(arch="cbow", window=5, min_count=1, sample=1e-3)
+    stream = PairStream(tok, text, config)
+    the = tok.token_to_id("the")
+    f, total = stream.counts[the], stream.counts.sum()
+    t = 1e-3 * total
+    want = (math.sqrt(f / t) + 1) * t / f
+    assert stream.keep[the] == pytest.approx(want)
+    # Through the stream: CBOW has one example per kept centre (long lines: all have context).
+    seen = sum(int((centres == the).sum()) for epoch in range(10) for _, centres in stream.epoch_examples(epoch))
+    rate = seen / (10 * f)
+    sigma = math.sqrt(want * (1 - want) / (10 * f))
+    assert abs(rate - want) < 4 * sigma, (rate, want)
+
+
+def test_subsampling_and_noise_match_gensim(lee):
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    config = PRESETS["quick"]
+    tok = WordTokenizer.fit(lee.train, min_count=config.min_count, lowercase=True)
+    stream = PairStream(tok, lee.train, config)
+    sentences = [[w for w in tok.words(line) if tok.token_to_id(w) > 3] for line in lee.train.splitlines()]
+    model = GensimWord2Vec(vector_size=8, min_count=config.min_count, sample=config.sample, negative=5)
+    model.build_vocab([s for s in sentences if s])
+    keys = model.wv.index_to_key
+    assert sorted(keys) == sorted(tok.vocabulary[4:])
+    ours = np.array([stream.keep[tok.token_to_id(w)] for w in keys])
+    theirs = np.array([model.wv.get_vecattr(w, "sample_int") / (2**32 - 1) for w in keys])
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    noise = noise_distribution(stream.counts)[[tok.token_to_id(w) for w in keys]]
+    np.testing.assert_allclose(noise, np.diff(model.cum_table, prepend=0) / model.cum_table[-1], atol=1e-6)
+
+
+def test_negatives_are_drawn_from_unigram_to_the_three_quarters(lee):
+    tok = WordTokenizer.fit(lee.train, min_count=3, lowercase=True)
+    stream = PairStream(tok, lee.train, PRESETS["quick"])
+    draws = stream.negatives(np.random.default_rng(0), (200_000,))
+    q = noise_distribution(stream.counts)
+    observed = np.bincount(draws, minlength=len(q)) / len(draws)
+    assert observed[:4].sum() == 0  # specials are never noise words
+    top = np.argsort(q)[-50:]
+    np.testing.assert_allclose(observed[top], q[top], rtol=0.15)
+
+
+def test_true_contexts_are_not_labelled_negative_beyond_chance(lee):
+    """The Keras `skipgrams` bug labelled true context words as negatives (keras-preprocessing #355)."""
+    config = replace(PRESETS["quick"], {"batch_size": 4096})
+    tok = WordTokenizer.fit(lee.train, min_count=config.min_count, lowercase=True)
+    stream = PairStream(tok, lee.train, config)
+    q = noise_distribution(stream.counts)
+    observed = expected = same_row = draws = 0
+    for batch in itertools.islice(stream.batches(), 5):
+        centres, targets = batch["inputs"], batch["targets"]
+        positives: dict[int, set[int]] = {}
+        for c, o in zip(centres.tolist(), targets[:, 0].tolist(), strict=True):
+            positives.setdefault(c, set()).add(o)
+        for c, row in zip(centres.tolist(), targets.tolist(), strict=True):
+            observed += sum(n in positives[c] for n in row[1:])
+            expected += len(row[1:]) * sum(q[o] for o in positives[c])
+            same_row += sum(n == row[0] for n in row[1:])
+            draws += len(row) - 1
+    rate, chance = observed / draws, expected / draws
+    print(f"collision rate {rate:.4%} (chance {chance:.4%}); same-row {same_row / draws:.4%}, masked in the loss")
+    # Noise words are independent of the pairs: collisions happen only by chance, when a
+    # frequent word is both a true context somewhere and a noise draw.
+    assert abs(rate - chance) < 0.25 * chance + 1e-3
+
+
+def test_a_noise_word_equal_to_the_true_word_is_not_counted():
+    import keras
+
+    model = SkipGramNegativeSampling(vocabulary_size=8, dimension=4)
+    x = {"inputs": np.array([4, 5]), "targets": np.array([[6, 6, 7], [7, 5, 6]])}
+    model(x)  # builds the tables
+    model.context.embeddings.assign(np.random.default_rng(0).normal(size=(8, 4)).astype("float32"))
+    logits = keras.ops.convert_to_numpy(model(x))
+    loss = float(model.compute_loss(x=x, y_pred=model(x)))
+
+    def softplus(v):
+        return math.log1p(math.exp(v))
+
+    want = softplus(-logits[0, 0]) + softplus(logits[0, 2]) + softplus(-logits[1, 0]) + softplus(logits[1, 1]) + softplus(logits[1, 2])
+    assert loss == pytest.approx(want, rel=1e-5)
+
+
+def test_cbow_passes_the_whole_error_to_each_context_word():
+    """word2vec.c and gensim (cbow_mean=1) average the context forward but do not divide the error."""
+    import tensorflow as tf
+
+    model = SkipGramNegativeSampling(vocabulary_size=8, dimension=3, arch="cbow")
+    x = {"inputs": np.array([[4, 5, 0, 0]]), "targets": np.array([[6, 7]])}
+    model(x)
+    rng = np.random.default_rng(0)
+    model.centre.embeddings.assign(rng.normal(size=(8, 3)).astype("float32"))
+    model.context.embeddings.assign(rng.normal(size=(8, 3)).astype("float32"))
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=x, y_pred=model(x))
+    grad = tf.convert_to_tensor(tape.gradient(loss, model.centre.embeddings.value)).numpy()
+    V, U = model.centre.embeddings.numpy(), model.context.embeddings.numpy()
+    hidden = (V[4] + V[5]) / 2
+    sigmoid = 1 / (1 + np.exp(-(U[[6, 7]] @ hidden)))
+    error = (sigmoid[0] - 1) * U[6] + sigmoid[1] * U[7]  # dL/dhidden
+    np.testing.assert_allclose(grad[4], error, rtol=1e-5)
+    np.testing.assert_allclose(grad[5], error, rtol=1e-5)
+    assert not grad[0].any()  # padding gets nothing
+
+
+# Training
+
+
+def test_loss_falls_and_is_logged_per_epoch(quick_run):
+    model, out = quick_run
+    records = [r for r in model_metrics(out) if "epoch" in r]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    losses = [r["loss"] for r in records]
+    assert losses[-1] < losses[0] < 2 * math.log(2) * (1 + PRESETS["quick"].negatives)
+    # (1 + k) log 2 is the loss of an untrained model (all logits 0).
+
+
+def model_metrics(out):
+    from lmzoo.runs import RunDir
+
+    return RunDir(out).read_metrics()
+
+
+@pytest.mark.parametrize("arch", ["skipgram", "cbow"])
+def test_planted_co_occurrences_make_related_words_closer(arch, tmp_path):
+    rng = np.random.default_rng(1)
+    letters = "abcdefghijkl"
+    groups = [[f"{letters[g]}{letters[i]}" for i in range(5)] for g in range(12)]  # group = first letter
+    lines = [" ".join(rng.choice(groups[rng.integers(len(groups))], size=10)) for _ in range(1200)]
+    model = train("word2vec", _text_corpus("\n".join(lines)), tmp_path, preset="quick", arch=arch, dimension=16,
+                  window=2, min_count=1, sample=0.0, epochs=4, batch_size=256,
+                  learning_rate=0.025 if arch == "skipgram" else 0.05)
+    vectors = model.word_vectors()
+    same, other = [], []
+    for g, group in enumerate(groups):
+        for a, b in itertools.combinations(group, 2):
+            same.append(vectors.similarity(a, b))
+        for b in groups[(g + 1) % len(groups)]:
+            other.append(vectors.similarity(group[0], b))
+    assert np.mean(same) > np.mean(other) + 0.3, (np.mean(same), np.mean(other))
+    hits = sum(vectors.most_similar(w, topn=1)[0][0][0] == w[0] for group in groups for w in group)
+    assert hits >= 0.9 * 60
+
+
+def test_interrupted_training_resumes_from_its_backup(lee, tmp_path, monkeypatch):
+    import keras
+
+    from lmzoo.models import word2vec
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("simulated interruption")
+
+    standard = word2vec.training_callbacks
+    monkeypatch.setattr(word2vec, "training_callbacks", lambda run: [*standard(run), Interrupt()])
+    with pytest.raises(RuntimeError, match="simulated"):
+        train("word2vec", lee, tmp_path / "resumed", preset="quick")
+    monkeypatch.setattr(word2vec, "training_callbacks", standard)
+    resumed = train("word2vec", lee, tmp_path / "resumed", preset="quick")
+    straight = train("word2vec", lee, tmp_path / "straight", preset="quick")
+    epochs = [r for r in model_metrics(tmp_path / "resumed") if "epoch" in r]
+    assert [r["epoch"] for r in epochs] == [1, 2, 3]  # epoch 3 only was trained after the restart
+    assert int(resumed.model.optimizer.iterations) == int(straight.model.optimizer.iterations)
+    final = [model_metrics(tmp_path / name)[-1]["loss"] for name in ("resumed", "straight")]
+    assert final[0] == pytest.approx(final[1], rel=0.01)
+
+
+def test_seed_gives_identical_vectors(lee, tmp_path):
+    runs = [train("word2vec", lee, tmp_path / str(i), preset="quick", epochs=1, seed=seed).word_vectors().vectors
+            for i, seed in enumerate([7, 7, 8])]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_save_and_load_give_identical_vectors(quick_run):
+    model, out = quick_run
+    loaded = load(out)
+    assert loaded.word_vectors().index_to_key == model.word_vectors().index_to_key
+    np.testing.assert_array_equal(loaded.word_vectors().vectors, model.word_vectors().vectors)
+    assert "<unk>" not in loaded.word_vectors().key_to_index and "</s>" not in loaded.word_vectors().key_to_index
+
+
+@pytest.mark.parametrize("fmt", ["word2vec", "word2vec-binary"])
+def test_export_reads_back_in_gensim_unchanged(quick_run, tmp_path, fmt):
+    from gensim.models import KeyedVectors
+
+    model, _ = quick_run
+    path = tmp_path / ("vectors.bin" if fmt.endswith("binary") else "vectors.txt")
+    model.export(fmt, path)
+    back = KeyedVectors.load_word2vec_format(str(path), binary=fmt.endswith("binary"))
+    assert back.index_to_key == model.word_vectors().index_to_key
+    np.testing.assert_array_equal(back.vectors, model.word_vectors().vectors)
+
+
+def test_projector_export_has_one_row_per_word(quick_run, tmp_path):
+    model, _ = quick_run
+    model.export("projector", tmp_path / "proj")
+    words = (tmp_path / "proj" / "metadata.tsv").read_text(encoding="utf-8").splitlines()
+    rows = np.loadtxt(tmp_path / "proj" / "vectors.tsv", delimiter="\t")
+    assert words == model.word_vectors().index_to_key
+    np.testing.assert_allclose(rows, model.word_vectors().vectors, rtol=1e-5, atol=1e-7)
+
+
+def test_gensim_baseline_family_trains_and_reloads(lee, tmp_path):
+    model = train("word2vec-gensim", lee, tmp_path, preset="quick", workers=1)
+    loaded = load(tmp_path)
+    assert loaded.family == "word2vec-gensim"
+    np.testing.assert_array_equal(loaded.word_vectors().vectors, model.word_vectors().vectors)
+    assert loaded.word_vectors().index_to_key == model.word_vectors().index_to_key
+    assert loaded.word_vectors().vector_size == PRESETS["quick"].dimension
+
+
+# Bad input
+
+
+def test_empty_vocabulary_says_how_many_words_were_dropped(tmp_path):
+    with pytest.raises(LmzooError, match=r"all 3 distinct words occur fewer than 5 times"):
+        train("word2vec", _text_corpus("a b c\n"), tmp_path, preset="quick", min_count=5)
+
+
+def test_window_below_one_is_refused():
+    with pytest.raises(LmzooError, match=r"window=0 must be >= 1"):
+        replace(Word2VecConfig(), {"window": 0})
+
+
+def test_unknown_query_words_are_named(quick_run):
+    model, _ = quick_run
+    with pytest.raises(LmzooError, match=r"not in the vocabulary: 'zzqx'"):
+        model.similarity("government", "zzqx")
+    with pytest.raises(LmzooError, match=r"'qqq', 'zzqx'"):
+        model.analogy("qqq", "government", "zzqx")
+    with pytest.raises(LmzooError, match=r"not in the vocabulary"):
+        model.most_similar("zzqx")
+    assert model.analogy("man", "king", "woman", topn=3)  # known words work
+
+
+def test_vectors_with_another_dimension_are_refused(quick_run, tmp_path):
+    from gensim.models import KeyedVectors
+
+    model, _ = quick_run
+    words = model.word_vectors().index_to_key[:50]
+    narrow = KeyedVectors(vector_size=10)
+    narrow.add_vectors(words, np.ones((len(words), 10), dtype=np.float32))
+    narrow.save_word2vec_format(str(tmp_path / "narrow.txt"))
+    with pytest.raises(LmzooError, match=r"holds 10-dimensional vectors but 32 were expected"):
+        model.import_vectors(tmp_path / "narrow.txt")
+    with pytest.raises(LmzooError, match=r"holds 10-dimensional vectors but 100 were expected"):
+        load_vectors(tmp_path / "narrow.txt", dimension=100)
+    # Vectors of the right dimension are taken over, word by word.
+    model.export("word2vec", tmp_path / "same.txt")
+    before = model.word_vectors().vectors.copy()
+    assert model.import_vectors(tmp_path / "same.txt") == len(before)
+    np.testing.assert_array_equal(model.word_vectors().vectors, before)
+
+
+# The command line
+
+
+def test_cli_train_evaluate_export(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "word2vec", "--corpus", "lee", "--out", str(run), "--preset", "quick",
+                 "--set", "arch=cbow", "--set", "epochs=1"]) == 0
+    assert main(["evaluate", str(run), "--json"]) == 0
+    assert '"wordsim353_spearman"' in capsys.readouterr().out
+    for fmt, name in [("word2vec", "v.txt"), ("word2vec-binary", "v.bin"), ("projector", "proj")]:
+        assert main(["export", str(run), "--format", fmt, "--out", str(tmp_path / name)]) == 0
+    assert load_vectors(tmp_path / "v.bin", dimension=32).vector_size == 32
+    assert main(["export", str(run), "--format", "arpa", "--out", str(tmp_path / "x")]) == 2
+    assert main(["train", "word2vec", "--out", str(tmp_path / "bad"), "--set", "window=0"]) == 2
+    assert "window=0 must be >= 1" in capsys.readouterr().err
