@@ -23,6 +23,7 @@ FAMILIES: dict[str, str] = {
     "word2vec-gensim": "lmzoo.models.word2vec:GENSIM_FAMILY",
     "seq2seq": "lmzoo.models.seq2seq:FAMILY",
     "transformer": "lmzoo.models.transformer:FAMILY",
+    "gpt2": "lmzoo.models.gpt2:FAMILY",
 }
 
 

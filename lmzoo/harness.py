@@ -196,7 +196,10 @@ def evaluate(
     if isinstance(model, Generator):
         prompt = " ".join(text.split()[:prompt_words])
         row["prompt"] = prompt
-        row["sample"] = model.generate(prompt, max_length=40, num_return_sequences=1, seed=seed)[0]
+        try:
+            row["sample"] = model.generate(prompt, max_length=40, num_return_sequences=1, seed=seed)[0]
+        except LmzooError as err:  # e.g. a context too short for 40 new tokens: still score the rest
+            row["sample"], row["sample_error"] = None, str(err)
     if run is not None:
         row |= run.timing()
     return row

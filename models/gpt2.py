@@ -18,8 +18,9 @@ GPT-2's ids do not follow the zoo convention that ids 0-3 are `<pad>`, `<unk>`, 
 id 0 is "!" and `<|endoftext|>` (50256 in the real model) is both the start and end token.
 Byte-level BPE has no unknown token: every string round-trips exactly.
 
-Implements: LanguageModel, Generator. Not a trainable family (there is no `FAMILY`): it is
-loaded, not trained by `lmzoo.train`.
+Implements: LanguageModel, Generator. As a family (`lmzoo train gpt2 --set source=NAME_OR_DIR`)
+"training" loads the preset and copies it into the run directory, so that `evaluate` and
+`generate` work on it offline afterwards; fine-tuning is not implemented.
 
 References: Radford et al. 2019, "Language Models are Unsupervised Multitask Learners";
 keras-hub `GPT2CausalLM` (https://keras.io/keras_hub/api/models/gpt2/).
@@ -39,8 +40,12 @@ from typing import Any
 
 import numpy as np
 
+from lmzoo.config import from_dict, to_dict
+from lmzoo.datasets.corpus import Corpus
 from lmzoo.errors import LmzooError, did_you_mean
 from lmzoo.models import sampling
+from lmzoo.protocols import Family
+from lmzoo.runs import RunDir
 
 PRESETS_ENV = "LMZOO_PRESETS"
 DEFAULT_PRESETS_DIR = Path.home() / ".cache" / "lmzoo" / "presets"
@@ -53,14 +58,15 @@ class GPT2Config:
     """How a loaded GPT-2 is used (its architecture comes from the preset).
 
     Attributes:
-        preset: the keras-hub preset name or local preset directory it was loaded from.
+        source: the keras-hub preset name or local preset directory it is loaded from
+            (named `source` so as not to clash with the zoo's "quick"/"default" presets).
         stride: tokens scored per rolling window; None means half the context, so every
             token is predicted with at least half a context of history.
         batch_size: windows per forward pass when scoring.
         seed: default seed for sampling when `generate` gets none.
     """
 
-    preset: str = "gpt2_base_en"
+    source: str = "gpt2_base_en"
     stride: int | None = None
     batch_size: int = 4
     seed: int = 0
@@ -374,7 +380,7 @@ class GPT2Model:
         return directory
 
     def __repr__(self) -> str:
-        return f"GPT2Model(preset={self.config.preset!r}, params={self.num_params():,})"
+        return f"GPT2Model(source={self.config.source!r}, params={self.num_params():,})"
 
 
 def _reachable(host: str, timeout: float = 3.0) -> bool:
@@ -451,11 +457,11 @@ def load_preset(preset: str = "gpt2_base_en", **overrides: Any) -> GPT2Model:
     """
     import keras_nlp
 
-    fields = set(GPT2Config.__dataclass_fields__) - {"preset"}
+    fields = set(GPT2Config.__dataclass_fields__) - {"source"}
     for name in overrides:
         if name not in fields:
             raise LmzooError(f"unknown GPT-2 option '{name}'", did_you_mean(name, fields))
-    config = GPT2Config(preset=str(preset), **overrides)
+    config = GPT2Config(source=str(preset), **overrides)
     config.validate()
     source = _resolve(str(preset))
     try:
@@ -551,3 +557,34 @@ def make_tiny_preset(directory: str | Path, text: str, **sizes: Any) -> Path:
     directory = Path(directory)
     build_tiny_gpt2(text, **sizes).save_to_preset(str(directory))
     return directory
+
+
+def _options(config: GPT2Config) -> dict[str, Any]:
+    return {k: v for k, v in to_dict(config).items() if k != "source"}
+
+
+def train(config: GPT2Config, corpus: Corpus, run: RunDir) -> GPT2Model:
+    """Load the preset (no training: the corpus is only scored later) into the run directory."""
+    with run.timed():
+        model = load_preset(config.source, **_options(config))
+    model.save_preset(run.file("preset"))
+    run.mark_complete()
+    return model
+
+
+def load(run: RunDir) -> GPT2Model:
+    config = from_dict(GPT2Config, run.read_config()["config"])
+    model = load_preset(str(run.file("preset")), **_options(config))
+    model.config = config
+    return model
+
+
+FAMILY = Family(
+    name="gpt2",
+    summary="pre-trained GPT-2 from a keras-nlp preset name or local preset directory (loaded, not trained)",
+    config_cls=GPT2Config,
+    presets={"quick": GPT2Config(), "default": GPT2Config()},
+    train=train,
+    load=load,
+    default_tokenizer="gpt2-bpe",
+)

@@ -4,6 +4,7 @@ The tiny preset goes through `GPT2CausalLM.from_preset(directory)`, the code pat
 preset name such as "gpt2_base_en" takes after its download.
 """
 
+import json
 import time
 
 import numpy as np
@@ -178,3 +179,19 @@ def test_named_preset_is_found_in_the_presets_directory(tiny, monkeypatch, tmp_p
     monkeypatch.setenv(gpt2.PRESETS_ENV, str(tmp_path))
     model = gpt2.load_preset("gpt2_base_en")  # no network needed: the local copy is used
     assert model.num_params() == causal_lm.count_params()
+
+
+def test_gpt2_family_through_the_cli(tiny, tmp_path, capsys):
+    from lmzoo.cli import main
+
+    _, model, _ = tiny
+    preset = model.save_preset(tmp_path / "preset")
+    run = tmp_path / "run"
+    assert main(["train", "gpt2", "--set", f"source='{preset}'", "--set", "stride=8", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["family"] == "gpt2" and row["tokenizer"] == "gpt2-bpe" and row["unk_rate"] == 0.0
+    assert 0 < row["bits_per_char"] < 20
+    assert main(["generate", str(run), "--prompt", "The fire", "--max-length", "5", "--num-return-sequences", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
