@@ -1,0 +1,686 @@
+"""GPT-style Transformer language model: a stack of causal decoder blocks, two ways.
+
+One config, two builds (`build`):
+
+- "scratch": `lmzoo.models.transformer_layers` (scaled dot-product attention with the causal
+  mask as an additive bias, multi-head attention as reshapes, sinusoidal or learned positions,
+  pre-LayerNorm blocks with a GELU feed-forward network, residuals, dropout), with the output
+  layer tied to the token embedding.
+- "keras_nlp": `keras_nlp.layers.TokenAndPositionEmbedding` (tied reverse projection) and
+  `keras_nlp.layers.TransformerDecoder` (decoder-only: no encoder sequence, no cross-attention;
+  its layers always have biases and learned positions).
+
+Training follows nanoGPT: AdamW with weight decay on 2-D weights only (matrices and
+embeddings; biases and LayerNorm parameters are not decayed), linear warm-up then cosine decay
+to `min_learning_rate`, global-norm gradient clipping, XLA (`jit_compile`), optional bfloat16
+mixed precision on a GPU, and random `context`-long windows of the training text. `fit` runs
+in "epochs" of `eval_every` steps: each ends with a validation loss, a metrics.jsonl record and
+a resumable checkpoint (`lmzoo.models.callbacks.training_callbacks`).
+
+Generation goes through keras-nlp samplers (greedy, temperature, top-k, top-p, beam) with a
+key/value cache, so each new token costs one position. Context rule: the model sees at most
+`context` tokens; a longer prompt is truncated from the left (with a warning), and when the
+text outgrows the context the window slides by half a context and the cache is rebuilt.
+
+Implements: LanguageModel (rolling windows, each token predicted once), Generator, Embedder
+(the token embedding table).
+
+References: Radford et al. 2019 (GPT-2); Karpathy, nanoGPT (`model.py`, `train.py`,
+`config/train_shakespeare_char.py`); keras-nlp `GPT2CausalLM` (the cached `next` function).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import keras
+import numpy as np
+from keras import ops
+
+from lmzoo.config import from_dict
+from lmzoo.datasets.corpus import Corpus
+from lmzoo.datasets.tokenizers import (
+    BOS,
+    EOS,
+    PAD,
+    VocabularyTokenizer,
+    fit_tokenizer,
+    load_tokenizer,
+)
+from lmzoo.errors import LmzooError
+from lmzoo.models import sampling
+from lmzoo.models.callbacks import training_callbacks
+from lmzoo.models.transformer_layers import PositionalEmbedding, TransformerBlock, clone_initializer
+from lmzoo.protocols import Family
+from lmzoo.runs import RunDir
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Every setting of a Transformer LM run (defaults: nanoGPT's laptop Shakespeare run).
+
+    Example:
+        >>> TransformerConfig(hidden_dim=128, num_heads=4).head_dim
+        32
+    """
+
+    build: Literal["scratch", "keras_nlp"] = "scratch"
+    tokenizer: Literal["char", "subword", "word"] = "char"
+    vocabulary_size: int = 2000  # subword tokenizer only
+    min_count: int = 1  # char and word tokenizers
+    num_layers: int = 4
+    num_heads: int = 4
+    hidden_dim: int = 128
+    intermediate_dim: int | None = None  # default 4 * hidden_dim
+    context: int = 64
+    dropout: float = 0.0
+    use_bias: bool = False  # scratch build only (nanoGPT's Shakespeare run has no biases)
+    position_encoding: Literal["learned", "sinusoidal"] = "learned"
+    batch_size: int = 12
+    steps: int = 2000
+    learning_rate: float = 1e-3
+    min_learning_rate: float = 1e-4
+    warmup_steps: int = 100
+    beta_1: float = 0.9
+    beta_2: float = 0.99
+    epsilon: float = 1e-8  # PyTorch's AdamW default, as nanoGPT (Keras defaults to 1e-7)
+    weight_decay: float = 0.1
+    clipnorm: float = 1.0
+    eval_every: int = 250  # steps per Keras epoch: validation, metrics and checkpoint
+    eval_batches: int | None = None  # validation batches per evaluation (None: the whole split)
+    score_stride: int | None = None  # rolling-window stride for scoring (None: context // 2)
+    jit_compile: bool = True
+    mixed_precision: bool = False  # bfloat16 compute, only when a GPU is present
+    tensorboard: bool = False
+    seed: int = 0
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_dim // self.num_heads
+
+    def validate(self) -> None:
+        positive = ("num_layers", "num_heads", "hidden_dim", "context", "batch_size", "eval_every", "vocabulary_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.hidden_dim % self.num_heads:
+            raise LmzooError(f"num_heads={self.num_heads} does not divide hidden_dim={self.hidden_dim}",
+                             "choose a head count that divides the width, e.g. hidden_dim=128 with num_heads=4")
+        if self.context < 2:
+            raise LmzooError(f"context={self.context} must be >= 2")
+        if self.steps < 0 or self.warmup_steps < 0:
+            raise LmzooError(f"steps={self.steps} and warmup_steps={self.warmup_steps} must be >= 0")
+        if not 0 <= self.dropout < 1:
+            raise LmzooError(f"dropout={self.dropout} must be in [0, 1)")
+        if not 0 < self.min_learning_rate <= self.learning_rate:
+            raise LmzooError(f"need 0 < min_learning_rate={self.min_learning_rate} <= learning_rate={self.learning_rate}")
+        if self.score_stride is not None and not 1 <= self.score_stride <= self.context:
+            raise LmzooError(f"score_stride={self.score_stride} must be in [1, context={self.context}]")
+        if self.build == "keras_nlp" and self.position_encoding != "learned":
+            raise LmzooError("build='keras_nlp' uses TokenAndPositionEmbedding (learned positions)",
+                             "use position_encoding='learned' or build='scratch'")
+
+
+PRESETS = {
+    # <= 10 s on lee: a toy that still learns character statistics.
+    "quick": TransformerConfig(num_layers=2, num_heads=2, hidden_dim=32, context=32, batch_size=16, steps=300,
+                               warmup_steps=20, eval_every=150, eval_batches=5, learning_rate=5e-3,
+                               min_learning_rate=5e-4, jit_compile=False),
+    # lee, char level, within the compare job's 90 s on 2 cores (about 40 ms/step plus XLA compile).
+    "default": TransformerConfig(steps=600, eval_every=200, eval_batches=10),
+}
+
+
+# Training schedule ------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to `peak`, then cosine decay to `floor` at `decay_steps`, then flat.
+
+    nanoGPT's `get_lr`: lr = peak * (step + 1) / (warmup + 1) during warm-up.
+
+    Example:
+        >>> schedule = WarmupCosineDecay(1e-3, 1e-4, warmup_steps=100, decay_steps=2000)
+        >>> [round(float(schedule(s)), 6) for s in (0, 99, 2000)]
+        [1e-05, 0.00099, 0.0001]
+    """
+
+    def __init__(self, peak: float, floor: float, warmup_steps: int, decay_steps: int):
+        self.peak, self.floor = peak, floor
+        self.warmup_steps, self.decay_steps = warmup_steps, decay_steps
+
+    def __call__(self, step: Any) -> Any:
+        step = ops.cast(step, "float32")
+        warmup = self.peak * (step + 1.0) / (self.warmup_steps + 1.0)
+        span = max(1.0, float(self.decay_steps - self.warmup_steps))
+        progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
+        cosine = self.floor + 0.5 * (self.peak - self.floor) * (1.0 + ops.cos(math.pi * progress))
+        return ops.where(step < self.warmup_steps, warmup, cosine)
+
+    def get_config(self) -> dict:
+        return {"peak": self.peak, "floor": self.floor, "warmup_steps": self.warmup_steps,
+                "decay_steps": self.decay_steps}
+
+
+def make_optimizer(config: TransformerConfig, variables: Sequence[Any]) -> keras.optimizers.AdamW:
+    """AdamW as nanoGPT configures it: decay only tensors with >= 2 dims, clip the global norm."""
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
+                                        max(config.steps, config.warmup_steps + 1)),
+        weight_decay=config.weight_decay, beta_1=config.beta_1, beta_2=config.beta_2,
+        epsilon=config.epsilon, global_clipnorm=config.clipnorm or None,
+    )
+    # keras-nlp keeps attention biases as (heads, head_dim) matrices: exclude biases by name too.
+    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2], var_names=["bias"])
+    return optimizer
+
+
+# Networks --------------------------------------------------------------------------------------
+
+
+def _normal(std: float) -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(stddev=std)
+
+
+class _CausalLMNetwork(keras.Model):
+    """What both builds share: logits from token ids, and one cached decoding step."""
+
+    def __init__(self, vocabulary_size: int, num_layers: int, num_heads: int, hidden_dim: int,
+                 intermediate_dim: int, max_length: int, dropout: float = 0.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.vocabulary_size, self.num_layers, self.num_heads = vocabulary_size, num_layers, num_heads
+        self.hidden_dim, self.intermediate_dim = hidden_dim, intermediate_dim
+        self.max_length, self.dropout = max_length, dropout
+        # nanoGPT's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 * layers).
+        self.initializer = _normal(0.02)
+        self.residual_initializer = _normal(0.02 / math.sqrt(2 * num_layers))
+
+    def init_cache(self, batch_size: int, length: int) -> Any:
+        """An empty key/value cache: (batch, layers, 2, length, heads, head_dim)."""
+        shape = (batch_size, self.num_layers, 2, length, self.num_heads, self.hidden_dim // self.num_heads)
+        return ops.zeros(shape, dtype=self.compute_dtype)
+
+    def call(self, token_ids: Any, training: bool | None = None) -> Any:
+        x = self.embed(token_ids, 0)
+        for block in self.blocks:
+            x = self.run_block(block, x, training=training)
+        return self.logits(self.final_norm(x))
+
+    def call_with_cache(self, token_ids: Any, cache: Any, cache_update_index: Any) -> tuple[Any, Any, Any]:
+        """Logits for `token_ids` placed at `cache_update_index`, attending to the cache.
+
+        Returns (logits, hidden states, updated cache), the contract of keras-nlp samplers.
+        """
+        x = self.embed(token_ids, cache_update_index)
+        caches = []
+        for i, block in enumerate(self.blocks):
+            x, layer_cache = self.run_block(block, x, cache=cache[:, i], cache_update_index=cache_update_index)
+            caches.append(layer_cache)
+        hidden = self.final_norm(x)
+        return self.logits(hidden), hidden, ops.stack(caches, axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "num_layers": self.num_layers,
+                "num_heads": self.num_heads, "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim, "max_length": self.max_length, "dropout": self.dropout}
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class ScratchTransformerLM(_CausalLMNetwork):
+    """The from-scratch build: token + position embedding, pre-LN blocks, final LN, tied output.
+
+    Example:
+        >>> net = ScratchTransformerLM(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8,
+        ...                            intermediate_dim=32, max_length=16)
+        >>> tuple(net(np.zeros((2, 5), "int32")).shape)
+        (2, 5, 10)
+    """
+
+    def __init__(self, *args: Any, use_bias: bool = False, position_encoding: str = "learned", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.use_bias, self.position_encoding = use_bias, position_encoding
+        policy = self.dtype_policy
+        self.token_embedding = keras.layers.Embedding(self.vocabulary_size, self.hidden_dim, dtype=policy,
+                                                      embeddings_initializer=clone_initializer(self.initializer),
+                                                      name="token_embedding")
+        self.position_embedding = PositionalEmbedding(self.max_length, position_encoding, initializer=self.initializer,
+                                                      dtype=policy, name="position_embedding")
+        self.embedding_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.blocks = [
+            TransformerBlock(self.num_heads, self.intermediate_dim, dropout=self.dropout, use_bias=use_bias,
+                             kernel_initializer=self.initializer, residual_initializer=self.residual_initializer,
+                             dtype=policy, name=f"block_{i}")
+            for i in range(self.num_layers)
+        ]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, center=use_bias, dtype=policy, name="final_norm")
+
+    def embed(self, token_ids: Any, start_index: Any, training: bool | None = None) -> Any:
+        x = self.token_embedding(token_ids)
+        return self.embedding_dropout(x + self.position_embedding(x, start_index=start_index), training=training)
+
+    def run_block(self, block: TransformerBlock, x: Any, **kwargs: Any) -> Any:
+        return block(x, **kwargs)
+
+    def logits(self, hidden: Any) -> Any:
+        # Weight tying: the output layer is the transposed token embedding.
+        table = ops.cast(self.token_embedding.embeddings, hidden.dtype)
+        return ops.cast(ops.matmul(hidden, ops.transpose(table)), "float32")
+
+    def token_embedding_matrix(self) -> np.ndarray:
+        return ops.convert_to_numpy(self.token_embedding.embeddings)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "use_bias": self.use_bias, "position_encoding": self.position_encoding}
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class KerasNLPTransformerLM(_CausalLMNetwork):
+    """The keras-nlp build: `TokenAndPositionEmbedding` + pre-LN `TransformerDecoder` stack.
+
+    Example:
+        >>> net = KerasNLPTransformerLM(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8,
+        ...                             intermediate_dim=32, max_length=16)
+        >>> tuple(net(np.zeros((2, 5), "int32")).shape)
+        (2, 5, 10)
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        import keras_nlp  # lazy: only this build needs it
+
+        super().__init__(*args, **kwargs)
+        policy = self.dtype_policy
+        self.embeddings = keras_nlp.layers.TokenAndPositionEmbedding(
+            self.vocabulary_size, self.max_length, self.hidden_dim, tie_weights=True,
+            embeddings_initializer=self.initializer, dtype=policy, name="embeddings",
+        )
+        self.embedding_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.blocks = [
+            keras_nlp.layers.TransformerDecoder(
+                self.intermediate_dim, self.num_heads, dropout=self.dropout, activation="gelu",
+                normalize_first=True, kernel_initializer=self.initializer, dtype=policy, name=f"decoder_{i}",
+            )
+            for i in range(self.num_layers)
+        ]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=policy, name="final_norm")
+
+    def embed(self, token_ids: Any, start_index: Any, training: bool | None = None) -> Any:
+        return self.embedding_dropout(self.embeddings(token_ids, start_index=start_index), training=training)
+
+    def run_block(self, block: Any, x: Any, cache: Any = None, cache_update_index: Any = None,
+                  training: bool | None = None) -> Any:
+        if cache is None:  # decoder-only: no encoder sequence, so no cross-attention
+            return block(x, training=training)
+        return block(x, self_attention_cache=cache, self_attention_cache_update_index=cache_update_index)
+
+    def logits(self, hidden: Any) -> Any:
+        return ops.cast(self.embeddings.token_embedding(hidden, reverse=True), "float32")
+
+    def token_embedding_matrix(self) -> np.ndarray:
+        return ops.convert_to_numpy(self.embeddings.token_embedding.embeddings)
+
+
+def build_network(config: TransformerConfig, vocabulary_size: int) -> _CausalLMNetwork:
+    """The Keras network of `config.build`, built (weights created) for `config.context`."""
+    policy = "float32"
+    if config.mixed_precision:
+        if _has_gpu():
+            policy = "mixed_bfloat16"
+        else:
+            warnings.warn("mixed_precision=True ignored: no GPU (bfloat16 is slower on this CPU)", stacklevel=2)
+    common = {
+        "vocabulary_size": vocabulary_size, "num_layers": config.num_layers, "num_heads": config.num_heads,
+        "hidden_dim": config.hidden_dim, "intermediate_dim": config.intermediate_dim or 4 * config.hidden_dim,
+        "max_length": config.context, "dropout": config.dropout, "dtype": policy,
+    }
+    if config.build == "scratch":
+        network = ScratchTransformerLM(**common, use_bias=config.use_bias, position_encoding=config.position_encoding)
+    else:
+        network = KerasNLPTransformerLM(**common)
+    network(np.zeros((1, config.context), dtype="int32"))
+    return network
+
+
+def _has_gpu() -> bool:
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if keras.config.backend() == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    return False
+
+
+def _compile(fn: Any, jit_compile: bool) -> Any:
+    """Compile a function of tensors for the backend: tf.function (optionally XLA) on TensorFlow.
+
+    Other backends run it as is (JAX still compiles each `ops.while_loop` body).
+    """
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=jit_compile)
+    return fn
+
+
+# The language model ----------------------------------------------------------------------------
+
+SAMPLER_OPTIONS = ("temperature", "top_k", "top_p", "num_beams")
+
+
+class TransformerLM:
+    """A trained Transformer LM: scores text, generates with a key/value cache, exposes embeddings.
+
+    Example:
+        >>> import lmzoo, tempfile
+        >>> model = lmzoo.train("transformer", lmzoo.load_corpus("lee"), tempfile.mkdtemp(), preset="quick")
+        >>> len(model.generate("The ", max_length=5, num_return_sequences=2))
+        2
+    """
+
+    family = "transformer"
+    score_batch_size = 32
+
+    def __init__(self, config: TransformerConfig, tokenizer: VocabularyTokenizer, network: _CausalLMNetwork):
+        self.config, self.tokenizer, self.network = config, tokenizer, network
+        self._functions: dict[Any, Any] = {}
+
+    def num_params(self) -> int:
+        return int(self.network.count_params())
+
+    # scoring
+    def _log_softmax_fn(self) -> Any:
+        if "log_softmax" not in self._functions:
+            network = self.network
+            self._functions["log_softmax"] = _compile(
+                lambda x: ops.log_softmax(network(x, training=False), axis=-1), self.config.jit_compile)
+        return self._functions["log_softmax"]
+
+    def _log_softmax(self, windows: np.ndarray) -> np.ndarray:
+        """Log-probabilities (n, context, vocabulary) for (n, context) windows, fixed batch shape."""
+        fn = self._log_softmax_fn()
+        size = self.score_batch_size if len(windows) > 1 else 1  # one window: next_log_probs
+        out = []
+        for start in range(0, len(windows), size):
+            batch = windows[start : start + size]
+            padded = np.concatenate([batch, np.full((size - len(batch), batch.shape[1]), PAD, np.int32)])
+            out.append(ops.convert_to_numpy(fn(ops.convert_to_tensor(padded)))[: len(batch)])
+        return np.concatenate(out).astype(np.float64)
+
+    def token_log_probs(self, ids: Sequence[int]) -> np.ndarray:
+        """log p(ids[i] | ids[:i]) in nats, in rolling windows of `context` tokens.
+
+        The text starts with `<s>`. The first window scores its first `context` tokens; each next
+        window moves by `score_stride` (default context // 2) and scores only its last `stride`
+        tokens, so every token is predicted once with at least context - stride tokens before it.
+        """
+        ids = np.asarray(ids, dtype=np.int32)
+        n, length = len(ids), self.config.context
+        stride = self.config.score_stride or max(1, length // 2)
+        sequence = np.concatenate([[BOS], ids]).astype(np.int32)
+        windows, spans = [], []
+        scored = 0
+        while scored < n:
+            end = min(n, scored + (length if scored == 0 else stride))
+            start = max(0, end - length)  # window inputs sequence[start:end] predict ids[start:end]
+            window = np.full(length, PAD, np.int32)
+            window[: end - start] = sequence[start:end]
+            windows.append(window)
+            spans.append((start, scored, end))
+            scored = end
+        if not windows:
+            return np.zeros(0)
+        log_probs = self._log_softmax(np.stack(windows))
+        out = np.empty(n, dtype=np.float64)
+        for row, (start, first, end) in zip(log_probs, spans, strict=True):
+            positions = np.arange(first, end)
+            out[first:end] = row[positions - start, ids[first:end]]
+        return out
+
+    def next_log_probs(self, ids: Sequence[int]) -> np.ndarray:
+        """log p(next | ids) over the vocabulary by a full forward pass over the last `context` ids.
+
+        This is the uncached path (`lmzoo.models.sampling.generate` can decode with it).
+        """
+        ids = list(ids)[-self.config.context :] or [BOS]
+        window = np.full((1, self.config.context), PAD, np.int32)
+        window[0, : len(ids)] = ids
+        return self._log_softmax(window)[0, len(ids) - 1]
+
+    # generation
+    def _decode_fn(self, sampler: Any, use_cache: bool) -> Any:
+        network = self.network
+
+        def decode(buffer: Any, index: Any) -> Any:
+            batch, length = buffer.shape[0], buffer.shape[1]
+            prompt_mask = ops.broadcast_to(ops.arange(length)[None, :] < index, (batch, length))
+            if use_cache:
+                # Prefill every position once; later steps overwrite positions >= index in order.
+                _, _, cache = network.call_with_cache(buffer, network.init_cache(batch, length), 0)
+
+                def next_fn(prompt: Any, cache: Any, index: Any) -> Any:
+                    token = ops.slice(prompt, (0, index - 1), (ops.shape(prompt)[0], 1))  # beams widen the batch
+                    logits, hidden, cache = network.call_with_cache(token, cache, index - 1)
+                    return ops.squeeze(logits, 1), ops.squeeze(hidden, 1), cache
+            else:
+                cache = ()
+
+                def next_fn(prompt: Any, cache: Any, index: Any) -> Any:
+                    logits = network(prompt, training=False)  # the whole window, every step
+                    return ops.take(logits, index - 1, axis=1), None, cache
+
+            return sampler(next_fn, buffer, cache=cache, index=index, mask=prompt_mask,
+                           stop_token_ids=(EOS,), model=network)
+
+        return _compile(decode, self.config.jit_compile)
+
+    def _sampler(self, name: str, options: dict, num_return_sequences: int) -> tuple[Any, Any]:
+        """The keras-nlp sampler for `name` and its compiled decoding functions (cached)."""
+        import keras_nlp
+
+        key = (name, tuple(sorted(options.items())), num_return_sequences)
+        if key not in self._functions:
+            temperature = options.get("temperature", 1.0)
+            if name == "greedy":
+                sampler = keras_nlp.samplers.GreedySampler()
+            elif name == "temperature":
+                sampler = keras_nlp.samplers.RandomSampler(temperature=temperature)
+            elif name == "top_k":
+                sampler = keras_nlp.samplers.TopKSampler(k=options.get("top_k") or 40, temperature=temperature)
+            elif name == "top_p":
+                sampler = keras_nlp.samplers.TopPSampler(p=options.get("top_p") or 0.9, k=options.get("top_k"),
+                                                         temperature=temperature)
+            else:
+                sampler = keras_nlp.samplers.BeamSampler(num_beams=options.get("num_beams", 4),
+                                                         return_all_beams=num_return_sequences > 1)
+            self._functions[key] = (sampler, {True: self._decode_fn(sampler, True),
+                                              False: self._decode_fn(sampler, False)})
+        return self._functions[key]
+
+    def generate_ids(
+        self, prompt_ids: Sequence[int], *, max_length: int = 64, num_return_sequences: int = 1,
+        sampler: str = "greedy", seed: int | None = None, use_cache: bool = True, **options: Any,
+    ) -> list[list[int]]:
+        """New token ids for each of `num_return_sequences` continuations (stopping after `</s>`).
+
+        `use_cache=False` recomputes the whole window for every token (for comparison only).
+        """
+        unknown = sorted(set(options) - set(SAMPLER_OPTIONS))
+        if unknown:
+            raise LmzooError(f"unknown sampler option(s) {', '.join(unknown)}", f"valid: {', '.join(SAMPLER_OPTIONS)}")
+        sampling.check_sampling_options(sampler, num_return_sequences=num_return_sequences,
+                                        max_new_tokens=max_length, **options)
+        context = self.config.context
+        ids = list(prompt_ids) or [BOS]
+        if len(ids) >= context:
+            warnings.warn(f"the prompt has {len(ids)} tokens and the context is {context}: the prompt is "
+                          "truncated from the left (its last tokens are kept)", stacklevel=2)
+        beam = sampler == "beam"
+        keras_sampler, functions = self._sampler(sampler, options, num_return_sequences)
+        if seed is not None and hasattr(keras_sampler, "seed_generator"):
+            keras_sampler.seed_generator.state.assign(keras.random.SeedGenerator(seed).state.value)
+        rows = np.array([ids] * (1 if beam else num_return_sequences), dtype=np.int32)
+        remaining, first = max_length, True
+        while remaining > 0 and not (rows.shape[1] > len(ids) and np.all((rows[:, len(ids):] == EOS).any(axis=1))):
+            have = rows.shape[1]
+            # Keep everything if it fits; else slide: keep context - step tokens, step <= context // 2.
+            keep = have if have + remaining <= context else min(have, context - min(remaining, context // 2))
+            step = min(remaining, context - keep)
+            # Buffer lengths in multiples of 16 keep the number of compiled shapes small; the extra
+            # positions are sampled and dropped.
+            width = min(context, -(-(keep + step) // 16) * 16)
+            buffer = np.concatenate([rows[:, have - keep :], np.zeros((len(rows), width - keep), np.int32)], axis=1)
+            out = functions[use_cache](ops.convert_to_tensor(buffer), ops.convert_to_tensor(keep, "int32"))
+            if beam and first and num_return_sequences > 1:  # all beams, best first
+                out = ops.convert_to_numpy(out[0])[0, :num_return_sequences]
+                keras_sampler, functions = self._sampler(sampler, options, 1)  # later windows: best beam each
+                rows = np.repeat(rows, num_return_sequences, axis=0)
+            out = ops.convert_to_numpy(out)
+            rows = np.concatenate([rows, out[:, keep : keep + step]], axis=1)
+            remaining -= step
+            first = False
+        news = []
+        for row in rows[:, len(ids) :].tolist():
+            news.append(row[: row.index(EOS) + 1] if EOS in row else row)
+        return news
+
+    def generate(
+        self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1, sampler: str = "greedy",
+        seed: int | None = None, **options: Any,
+    ) -> list[str]:
+        """Continue `prompt`; returns the new text of each sequence (see `generate_ids`)."""
+        news = self.generate_ids(self.tokenizer.encode(prompt), max_length=max_length,
+                                 num_return_sequences=num_return_sequences, sampler=sampler, seed=seed, **options)
+        return [self.tokenizer.decode(new) for new in news]
+
+    # embeddings
+    def word_vectors(self) -> Any:
+        """The token embedding table as gensim KeyedVectors (characters for a char tokenizer)."""
+        from gensim.models import KeyedVectors
+
+        table = self.network.token_embedding_matrix()
+        vectors = KeyedVectors(table.shape[1])
+        vectors.add_vectors(self.tokenizer.vocabulary[4:], table[4:])
+        return vectors
+
+    def save(self, run: RunDir) -> None:
+        self.tokenizer.save(run.tokenizer_path)
+        self.network.save(run.file(MODEL_FILE))
+
+
+MODEL_FILE = "model.keras"
+
+
+# Training --------------------------------------------------------------------------------------
+
+
+def random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int) -> Any:
+    """An endless tf.data stream of (x, y) batches at uniformly random offsets (nanoGPT's get_batch)."""
+    import tensorflow as tf
+
+    data = tf.constant(np.asarray(ids, dtype=np.int32))
+    high = len(ids) - length
+    offsets = tf.data.Dataset.random(seed=seed).map(lambda r: tf.cast(r % high, tf.int32))
+    pairs = offsets.map(lambda s: (data[s : s + length], data[s + 1 : s + length + 1]))
+    return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _backup_weights(run: RunDir) -> Any:
+    return run.checkpoint_dir / "backup" / "latest.weights.h5"
+
+
+def _check_backup(run: RunDir, network: keras.Model) -> None:
+    """Fail with a clear error if the resumable checkpoint is corrupt or from another config."""
+    path = _backup_weights(run)
+    if not path.exists():
+        return
+    try:
+        network.optimizer.build(network.trainable_variables)
+        network.load_weights(path)
+    except (ValueError, OSError, KeyError) as err:
+        raise LmzooError(f"checkpoint '{path}' is corrupt or from a different config ({type(err).__name__})",
+                         f"delete '{path.parent}' to start afresh, or train into a new --out") from None
+
+
+def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> TransformerLM:
+    """Fit a tokenizer and a Transformer LM on `corpus.train` (resuming from a checkpoint)."""
+    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise LmzooError("tensorboard=True needs the tensorboard package", "pip install tensorboard, or drop the flag")
+    keras.utils.set_random_seed(config.seed)
+    options = {"vocabulary_size": config.vocabulary_size} if config.tokenizer == "subword" else {"min_count": config.min_count}
+    tokenizer = fit_tokenizer(config.tokenizer, corpus.train, word_split=corpus.word_split, **options)
+    tokenizer.save(run.tokenizer_path)
+    train_ids = np.asarray([BOS, *tokenizer.encode(corpus.train)], dtype=np.int32)
+    if len(train_ids) < config.context + 2:
+        raise LmzooError(f"the training text has {len(train_ids)} tokens, fewer than context + 2 = {config.context + 2}",
+                         "use a smaller context or more text")
+    network = build_network(config, tokenizer.vocabulary_size())
+    network.compile(optimizer=make_optimizer(config, network.trainable_variables),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                    jit_compile=config.jit_compile and keras.config.backend() != "torch")
+    _check_backup(run, network)
+    valid = None
+    valid_ids = tokenizer.encode(corpus.valid)
+    if len(valid_ids) >= config.context * config.batch_size + 1:
+        from lmzoo.datasets.batching import lm_windows
+
+        valid = lm_windows(valid_ids, config.context, config.batch_size, shuffle=False)
+        if config.eval_batches:
+            valid = valid.take(config.eval_batches)
+    steps_per_epoch = min(config.eval_every, config.steps) or 1
+    epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else 0
+    tokens_per_step = config.batch_size * config.context
+    callbacks = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
+                                   log_every_n_steps=max(1, steps_per_epoch // 5))  # a few points per period
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch))
+    with run.timed() as timing:
+        if epochs:
+            network.fit(random_windows(train_ids, config.context, config.batch_size, config.seed),
+                        epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid,
+                        callbacks=callbacks, verbose=0)
+        timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
+    model = TransformerLM(config, tokenizer, network)
+    model.save(run)
+    run.mark_complete()
+    return model
+
+
+def load(run: RunDir) -> TransformerLM:
+    """Reload a finished run; a corrupt or mismatched model file gives a clear LmzooError."""
+    config = from_dict(TransformerConfig, run.read_config()["config"])
+    tokenizer = load_tokenizer(run.tokenizer_path)
+    path = run.file(MODEL_FILE)
+    if not path.exists():
+        raise LmzooError(f"'{path}' is missing", "retrain the run with `lmzoo train transformer`")
+    try:
+        network = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as err:  # Keras raises many types for a damaged archive; all mean the same here
+        raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "retrain the run") from None
+    expected = {"vocabulary_size": tokenizer.vocabulary_size(), "num_layers": config.num_layers,
+                "num_heads": config.num_heads, "hidden_dim": config.hidden_dim, "max_length": config.context}
+    actual = {key: getattr(network, key, None) for key in expected}
+    if actual != expected or not isinstance(network, _CausalLMNetwork):
+        raise LmzooError(f"'{path}' does not match the run's config and tokenizer (model {actual}, run {expected})",
+                         "retrain the run, or restore its matching config.json/tokenizer.json")
+    return TransformerLM(config, tokenizer, network)
+
+
+FAMILY = Family(
+    name="transformer",
+    summary="GPT-style Transformer LM (scratch or keras-nlp layers), cached sampling",
+    config_cls=TransformerConfig,
+    presets=PRESETS,
+    train=train,
+    load=load,
+    default_tokenizer="char",
+    tags=("neural", "attention", "generator"),
+)
+
