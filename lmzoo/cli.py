@@ -117,8 +117,11 @@ def _run(args: argparse.Namespace) -> None:
         options = parse_overrides(args.overrides)
         outputs = model.generate(args.prompt, max_length=args.max_length, num_return_sequences=args.num_return_sequences,
                                  sampler=args.sampler, seed=args.seed, **options)
+        from lmzoo.protocols import Reconstructor
+
+        echo = "" if isinstance(model, Reconstructor) else args.prompt  # an autoencoder rewrites the prompt
         for i, text in enumerate(outputs):
-            print(f"[{i}] {args.prompt}{' ' if args.prompt and not text.startswith(' ') else ''}{text}")
+            print(f"[{i}] {echo}{' ' if echo and not text.startswith(' ') else ''}{text}")
         return
     if args.verb == "export":
         formats = getattr(model, "export_formats", ())

@@ -150,8 +150,10 @@ def make_figures(rows: list[dict], out: Path) -> list[Path]:
     emb = [r for r in ok if r.get("wordsim353_spearman") is not None or r.get("analogy_accuracy")]
     figures.append(plots.grouped_bars(emb, ["wordsim353_spearman", "simlex999_spearman", "analogy_accuracy"],
                                       out / "embeddings.png", title="Word-embedding benchmarks (higher is better)"))
-    samples = [(r["name"], r["sample"]) for r in ok if r.get("sample")]
-    samples += [(r["name"], " → ".join(r["reconstruction_examples"][0])) for r in ok if r.get("reconstruction_examples")]
+    # An autoencoder's "generation" rewrites its input: show it as input → reconstruction instead.
+    samples = [(r["name"], r["sample"]) for r in ok if r.get("sample") and not r.get("reconstruction_examples")]
+    samples += [(f"{r['name']} (input → output)", " → ".join(r["reconstruction_examples"][0]))
+                for r in ok if r.get("reconstruction_examples")]
     prompt = next((r["prompt"] for r in ok if r.get("prompt")), "")
     figures.append(plots.text_table(samples, out / "samples.png", title=f"Samples (greedy) after the prompt: {prompt!r}"))
     return figures

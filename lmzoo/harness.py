@@ -104,8 +104,9 @@ def score_embeddings(model: Embedder, restrict_vocab: int = 30000) -> dict[str, 
             str(data / "questions-words.txt"), restrict_vocab=restrict_vocab, case_insensitive=True
         )
         total = sections[-1]
-        out["analogy_accuracy"] = float(accuracy)
-        out["analogy_covered"] = len(total["correct"]) + len(total["incorrect"])
+        covered = len(total["correct"]) + len(total["incorrect"])
+        out["analogy_accuracy"] = float(accuracy) if covered else None  # no question in vocabulary
+        out["analogy_covered"] = covered
     except (ValueError, ZeroDivisionError, IndexError):
         out["analogy_accuracy"], out["analogy_covered"] = None, 0
     return out

@@ -8,7 +8,7 @@ an embedder); the harness checks them with `isinstance` and never imports a fami
 | unigram                      | yes           | yes       |          |               |
 | ngram (PPMI + SVD vectors)   | yes           | yes       | yes      |               |
 | word2vec, word2vec-gensim    |               |           | yes      |               |
-| seq2seq                      |               |           | yes      | yes           |
+| seq2seq (generate = rewrite) |               | yes       | yes      | yes           |
 | transformer                  | yes           | yes       | yes      |               |
 """
 
