@@ -15,7 +15,7 @@ an embedder); the harness checks them with `isinstance` and never imports a fami
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -118,5 +118,3 @@ class Family:
     presets: Mapping[str, Any]
     train: Callable[[Any, Corpus, RunDir], ZooModel]
     load: Callable[[RunDir], ZooModel]
-    default_tokenizer: str = "word"
-    tags: tuple[str, ...] = field(default_factory=tuple)

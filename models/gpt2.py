@@ -586,5 +586,4 @@ FAMILY = Family(
     presets={"quick": GPT2Config(), "default": GPT2Config()},
     train=train,
     load=load,
-    default_tokenizer="gpt2-bpe",
 )

@@ -629,5 +629,4 @@ FAMILY = Family(
     presets=PRESETS,
     train=train,
     load=load,
-    tags=("count-based", "language-model"),
 )

@@ -743,5 +743,4 @@ FAMILY = Family(
     presets=PRESETS,
     train=train,
     load=load,
-    tags=("neural", "autoencoder"),
 )

@@ -680,7 +680,5 @@ FAMILY = Family(
     presets=PRESETS,
     train=train,
     load=load,
-    default_tokenizer="char",
-    tags=("neural", "attention", "generator"),
 )
 

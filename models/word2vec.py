@@ -630,7 +630,6 @@ FAMILY = Family(
     presets=PRESETS,
     train=train,
     load=load,
-    tags=("embedding",),
 )
 
 
@@ -726,5 +725,4 @@ GENSIM_FAMILY = Family(
     presets=PRESETS,
     train=gensim_train,
     load=gensim_load,
-    tags=("embedding", "baseline"),
 )
