@@ -24,6 +24,8 @@ SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
 PAD, UNK, BOS, EOS = range(4)
 
 # Words, numbers, single Han characters (no segmenter needed), and punctuation; <unk> kept whole.
+# How WordPiece pre-splits a line: Han characters alone, runs of word characters, punctuation alone.
+_WORDPIECE_SPLIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\W_\u3400-\u4dbf\u4e00-\u9fff]+|[^\w\s]|_")
 _WORD_RE = re.compile(r"<unk>|[\u4e00-\u9fff]|[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]")
 
 
@@ -79,6 +81,10 @@ class CharTokenizer(VocabularyTokenizer):
     def decode(self, ids: Iterable[int]) -> str:
         vocab = self.vocabulary
         return "".join(vocab[i] if i > EOS else ("\ufffd" if i == UNK else "") for i in ids)
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        """The text each `<unk>` of `encode(text)` stands for, in order (open-vocabulary scoring)."""
+        return [ch for ch in text if ch not in self.index]
 
 
 class WordTokenizer(VocabularyTokenizer):
@@ -142,6 +148,10 @@ class WordTokenizer(VocabularyTokenizer):
         text = "\n".join(out + ([" ".join(line)] if line else []))
         return text + ("\n" if not line and out else "")
 
+    def unknown_pieces(self, text: str) -> list[str]:
+        """The word each `<unk>` of `encode(text)` stands for, in order (open-vocabulary scoring)."""
+        return [w for line in text.splitlines() for w in self.words(line) if self.token_to_id(w) == UNK]
+
 
 class SubwordTokenizer(VocabularyTokenizer):
     """WordPiece subwords trained on the corpus with keras-nlp's own tools; `</s>` ends each line."""
@@ -196,6 +206,20 @@ class SubwordTokenizer(VocabularyTokenizer):
         lines.append(line)
         text = "\n".join(" ".join(tokens).replace(" ##", "") for tokens in lines)
         return text
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        """The word each `<unk>` of `encode(text)` stands for, in order (open-vocabulary scoring).
+
+        WordPiece replaces a word it cannot spell from its pieces by one `<unk>`. Words are split
+        here on whitespace, punctuation and Han characters as WordPiece splits them; a word that
+        WordPiece splits further and that holds several `<unk>` is charged whole for each (rare).
+        """
+        words = [w for line in text.splitlines() for w in _WORDPIECE_SPLIT_RE.findall(line)]
+        if not words:
+            return []
+        rows = self._wordpiece()(words)
+        rows = rows.to_list() if hasattr(rows, "to_list") else rows
+        return [word for word, row in zip(words, rows, strict=True) for i in row if i == UNK]
 
 
 TOKENIZERS: dict[str, type[VocabularyTokenizer]] = {

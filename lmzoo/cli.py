@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--families", help="comma-separated subset of the compare entries")
     compare.add_argument("--resume", action="store_true", help="skip entries already finished in --out")
+    compare.add_argument("--deterministic", action="store_true",
+                         help="TF op determinism (turns XLA off in every entry; slower, said in the table)")
     return parser
 
 
@@ -136,7 +138,7 @@ def _run(args: argparse.Namespace) -> None:
 
         compare(args.corpus, Path(args.out), quick=args.quick, budget=args.budget, seed=args.seed,
                 entries=args.families.split(",") if args.families else None, resume=args.resume,
-                data_dir=args.data_dir)
+                data_dir=args.data_dir, deterministic=args.deterministic)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

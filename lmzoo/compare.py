@@ -1,8 +1,16 @@
 """The main job: train every family on one corpus, score all through the one harness, plot and tabulate.
 
 Each entry is a family with a few config overrides (several n-gram orders, say). Results are
-written after every entry, so nothing finished is lost; `resume=True` skips finished entries;
-an entry that fails is recorded with its reason and the others still run.
+written (atomically) after every entry, so nothing finished is lost; `resume=True` reuses a
+finished row only when corpus, preset, budget, seed and determinism match; an entry that fails
+is recorded with its reason and the others still run.
+
+Same seed, same table: Python, NumPy and Keras are seeded, and the compiled (XLA) CPU runs are
+reproducible as they are (tests/test_compare.py checks it with `jit_compile` on). TensorFlow's op
+determinism is NOT switched on by default, because Keras then silently drops `jit_compile=True`
+("Proceeding with jit_compile=False") and trains 2-3x slower; `deterministic=True`
+(`--deterministic`) switches it on, turns XLA off explicitly in every config, and the table's
+header says so. Any entry that trains without the compilation its config asks for fails loudly.
 
 Example:
     >>> compare("lee", Path("runs/compare"), quick=True, entries=["unigram"])  # doctest: +SKIP
@@ -14,9 +22,11 @@ import dataclasses
 import json
 import math
 import os
+import platform
 import random
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +39,7 @@ from lmzoo.datasets.corpus import Corpus, load_corpus
 from lmzoo.errors import LmzooError
 from lmzoo.families import get_family, make_config
 from lmzoo.harness import evaluate
-from lmzoo.runs import RunDir
+from lmzoo.runs import RunDir, library_versions
 
 
 @dataclass(frozen=True)
@@ -50,18 +60,25 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("word2vec", "word2vec"),
     Entry("word2vec-gensim", "word2vec-gensim"),
     Entry("seq2seq", "seq2seq"),
+    Entry("rnnlm", "rnnlm"),
     Entry("transformer", "transformer"),
 )
 # Columns of results.md, in order; a column appears only if some row has it.
 COLUMNS = (
     ("name", "model"), ("tokenizer", "tokens"), ("params", "params"), ("bits_per_char", "bits/char"),
-    ("perplexity", "ppl/token"), ("perplexity_per_word", "ppl/word"),
+    ("bits_per_char_closed", "closed bits/char"), ("unk_rate", "unk"),
+    ("perplexity", "ppl/token (closed)"), ("perplexity_per_word", "ppl/word (closed)"),
     ("conditional_bits_per_char", "cond. bits/char"), ("reconstruction_token_accuracy", "recon. acc"),
     ("wordsim353_spearman", "WS353 ρ"), ("simlex999_spearman", "SimLex ρ"), ("analogy_accuracy", "analogy"),
-    ("train_seconds", "train s"), ("tokens_per_second", "train tok/s"), ("status", "status"),
+    ("train_seconds", "train s"), ("tokens_per_second", "train tok/s"), ("training_length", "trained"),
+    ("status", "status"),
 )
 # Fields that measure time, not quality: left out when checking that a seed reproduces a table.
-TIMING_FIELDS = ("train_seconds", "tokens_per_second", "score_tokens_per_second", "tokens_seen")
+TIMING_FIELDS = ("train_seconds", "tokens_per_second", "score_tokens_per_second", "tokens_seen", "wall_seconds")
+# What a finished row was made with: --resume reuses it only if all of these match.
+RUN_KEYS = ("corpus", "preset", "budget", "seed", "deterministic")
+# Keras's words when it drops jit_compile=True (e.g. under TF op determinism).
+JIT_FALLBACK = "Proceeding with `jit_compile=False`"
 
 
 def scale_config(config: Any, budget: float) -> Any:
@@ -71,15 +88,22 @@ def scale_config(config: Any, budget: float) -> Any:
     return dataclasses.replace(config, **changes) if changes else config
 
 
-def seed_everything(seed: int) -> None:
-    """Same seed, same table on CPU: Python, NumPy, and Keras/TF (with deterministic ops) if loaded."""
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and Keras/TF; `deterministic` also turns on TF op determinism (no XLA)."""
     random.seed(seed)
     np.random.seed(seed)
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def training_length(config: Any) -> str:
+    """The `epochs`/`steps` a config trains for, as the table shows it (e.g. "1,200 steps")."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return ", ".join(f"{getattr(config, n):,} {n}" for n in ("steps", "epochs") if n in names)
 
 
 def _select(names: list[str] | None) -> list[Entry]:
@@ -96,14 +120,27 @@ def _select(names: list[str] | None) -> list[Entry]:
     return chosen
 
 
-def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: float, seed: int) -> dict:
+def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: float, seed: int,
+               deterministic: bool = False) -> dict:
     family = get_family(entry.family)
     config = scale_config(make_config(family, preset, {**entry.overrides, "seed": seed}), budget)
+    if deterministic and "jit_compile" in {f.name for f in dataclasses.fields(config)}:
+        config = dataclasses.replace(config, jit_compile=False)  # op determinism and XLA exclude each other
     run = RunDir(out / "runs" / entry.name)
     run.write_config(family.name, to_dict(config), corpus=corpus.name, preset=preset, compare_entry=entry.name)
-    seed_everything(seed)
-    model = family.train(config, corpus, run)
+    seed_everything(seed, deterministic)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = family.train(config, corpus, run)
+    for warning in caught:
+        if JIT_FALLBACK in str(warning.message):
+            raise LmzooError(f"{entry.name} trained without XLA although its config asks for jit_compile=True "
+                             "(Keras fell back silently)", "do not enable TF op determinism, or pass --deterministic")
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     row = evaluate(model, corpus, "test", run=run, seed=seed)
+    row["training_length"] = training_length(config)
+    if "jit_compile" in {f.name for f in dataclasses.fields(config)}:
+        row["jit_compile"] = config.jit_compile
     run.write_json("results.json", row)
     return row
 
@@ -120,9 +157,12 @@ def results_markdown(rows: list[dict], corpus: Corpus, header: str = "") -> str:
     """The results table as Markdown (only the columns some row has)."""
     columns = [(k, title) for k, title in COLUMNS if any(r.get(k) is not None for r in rows)]
     lines = [header, f"Corpus `{corpus.name}` ({corpus.source}); scored on the test split "
-             f"({len(corpus.test):,} characters). bits/char = NLL / ln 2 / characters of the text, the same "
-             "denominator for every tokenizer; cond. = the autoencoder's decoder, which sees its input "
-             "(not comparable with a language model).", "",
+             f"({len(corpus.test):,} characters). bits/char is open-vocabulary (Mielke et al. 2019): the "
+             "NLL plus, for every unknown token, the cost of spelling its characters under a character "
+             "model fitted on the training split, / ln 2 / characters of the text, so every model pays for "
+             "every character; closed bits/char and ppl leave the spelling out (unk = share of unknown "
+             "tokens); cond. = the autoencoder's decoder, which sees its input (not comparable with a "
+             "language model).", "",
              "| " + " | ".join(t for _, t in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         lines.append("| " + " | ".join(_fmt(row.get(k)) for k, _ in columns) + " |")
@@ -134,17 +174,10 @@ def results_markdown(rows: list[dict], corpus: Corpus, header: str = "") -> str:
 def make_figures(rows: list[dict], out: Path) -> list[Path]:
     """The comparison figures, from the rows and each run's metrics.jsonl."""
     ok = [r for r in rows if r.get("status") == "ok"]
-    lm = [r for r in ok if "bits_per_char" in r]
-    lm += [{**r, "name": f"{r['name']} (conditional)", "bits_per_char": r["conditional_bits_per_char"]}
-           for r in ok if "conditional_bits_per_char" in r]
+    lm = [r for r in ok if "bits_per_char" in r]  # language models only: conditional rows stay out
     figures = [plots.bar_chart(lm, "bits_per_char", out / "bits_per_char.png",
-                               title="Bits per character on the test split (lower is better)")]
-    curves = {}
-    for r in ok:
-        metrics = RunDir(out / "runs" / r["name"]).read_metrics()
-        if any("loss" in m for m in metrics):
-            curves[r["name"]] = metrics
-    figures.append(plots.learning_curves(curves, out / "learning_curves.png", title="Training loss against wall time"))
+                               title="Open-vocabulary bits per character on the test split (lower is better)")]
+    figures.append(plots.learning_curve_panels(*_curves(ok, out), out / "learning_curves.png"))
     figures.append(plots.scatter(lm, "params", "bits_per_char", out / "quality_vs_params.png", size="train_seconds",
                                  title="Quality against size and training time"))
     emb = [r for r in ok if r.get("wordsim353_spearman") is not None or r.get("analogy_accuracy")]
@@ -159,9 +192,36 @@ def make_figures(rows: list[dict], out: Path) -> list[Path]:
     return figures
 
 
+def _curves(rows: list[dict], out: Path) -> tuple[dict, dict]:
+    """Validation bits/char against wall time for the language models, and each other loss by family.
+
+    A language model logs its validation loss in nats per token; times tokens per character of
+    the scored text and / ln 2 that is closed-vocabulary bits per character (the curves show the
+    trend; the table has the open figure).
+    """
+    lm_curves: dict[str, list[dict]] = {}
+    other: dict[str, dict[str, list[dict]]] = {}
+    for r in rows:
+        metrics = RunDir(out / "runs" / r["name"]).read_metrics()
+        if "bits_per_char" in r and any(m.get("val_loss") is not None for m in metrics):
+            per_char = r["tokens"] / r["characters"] / math.log(2)
+            lm_curves[r["name"]] = [{"seconds": m["seconds"], "bits_per_char": m["val_loss"] * per_char}
+                                    for m in metrics if m.get("val_loss") is not None and "seconds" in m]
+        elif any(m.get("loss") is not None for m in metrics):
+            other.setdefault(r["family"], {})[r["name"]] = metrics
+    return lm_curves, other
+
+
+def _write_results(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
 def compare(
     corpus_name: str = "lee", out: Path = Path("runs/compare"), *, quick: bool = False, budget: float = 1.0,
     seed: int = 0, entries: list[str] | None = None, resume: bool = False, data_dir: str | None = None,
+    deterministic: bool = False,
 ) -> list[dict]:
     """Train, evaluate and compare every entry; writes results.json, results.md and PNG figures to `out`."""
     if budget <= 0:
@@ -172,12 +232,22 @@ def compare(
     selected = _select(entries)
     preset = "quick" if quick else "default"
     results_path = out / "results.json"
+    meta = {"corpus": corpus.name, "preset": preset, "budget": budget, "seed": seed, "deterministic": deterministic,
+            "date": time.strftime("%Y-%m-%d"), "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "versions": library_versions()}
     previous = {}
     if resume and results_path.exists():
-        previous = {r["name"]: r for r in json.loads(results_path.read_text())["rows"] if r.get("status") == "ok"}
+        try:
+            saved = json.loads(results_path.read_text())
+        except json.JSONDecodeError:
+            saved = {}
+        mismatch = [k for k in RUN_KEYS if saved.get(k, False if k == "deterministic" else None) != meta[k]]
+        if mismatch:
+            print(f"--resume: {results_path} was made with other {', '.join(mismatch)}; retraining every entry")
+        else:
+            previous = {r["name"]: r for r in saved.get("rows", []) if r.get("status") == "ok"}
     rows: list[dict] = []
-    meta = {"corpus": corpus.name, "preset": preset, "budget": budget, "seed": seed,
-            "date": time.strftime("%Y-%m-%d"), "cpu_count": os.cpu_count()}
+    started = time.perf_counter()
     for i, entry in enumerate(selected, 1):
         prefix = f"[{i}/{len(selected)}] {entry.name:<16}"
         if entry.name in previous:
@@ -187,7 +257,8 @@ def compare(
         print(f"{prefix} training ({entry.family}, {preset})...", flush=True)
         start = time.perf_counter()
         try:
-            row = {"name": entry.name, **_run_entry(entry, corpus, out, preset, budget, seed), "status": "ok"}
+            row = {"name": entry.name, **_run_entry(entry, corpus, out, preset, budget, seed, deterministic),
+                   "status": "ok", "wall_seconds": time.perf_counter() - start}
             summary = ", ".join(f"{k} {_fmt(row[k])}" for k in ("bits_per_char", "wordsim353_spearman",
                                 "reconstruction_token_accuracy") if row.get(k) is not None)
             print(f"{prefix} done in {time.perf_counter() - start:.1f} s: {summary}", flush=True)
@@ -198,8 +269,13 @@ def compare(
             row = {"name": entry.name, "family": entry.family, "status": "failed", "reason": reason}
             print(f"{prefix} FAILED: {reason}", flush=True)
         rows.append(row)
-        (out / "results.json").write_text(json.dumps({**meta, "rows": rows}, indent=2, default=str) + "\n")
-    (out / "results.md").write_text(results_markdown(rows, corpus, f"# lmzoo compare ({preset}, seed {seed})\n"))
+        _write_results(results_path, {**meta, "wall_seconds": time.perf_counter() - started, "rows": rows})
+    meta["wall_seconds"] = time.perf_counter() - started
+    header = (f"# lmzoo compare ({preset}, budget {budget:g}, seed {seed}"
+              + (", deterministic ops: XLA off" if deterministic else ", XLA on") + ")\n\n"
+              f"{meta['date']}, {os.cpu_count()} CPUs ({platform.machine()}), wall time {meta['wall_seconds']:.0f} s "
+              "for the entries trained in this run.\n")
+    (out / "results.md").write_text(results_markdown(rows, corpus, header))
     make_figures(rows, out)
     print()
     print(results_markdown(rows, corpus))

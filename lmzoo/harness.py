@@ -1,18 +1,22 @@
 """The one evaluation harness. It reaches models only through `lmzoo.protocols`, never a family.
 
 - `score_text`: total NLL in nats, token/character/byte counts, perplexity per token and per
-  word, and bits per character (NLL / ln 2 / characters of the text itself, so models with
-  different tokenizers compare fairly).
+  word (closed vocabulary), and open-vocabulary bits per character: NLL plus the spelling cost
+  of every unknown token, / ln 2 / characters of the text itself, so models with different
+  tokenizers and vocabularies compare fairly (Mielke et al. 2019, "What kind of language is hard
+  to language-model?"; `lmzoo.spelling`). `bits_per_char_closed` is the figure without spelling.
 - `score_embeddings`: WordSim353 and SimLex-999 Spearman (with OOV rates) and Google analogy
   3CosAdd accuracy (with questions covered), on the files gensim's wheel ships.
-- `score_reconstruction`: token accuracy, exact match and BLEU of an autoencoder's output,
-  plus its decoder NLL, labelled conditional (it sees the answer through the encoder).
+- `score_reconstruction`: token accuracy, exact match and BLEU (sacrebleu) of an autoencoder's
+  output against the original words, plus its decoder NLL, labelled conditional (it sees the
+  answer through the encoder).
 - `evaluate`: every score that the model's capabilities allow, plus size and timing.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -31,24 +35,71 @@ from lmzoo.protocols import (
     ZooModel,
 )
 from lmzoo.runs import RunDir
+from lmzoo.spelling import SpellingModel
 
 LN2 = math.log(2)
 
 
+# Han characters (CJK Unified Ideographs and Extension A) are words of their own, as the word
+# tokenizer counts them; anything else between spaces is one word.
+_WORD_COUNT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\s\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
 def count_words(text: str) -> int:
-    """Words as Mikolov counts them: whitespace-separated words plus one `</s>` per non-empty line."""
-    return sum(len(line.split()) + 1 for line in text.splitlines() if line.strip())
+    """Words as Mikolov counts them (whitespace-separated, plus one `</s>` per non-empty line),
+    with each Han character counted as a word (Chinese has no spaces; the word tokenizer's rule).
+
+    Example:
+        >>> count_words("the cat sat\n\n我明天要去看电影。")
+        10
+    """
+    return sum(len(_WORD_COUNT_RE.findall(line)) + 1 for line in text.splitlines() if line.strip())
 
 
-def score_text(model: LanguageModel, text: str) -> dict[str, Any]:
-    """Score `text` with a language model.
+def _exp(value: float) -> float:
+    """exp that returns inf instead of raising OverflowError (perplexities of hopeless models)."""
+    try:
+        return math.exp(value)
+    except OverflowError:
+        return math.inf
+
+
+def spelling_costs(tokenizer: Any, text: str, ids: Sequence[int], spelling: SpellingModel | None) -> np.ndarray:
+    """The spelling cost in nats of each `<unk>` in `ids` (the encoding of `text`), in order.
+
+    Empty when the tokenizer has no unknown token (byte-level BPE) or none occurs.
+    """
+    unk_id = getattr(tokenizer, "unk_id", UNK)
+    unknown = int(np.sum(np.asarray(ids) == unk_id)) if unk_id is not None else 0
+    if not unknown:
+        return np.zeros(0)
+    if spelling is None:
+        raise LmzooError(f"the text has {unknown} unknown tokens, whose characters must be paid for",
+                         "pass spelling=SpellingModel.fit(corpus.train) (lmzoo.spelling), as evaluate() does")
+    pieces = tokenizer.unknown_pieces(text)
+    if len(pieces) != unknown:
+        raise LmzooError(f"{tokenizer.kind} tokenizer: {unknown} unknown ids but {len(pieces)} unknown pieces",
+                         "its unknown_pieces() must follow encode()")
+    return np.array([spelling.cost(piece) for piece in pieces], dtype=np.float64)
+
+
+def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None = None) -> dict[str, Any]:
+    """Score `text` with a language model; `bits_per_char` is the open-vocabulary figure.
+
+    Every language model pays for every character (Mielke et al. 2019): a token that is the
+    unknown id also pays −log p_spell(its characters + end of word) under `spelling`, a character
+    model fitted on the training split only (`lmzoo.spelling`). `bits_per_char_closed` leaves that
+    cost out (what word models reported before), and perplexity per token and per word are
+    closed-vocabulary figures. Without `spelling`, a text with unknown tokens is refused.
 
     Example:
         >>> from lmzoo import train, load_corpus
+        >>> from lmzoo.spelling import SpellingModel
         >>> import tempfile
         >>> corpus = load_corpus("lee")
-        >>> scores = score_text(train("unigram", corpus, tempfile.mkdtemp()), corpus.test)
-        >>> 1 < scores["bits_per_char"] < 3
+        >>> model = train("unigram", corpus, tempfile.mkdtemp())
+        >>> scores = score_text(model, corpus.test, SpellingModel.fit(corpus.train))
+        >>> scores["bits_per_char"] > scores["bits_per_char_closed"] > 1
         True
     """
     ids = model.tokenizer.encode(text)
@@ -59,21 +110,27 @@ def score_text(model: LanguageModel, text: str) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     if log_probs.shape != (len(ids),):
         raise LmzooError(f"{model.family}: token_log_probs returned shape {log_probs.shape} for {len(ids)} tokens")
+    spell = spelling_costs(model.tokenizer, text, ids, spelling)
     nll = float(-log_probs.sum())
+    open_nll = nll + float(spell.sum())
     words = count_words(text)
-    unk_id = getattr(model.tokenizer, "unk_id", UNK)
+    chars, nbytes = len(text), len(text.encode("utf-8"))
     return {
         "nll_nats": nll,
+        "spelling_nats": float(spell.sum()),
         "tokens": len(ids),
-        "characters": len(text),
-        "bytes": len(text.encode("utf-8")),
+        "characters": chars,
+        "bytes": nbytes,
         "words": words,
-        # A tokenizer without an unknown token (byte-level BPE) says so with `unk_id = None`.
-        "unk_rate": float(np.mean(np.asarray(ids) == unk_id)) if unk_id is not None else 0.0,
-        "perplexity": math.exp(nll / len(ids)) if math.isfinite(nll) else math.inf,
-        "perplexity_per_word": math.exp(nll / words) if math.isfinite(nll) else math.inf,
-        "bits_per_char": nll / LN2 / len(text),
-        "bits_per_byte": nll / LN2 / len(text.encode("utf-8")),
+        "unknown_tokens": len(spell),
+        "unk_rate": len(spell) / len(ids),
+        # closed vocabulary: an unknown word costs only -log p(<unk>)
+        "perplexity": _exp(nll / len(ids)),
+        "perplexity_per_word": _exp(nll / words) if words else math.inf,
+        # open vocabulary: the headline, a code length for every character of the text
+        "bits_per_char": open_nll / LN2 / chars,
+        "bits_per_byte": open_nll / LN2 / nbytes,
+        "bits_per_char_closed": nll / LN2 / chars,
         "score_tokens_per_second": len(ids) / seconds if seconds else math.inf,
     }
 
@@ -121,86 +178,112 @@ def nearest_neighbours(model: Embedder, words: Sequence[str], topn: int = 5) -> 
     return {w: [(n, float(s)) for n, s in vectors.most_similar(w, topn=topn)] for w in words}
 
 
-def _bleu(references: Sequence[str], hypotheses: Sequence[str]) -> float:
-    """Corpus BLEU-4 (0-1) with brevity penalty, on whitespace tokens; smoothed by add-one for n>1."""
-    matches, totals = [0] * 4, [0] * 4
-    ref_len = hyp_len = 0
-    for ref, hyp in zip(references, hypotheses, strict=True):
-        r, h = ref.split(), hyp.split()
-        ref_len, hyp_len = ref_len + len(r), hyp_len + len(h)
-        for n in range(1, 5):
-            ref_ngrams: dict[tuple, int] = {}
-            for i in range(len(r) - n + 1):
-                ref_ngrams[tuple(r[i : i + n])] = ref_ngrams.get(tuple(r[i : i + n]), 0) + 1
-            for i in range(len(h) - n + 1):
-                gram = tuple(h[i : i + n])
-                if ref_ngrams.get(gram, 0) > 0:
-                    ref_ngrams[gram] -= 1
-                    matches[n - 1] += 1
-            totals[n - 1] += max(0, len(h) - n + 1)
-    if hyp_len == 0 or matches[0] == 0:
-        return 0.0
-    log_precision = sum(math.log((m + (n > 0)) / (t + (n > 0))) for n, (m, t) in enumerate(zip(matches, totals, strict=True))) / 4
-    brevity = min(0.0, 1 - ref_len / hyp_len)
-    return math.exp(log_precision + brevity)
+def bleu(references: Sequence[str], hypotheses: Sequence[str], tokenize: str = "13a") -> float:
+    """Corpus BLEU-4 on a 0-100 scale, by sacrebleu (its standard signature; `tokenize="zh"` for Chinese).
+
+    Example:
+        >>> round(bleu(["the cat sat on the mat"], ["the cat sat on the mat"]), 1)
+        100.0
+    """
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)], tokenize=tokenize).score)
+
+
+def _scored_characters(tokenizer: Any, sentence: str, scored_tokens: int, total_tokens: int) -> int:
+    """Characters of `sentence` behind its first `scored_tokens` tokens (a decoder may truncate)."""
+    if scored_tokens >= total_tokens:
+        return len(sentence)
+    if hasattr(tokenizer, "words"):
+        return len(" ".join(tokenizer.words(sentence)[:scored_tokens]))
+    return round(len(sentence) * scored_tokens / total_tokens)
 
 
 def score_reconstruction(model: Reconstructor, sentences: Sequence[str], num_beams: int = 1) -> dict[str, Any]:
-    """How well an autoencoder writes its input back, compared token by token."""
+    """How well an autoencoder writes its input back, compared with the original words.
+
+    A position counts as correct only when the output has the original token there and that
+    token is a known word: `<unk>` written back for `<unk>` has not reconstructed the word.
+    BLEU compares the output text with the original sentences.
+    """
     if not sentences:
         raise LmzooError("no sentences to reconstruct", "check the corpus split")
     outputs = model.reconstruct(list(sentences), num_beams=num_beams)
     tokenizer = model.tokenizer
+    unk_id = getattr(tokenizer, "unk_id", UNK)
     correct = total = exact = 0
-    references, hypotheses = [], []
     for sentence, output in zip(sentences, outputs, strict=True):
         ref, hyp = tokenizer.encode(sentence), tokenizer.encode(output)
-        correct += sum(a == b for a, b in zip(ref, hyp, strict=False))
+        correct += sum(a == b and a != unk_id for a, b in zip(ref, hyp, strict=False))
         total += len(ref)
-        exact += ref == hyp
-        references.append(tokenizer.decode(ref))
-        hypotheses.append(tokenizer.decode(hyp))
+        exact += ref == hyp and unk_id not in ref
     out = {
         "reconstruction_token_accuracy": correct / total,
         "reconstruction_exact_match": exact / len(sentences),
-        "reconstruction_bleu": _bleu(references, hypotheses),
+        "reconstruction_bleu": bleu(list(sentences), outputs),
         "reconstruction_sentences": len(sentences),
         "reconstruction_examples": [[s, o] for s, o in zip(sentences[:3], outputs[:3], strict=True)],
     }
     if isinstance(model, ConditionalScorer):
-        log_probs = np.concatenate([np.asarray(lp, dtype=np.float64) for lp in model.conditional_log_probs(sentences)])
+        per_sentence = [np.asarray(lp, dtype=np.float64) for lp in model.conditional_log_probs(sentences)]
+        log_probs = np.concatenate(per_sentence)
         nll = float(-log_probs.sum())
-        chars = sum(len(s) for s in sentences)
+        chars = sum(_scored_characters(tokenizer, s, len(lp), len(tokenizer.encode(s)))
+                    for s, lp in zip(sentences, per_sentence, strict=True))
         out |= {
             "conditional_nll_nats": nll,
             "conditional_tokens": len(log_probs),
-            "conditional_perplexity": math.exp(nll / len(log_probs)),
+            "conditional_characters": chars,
+            "conditional_perplexity": _exp(nll / len(log_probs)),
             "conditional_bits_per_char": nll / LN2 / chars,
         }
     return out
+
+
+_SPELLING_MODELS: dict[tuple[str, int], SpellingModel] = {}
+
+
+def spelling_model(corpus: Corpus) -> SpellingModel:
+    """The spelling model of `corpus`: fitted on its training split only (cached per corpus)."""
+    key = (corpus.name, hash(corpus.train))
+    if key not in _SPELLING_MODELS:
+        _SPELLING_MODELS[key] = SpellingModel.fit(corpus.train)
+    return _SPELLING_MODELS[key]
 
 
 def evaluate(
     model: ZooModel, corpus: Corpus, split: str = "test", *, run: RunDir | None = None,
     max_sentences: int = 200, prompt_words: int = 4, seed: int = 0,
 ) -> dict[str, Any]:
-    """Every score the model's capabilities allow, on one split, plus its size and timing."""
+    """Every score the model's capabilities allow, on one split, plus its size and timing.
+
+    A capability whose score fails with a one-line `LmzooError` (no word vectors in an order-1
+    n-gram, no normalised probabilities in stupid backoff, a sentence too long for a decoder)
+    is recorded as `<capability>_error` and the other scores are still computed.
+    """
     row: dict[str, Any] = {"family": model.family, "corpus": corpus.name, "split": split,
                            "tokenizer": model.tokenizer.kind, "params": int(model.num_params())}
     text = corpus.split(split)
+
+    def attempt(capability: str, score: Any) -> None:
+        try:
+            row.update(score())
+        except LmzooError as err:
+            row[f"{capability}_error"] = str(err)
+
     if isinstance(model, LanguageModel):
-        row |= score_text(model, text)
+        row["spelling_model"] = spelling_model(corpus).to_dict()
+        attempt("language_model", lambda: score_text(model, text, spelling_model(corpus)))
     if isinstance(model, Embedder):
-        row |= score_embeddings(model)
+        attempt("embedding", lambda: score_embeddings(model))
     if isinstance(model, Reconstructor):
-        row |= score_reconstruction(model, corpus.sentences(split)[:max_sentences])
+        attempt("reconstruction", lambda: score_reconstruction(model, corpus.sentences(split)[:max_sentences]))
     if isinstance(model, Generator):
         prompt = " ".join(text.split()[:prompt_words])
         row["prompt"] = prompt
-        try:
-            row["sample"] = model.generate(prompt, max_length=40, num_return_sequences=1, seed=seed)[0]
-        except LmzooError as err:  # e.g. a context too short for 40 new tokens: still score the rest
-            row["sample"], row["sample_error"] = None, str(err)
+        row["sample"] = None
+        attempt("sample", lambda: {"sample": model.generate(prompt, max_length=40, num_return_sequences=1,
+                                                             seed=seed)[0]})
     if run is not None:
         row |= run.timing()
     return row

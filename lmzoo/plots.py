@@ -1,4 +1,7 @@
-"""Figures on matplotlib's Agg backend, made from results.json and metrics.jsonl alone (no Keras).
+"""Figures made from results.json and metrics.jsonl alone (no Keras), saved as PNG files.
+
+The backend is matplotlib's choice (Agg where there is no display; tests set MPLBACKEND=Agg),
+so a notebook can still show what a lesson draws.
 
 Example:
     >>> import tempfile, pathlib
@@ -14,10 +17,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import matplotlib.pyplot as plt
 
 
 def _save(fig, path: str | Path) -> Path:
@@ -52,6 +52,35 @@ def learning_curves(
     ax.grid(alpha=0.3)
     if curves:
         ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def learning_curve_panels(
+    lm_curves: Mapping[str, Sequence[Mapping]], other: Mapping[str, Mapping[str, Sequence[Mapping]]],
+    path: str | Path, *, title: str = "Learning curves against wall time",
+) -> Path:
+    """Language models' validation bits/char on one shared axis; every other loss in its own panel.
+
+    `lm_curves` maps a run name to records with `seconds` and `bits_per_char`; `other` maps a
+    family to {run name: metrics.jsonl records with `seconds` and `loss`}. Losses of different
+    kinds (per pair, per token, per character) never share an axis.
+    """
+    panels = [("language models", lm_curves, "bits_per_char", "validation bits/char (closed)")]
+    panels += [(family, curves, "loss", f"{family} training loss") for family, curves in other.items()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (name, curves, y, ylabel) in zip(axes[0], panels, strict=True):
+        for run, records in curves.items():
+            points = [(r["seconds"], r[y]) for r in records if _usable(r.get("seconds")) and _usable(r.get(y))]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, marker="." if len(points) < 30 else None, label=run)
+        ax.set_xlabel("training time (s)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        if curves:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
     return _save(fig, path)
 
 

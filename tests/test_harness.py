@@ -1,4 +1,4 @@
-"""The harness on the unigram baseline: hand-computed perplexity and bits per character."""
+"""The harness: hand-computed perplexity, open-vocabulary bits per character, BLEU, reconstruction."""
 
 import math
 
@@ -7,9 +7,10 @@ import pytest
 
 import lmzoo
 from lmzoo.datasets.corpus import Corpus
-from lmzoo.harness import _bleu, count_words, evaluate, score_text
+from lmzoo.harness import bleu, count_words, evaluate, score_reconstruction, score_text
 from lmzoo.protocols import Generator, LanguageModel
 from lmzoo.runs import RunDir
+from lmzoo.spelling import SpellingModel
 
 
 def toy_corpus(train, test):
@@ -24,12 +25,23 @@ def test_unigram_perplexity_matches_a_hand_computation(tmp_path):
     # Train counts a=2, b=1, </s>=1, <unk>=0; add-1 over 4 outcomes: total 4 + 4 = 8.
     p_a, p_unk, p_eos = 3 / 8, 1 / 8, 2 / 8
     nll = -(math.log(p_a) + math.log(p_unk) + math.log(p_eos))
-    scores = score_text(model, corpus.test)
+    spelling = SpellingModel.fit(corpus.train)
+    scores = score_text(model, corpus.test, spelling)
     assert scores["tokens"] == 3 and scores["characters"] == 4
     assert scores["nll_nats"] == pytest.approx(nll)
     assert scores["perplexity"] == pytest.approx(math.exp(nll / 3))
-    assert scores["bits_per_char"] == pytest.approx(nll / math.log(2) / 4)
-    assert scores["unk_rate"] == pytest.approx(1 / 3)
+    assert scores["bits_per_char_closed"] == pytest.approx(nll / math.log(2) / 4)
+    assert scores["unk_rate"] == pytest.approx(1 / 3) and scores["unknown_tokens"] == 1
+    # Open vocabulary: the unknown "c" also pays for its spelling. The spelling model saw the
+    # word types {a, b}: symbols a, b, end, escape (base 1/4 each). "c" is the escape after the
+    # start of word, then one of 0x110000 - 2 code points, then the end of word after "c".
+    # Context "" saw a, b, end, end (n=4, T=3): P(esc | "") = (0 + 3 * 1/4) / 7.
+    # The start context saw a, b (n=2, T=2): P(esc | start) = (0 + 2 * P(esc | "")) / 4.
+    # Context "c" is unseen, so P(end | start c) = P(end | "") = (2 + 3 * 1/4) / 7.
+    p_escape = 2 * (3 / 4 / 7) / 4
+    spell = -math.log(p_escape) + math.log(0x110000 - 2) - math.log((2 + 3 / 4) / 7)
+    assert scores["spelling_nats"] == pytest.approx(spell)
+    assert scores["bits_per_char"] == pytest.approx((nll + spell) / math.log(2) / 4)
     dist = np.exp(model.log_probs)
     assert dist.sum() == pytest.approx(1.0)
 
@@ -54,7 +66,75 @@ def test_count_words_counts_end_of_line_like_mikolov():
     assert count_words("a b\n\nc\n") == 5
 
 
-def test_bleu_is_one_for_identity_and_lower_otherwise():
+def test_count_words_counts_han_characters_as_words():
+    assert count_words("我明天要去看电影。\n") == 9 + 1  # eight Han characters, 。, </s>
+    assert count_words("iPhone手机\n") == 1 + 2 + 1
+
+
+def test_open_vocabulary_bits_per_char_pays_for_unknown_words(lee, tmp_path):
+    spelling = SpellingModel.fit(lee.train)
+    words = lmzoo.train("ngram", lee, tmp_path / "w", order=2)
+    scores = score_text(words, lee.test, spelling)
+    assert scores["unknown_tokens"] > 100
+    assert scores["bits_per_char"] > scores["bits_per_char_closed"] + 0.1
+    # A text with no unknown word: the two figures are equal.
+    known = "\n".join(line for line in lee.test.splitlines()[:200]
+                      if line.strip() and not words.tokenizer.unknown_pieces(line)) + "\n"
+    clean = score_text(words, known, spelling)
+    assert clean["unknown_tokens"] == 0 and clean["bits_per_char"] == clean["bits_per_char_closed"]
+    # A character model on text made of training characters: the two figures are equal.
+    chars = lmzoo.train("ngram", lee, tmp_path / "c", order=3, tokenizer="char")
+    text = lee.test[:3000]
+    assert not chars.tokenizer.unknown_pieces(text)
+    char_scores = score_text(chars, text, spelling)
+    assert char_scores["bits_per_char"] == char_scores["bits_per_char_closed"]
+    # Without a spelling model, unknown words are refused rather than scored for free.
+    with pytest.raises(lmzoo.LmzooError, match="unknown tokens"):
+        score_text(words, lee.test)
+
+
+def test_spelling_model_is_normalised_and_prices_unseen_characters():
+    model = SpellingModel.fit("the cat sat on the mat")
+    symbols = sorted(model.alphabet) + ["\x00", "\x01"]
+    for history in ("\x02", "\x02t", "\x02th", "\x02zq"):
+        assert sum(model._probability(history, s) for s in symbols) == pytest.approx(1.0)
+    assert model.cost("cat") < model.cost("tac") < model.cost("猫猫")
+
+
+def test_bleu_is_sacrebleu_and_matches_a_hand_computation():
     refs = ["the cat sat on the mat", "a b c d e"]
-    assert _bleu(refs, refs) == pytest.approx(1.0)
-    assert 0 < _bleu(refs, ["the cat sat on a mat", "a b c d"]) < 1
+    assert bleu(refs, refs) == pytest.approx(100.0)
+    # One sentence, hypothesis "the cat sat on a mat" (6 words, reference 6): n-gram matches
+    # 5/6, 3/5, 2/4 (the cat sat, cat sat on), 1/3 (the cat sat on); no brevity penalty.
+    precisions = [5 / 6, 3 / 5, 2 / 4, 1 / 3]
+    expected = 100 * math.exp(sum(math.log(p) for p in precisions) / 4)
+    assert bleu(refs[:1], ["the cat sat on a mat"]) == pytest.approx(expected)
+    # A zero 4-gram count is smoothed ("exp": 1 / 2), never a zero score for a partial match.
+    assert bleu(["a b c d e"], ["a b x d e"]) == pytest.approx(
+        100 * math.exp((math.log(4 / 5) + math.log(2 / 4) + math.log(0.5 / 3) + math.log(0.25 / 2)) / 4))
+
+
+class _EchoAutoencoder:
+    """Writes back its input, so the only errors are the words it cannot know."""
+
+    family, config = "echo", None
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def num_params(self):
+        return 0
+
+    def reconstruct(self, sentences, *, num_beams=1):
+        return [self.tokenizer.decode(self.tokenizer.encode(s)).strip() for s in sentences]
+
+
+def test_reconstruction_does_not_count_unk_for_unk_as_correct():
+    from lmzoo.datasets.tokenizers import fit_tokenizer
+
+    tokenizer = fit_tokenizer("word", "the cat sat\n", word_split="whitespace")
+    scores = score_reconstruction(_EchoAutoencoder(tokenizer), ["the dog sat"])
+    # the, sat and </s> are right; dog -> <unk> -> <unk> is not a reconstruction of "dog".
+    assert scores["reconstruction_token_accuracy"] == pytest.approx(3 / 4)
+    assert scores["reconstruction_exact_match"] == 0
+    assert scores["reconstruction_bleu"] < 100
