@@ -74,3 +74,73 @@ def test_budget_scales_training_length():
         epochs: int = 2
 
     assert scale_config(Steps(), 2.5) == Steps(250, 5)
+
+
+def test_compiled_runs_reproduce_under_a_fixed_seed(lee, tmp_path):
+    """Same seed, same row with XLA on: the reason op determinism (which drops XLA) is off."""
+    entry = compare_module.Entry("transformer-xla", "transformer", {"jit_compile": True, "steps": 60})
+    rows = [compare_module._run_entry(entry, lee, tmp_path / str(i), "quick", 1.0, seed=0) for i in range(2)]
+    assert rows[0]["jit_compile"] is True
+    assert comparable(rows[:1]) == comparable(rows[1:])
+
+
+def test_a_silent_jit_fallback_fails_the_entry(tmp_path):
+    """Under TF op determinism Keras drops jit_compile=True with a warning: compare must not accept it.
+
+    Op determinism cannot be switched off again in a process, so this runs in a subprocess.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, tensorflow as tf\n"
+        "from lmzoo.compare import Entry, _run_entry\n"
+        "from lmzoo.datasets import load_corpus\n"
+        "from lmzoo.errors import LmzooError\n"
+        "tf.config.experimental.enable_op_determinism()\n"
+        "entry = Entry('w', 'word2vec', {'jit_compile': True, 'epochs': 1})\n"
+        "try:\n"
+        f"    _run_entry(entry, load_corpus('lee'), __import__('pathlib').Path({str(tmp_path)!r}), 'quick', 1.0, 0)\n"
+        "except LmzooError as err:\n"
+        "    print('REFUSED', err); sys.exit(0)\n"
+        "print('ACCEPTED'); sys.exit(1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    assert "trained without XLA" in done.stdout
+
+
+def test_deterministic_flag_turns_xla_off_explicitly_and_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("from lmzoo.compare import compare\n"
+              f"compare('lee', {str(tmp_path)!r}, quick=True, entries=['word2vec'], deterministic=True)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["deterministic"] is True and saved["rows"][0]["status"] == "ok"
+    assert saved["rows"][0]["jit_compile"] is False
+    assert "deterministic ops: XLA off" in (tmp_path / "results.md").read_text()
+
+
+def test_resume_reuses_rows_only_with_the_same_settings(tmp_path, capsys):
+    first = compare("lee", tmp_path, quick=True, entries=["unigram"], seed=0)
+    again = compare("lee", tmp_path, quick=True, entries=["unigram"], seed=0, resume=True)
+    assert again == first and "already done" in capsys.readouterr().out
+    other_seed = compare("lee", tmp_path, quick=True, entries=["unigram"], seed=1, resume=True)
+    assert "retraining every entry" in capsys.readouterr().out
+    assert other_seed[0]["wall_seconds"] != first[0]["wall_seconds"]
+    assert json.loads((tmp_path / "results.json").read_text())["seed"] == 1
+
+
+def test_language_model_rows_have_open_and_closed_figures(quick_run):
+    _, rows = quick_run
+    lms = [r for r in rows if r.get("status") == "ok" and "bits_per_char" in r]
+    assert {"unigram", "ngram-2", "ngram-char-6", "transformer", "rnnlm"} <= {r["name"] for r in lms}
+    for row in lms:
+        assert row["bits_per_char"] >= row["bits_per_char_closed"]
+        if row["tokenizer"] == "word":
+            assert row["unknown_tokens"] > 0 and row["bits_per_char"] > row["bits_per_char_closed"]
+    seq2seq = next(r for r in rows if r["name"] == "seq2seq")
+    assert "bits_per_char" not in seq2seq and seq2seq["conditional_bits_per_char"] > 0
