@@ -39,3 +39,18 @@ def show(obj: object) -> None:
     path = Path(inspect.getsourcefile(obj) or "?")
     print(f"# {path.parent.name}/{path.name}:{start}")
     print("".join(lines))
+
+
+def show_png(path: str | Path) -> None:
+    """Display a saved figure inline in a notebook (IPython), or print where it is otherwise."""
+    path = Path(path)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+
+        if get_ipython() is not None:
+            display(Image(filename=str(path)))
+            return
+    except ImportError:
+        pass
+    print(f"figure: {path}")
