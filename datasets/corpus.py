@@ -113,13 +113,15 @@ def split_user_text(text: str, where: str = "the text") -> tuple[dict[str, str],
         >>> rule.split(":")[0], [len(splits[s]) for s in SPLITS]
         ('characters', [368, 46, 46])
     """
+    text = text.strip("\n") + "\n"  # blank lines at the ends would make a split of nothing but newlines
+
     def split_by(unit: str) -> dict[str, str]:
         return {name: _slice(text, SplitSpec("", unit, *fractions)) for name, fractions in _FRACTIONS.items()}
 
     lines = [line for line in text.splitlines() if line.strip()]
     splits = split_by("lines") if len(lines) >= _MIN_LINES else {}
     rule = "lines: first 80% train, next 10% valid, last 10% test"
-    if not all(part.strip() for part in splits.values()):
+    if not splits or not all(part.strip() for part in splits.values()):
         splits = split_by("chars")
         rule = f"characters: first 80% train, next 10% valid, last 10% test (fewer than {_MIN_LINES} lines)"
     if not all(part.strip() for part in splits.values()):
