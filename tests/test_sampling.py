@@ -48,7 +48,8 @@ def total(next_log_probs, ids, prompt=(0,)):
 def test_beam_of_one_is_greedy_and_a_beam_wider_than_all_paths_is_exact():
     greedy = generate(markov, [0], max_new_tokens=12, eos_id=3, sampler="greedy")[0]
     assert beam_search(markov, [0], num_beams=1, max_new_tokens=12, eos_id=3) == [greedy]
-    small = lambda ids: markov(ids)[:4] - np.logaddexp.reduce(markov(ids)[:4])  # 4 tokens, 3 ends
+    def small(ids):
+        return markov(ids)[:4] - np.logaddexp.reduce(markov(ids)[:4])  # 4 tokens, 3 ends
     # Every sequence of up to 3 new tokens that ends with 3 or has length 3: 4 + 3*4 + 9*4 ... enumerated.
     paths = [[a] for a in range(4)] + [[a, b] for a in range(3) for b in range(4)]
     paths = [p for p in paths if p[-1] == 3] + [[a, b, c] for a in range(3) for b in range(3) for c in range(4)]
@@ -59,7 +60,8 @@ def test_beam_of_one_is_greedy_and_a_beam_wider_than_all_paths_is_exact():
 def test_a_wider_beam_escapes_the_greedy_trap():
     # Greedy takes token 1 (0.6), then meets a flat distribution; token 2 (0.4) ends almost surely.
     table = {0: [0.0, 0.6, 0.4, 0.0], 1: [0.25, 0.25, 0.25, 0.25], 2: [0.005, 0.0025, 0.0025, 0.99]}
-    trap = lambda ids: np.log(np.maximum(table.get(ids[-1], table[1]), 1e-12))
+    def trap(ids):
+        return np.log(np.maximum(table.get(ids[-1], table[1]), 1e-12))
     greedy = generate(trap, [0], max_new_tokens=2, eos_id=3, sampler="greedy")[0]
     wide = beam_search(trap, [0], num_beams=2, max_new_tokens=2, eos_id=3, length_penalty=0.0)[0]
     assert greedy[0] == 1 and wide == [2, 3]
