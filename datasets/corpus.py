@@ -1,11 +1,14 @@
 """A corpus is three strings (train, valid, test) plus where they came from.
 
 `load_corpus` takes a catalog name or a path to a user's text file or folder of `.txt` files
-(split by lines: 80% train, 10% valid, 10% test).
+(split by lines: 80% train, 10% valid, 10% test; a text of fewer than 10 lines, such as one long
+line, by characters; a text too short for three non-empty splits is refused, so no model is ever
+scored on its own training text).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import math
 import os
@@ -18,8 +21,8 @@ from lmzoo.datasets.download import data_dir, ensure_file
 from lmzoo.errors import LmzooError, did_you_mean
 
 SPLITS = ("train", "valid", "test")
-_USER_SPLITS = {"train": SplitSpec("", "lines", 0.0, 0.8), "valid": SplitSpec("", "lines", 0.8, 0.9),
-                "test": SplitSpec("", "lines", 0.9, 1.0)}
+_FRACTIONS = {"train": (0.0, 0.8), "valid": (0.8, 0.9), "test": (0.9, 1.0)}
+_MIN_LINES = 10  # below this, 10% of the lines may be no line at all: split by characters
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,16 @@ class Corpus:
     language: str = "en"
     word_split: str = "regex"
     source: str = ""
+    path: str = ""  # a user's file or folder, resolved ("" for catalog corpora)
+    sha256: str = ""  # of the whole text as loaded, to check that `path` still holds it
+
+    def provenance(self) -> dict[str, str]:
+        """Where the text came from, as recorded in a run's config.json (see `reload_corpus`)."""
+        return {"corpus": self.name, "corpus_path": self.path, "corpus_sha256": self.sha256}
+
+    def fingerprint(self) -> dict[str, str]:
+        """Provenance plus the sha256 of the training text: what a resumed run must match."""
+        return {**self.provenance(), "train_sha256": hashlib.sha256(self.train.encode("utf-8")).hexdigest()}
 
     def split(self, name: str) -> str:
         if name not in SPLITS:
@@ -69,12 +82,15 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
 
 def read_text(path: Path) -> str:
     """Read a UTF-8 text file, with one-line errors for missing, binary, non-UTF-8 or empty files."""
-    if not path.exists():
-        raise LmzooError(f"'{path}' does not exist", "check the path, or run `lmzoo corpora` for catalog names")
-    if path.is_dir():
-        raise LmzooError(f"'{path}' is a folder", "give a text file, or a folder holding .txt files")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
+    try:
+        if not path.exists():
+            raise LmzooError(f"'{path}' does not exist", "check the path, or run `lmzoo corpora` for catalog names")
+        if path.is_dir():
+            raise LmzooError(f"'{path}' is a folder", "give a text file, or a folder holding .txt files")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise LmzooError(f"cannot read '{path}' ({err.strerror or err})", "check its permissions") from None
+    if b"\x00" in raw:  # anywhere: a zero-filled tail (a crash artefact) would become a vocabulary token
         raise LmzooError(f"'{path}' looks binary (it has NUL bytes)", "give a UTF-8 text file")
     try:
         text = raw.decode("utf-8")
@@ -85,6 +101,33 @@ def read_text(path: Path) -> str:
     if not text.strip():
         raise LmzooError(f"'{path}' is empty", "give a file with text in it")
     return text.replace("\r\n", "\n")
+
+
+def split_user_text(text: str, where: str = "the text") -> tuple[dict[str, str], str]:
+    """Train/valid/test of a user's text and the rule used: 80/10/10 by lines, else by characters.
+
+    Each split must hold some text, so no model is scored on text it was trained on.
+
+    Example:
+        >>> splits, rule = split_user_text("one long line of words " * 20)
+        >>> rule.split(":")[0], [len(splits[s]) for s in SPLITS]
+        ('characters', [368, 46, 46])
+    """
+    text = text.strip("\n") + "\n"  # blank lines at the ends would make a split of nothing but newlines
+
+    def split_by(unit: str) -> dict[str, str]:
+        return {name: _slice(text, SplitSpec("", unit, *fractions)) for name, fractions in _FRACTIONS.items()}
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    splits = split_by("lines") if len(lines) >= _MIN_LINES else {}
+    rule = "lines: first 80% train, next 10% valid, last 10% test"
+    if not splits or not all(part.strip() for part in splits.values()):
+        splits = split_by("chars")
+        rule = f"characters: first 80% train, next 10% valid, last 10% test (fewer than {_MIN_LINES} lines)"
+    if not all(part.strip() for part in splits.values()):
+        raise LmzooError(f"{where} is too short to split into train, valid and test ({len(text.strip())} characters)",
+                         "give a longer text: a model must never be scored on the text it was trained on")
+    return splits, rule
 
 
 def _slice(text: str, spec: SplitSpec) -> str:
@@ -137,15 +180,30 @@ def load_corpus(
         text = "".join(read_text(f).rstrip("\n") + "\n" for f in files)
     else:
         text = read_text(path)
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) < 3:
-        splits = {s: text for s in SPLITS}  # too short to split: use it all three ways, and say so
-        rule = "too few lines to split: all splits are the whole text"
-    else:
-        splits = {split: _slice(text, spec) for split, spec in _USER_SPLITS.items()}
-        rule = "lines: first 80% train, next 10% valid, last 10% test"
+    splits, rule = split_user_text(text, f"'{path}'")
     language = "zh" if _mostly_han(text) else "en"
-    return Corpus(path.stem, **splits, language=language, source=f"{path} ({rule})")
+    return Corpus(path.stem, **splits, language=language, source=f"{path} ({rule})", path=str(path.resolve()),
+                  sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def reload_corpus(recorded: dict, data_dir_override: str | os.PathLike | None = None) -> Corpus:
+    """The corpus a run was trained on, from the `provenance` in its config.json.
+
+    A user's file is reloaded from its recorded resolved path and must still have the recorded
+    sha256 (never looked up by its file stem, which could name a catalog corpus); a catalog
+    corpus is reloaded by name.
+    """
+    name, path, sha256 = recorded.get("corpus"), recorded.get("corpus_path"), recorded.get("corpus_sha256")
+    if path:
+        corpus = load_corpus(path, data_dir_override)
+        if sha256 and corpus.sha256 != sha256:
+            raise LmzooError(f"'{path}' changed since the run was trained on it (sha256 {corpus.sha256[:16]}..., "
+                             f"recorded {sha256[:16]}...)", "pass the text to score with --corpus")
+        return corpus
+    if name not in CATALOG:
+        raise LmzooError(f"the run does not record where its corpus '{name}' came from",
+                         "pass the text to score with --corpus")
+    return load_corpus(name, data_dir_override)
 
 
 def _mostly_han(text: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import sys
@@ -35,10 +36,31 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def poems_json_to_lines(raw: bytes) -> str:
-    """chinese-poetry JSON (a list of poems with `paragraphs`) to one poem per line."""
-    poems = json.loads(raw.decode("utf-8"))
-    return "".join("".join(poem["paragraphs"]) + "\n" for poem in poems)
+# A converted file's sha256 is that of the converted text: its JSON sources have markup around the text.
+_CONVERTED_SIZE_RATIO = 8
+
+
+def poems_json_to_lines(raw: bytes, source: str = "the download") -> str:
+    """chinese-poetry JSON (a list of poems with `paragraphs`) to one poem per line.
+
+    The catalog's sha256 is that of the converted text, so bytes that are not such JSON (an HTML
+    error page, say) cannot match it: they are refused as a checksum failure, in one line.
+
+    Example:
+        >>> poems_json_to_lines('[{"paragraphs": ["床前明月光，", "疑是地上霜。"]}]'.encode())
+        '床前明月光，疑是地上霜。\\n'
+        >>> poems_json_to_lines(b"<html>rate limited</html>", "x.json")
+        Traceback (most recent call last):
+        ...
+        lmzoo.errors.LmzooError: checksum mismatch for x.json: it is not chinese-poetry JSON (...); ...
+    """
+    try:
+        poems = json.loads(raw.decode("utf-8"))
+        return "".join("".join(poem["paragraphs"]) + "\n" for poem in poems)
+    except (ValueError, KeyError, TypeError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise LmzooError(f"checksum mismatch for {source}: it is not chinese-poetry JSON ({type(err).__name__})",
+                         "the server sent different bytes; nothing was written; try again or fetch the file by hand",
+                         ) from None
 
 
 def _progress(done: int, total: int | None, label: str) -> None:
@@ -54,14 +76,23 @@ def _progress(done: int, total: int | None, label: str) -> None:
     sys.stderr.flush()
 
 
-def _fetch_bytes(url: str, label: str, timeout: float) -> bytes:
+def _too_big(url: str, limit: int) -> LmzooError:
+    return LmzooError(f"{url} sends more than the {limit:,} bytes the catalog expects",
+                      "the server sent a different file; nothing was written; fetch the file by hand")
+
+
+def _fetch_bytes(url: str, label: str, timeout: float, limit: int) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http(s) only, from the catalog)
         total = int(response.headers.get("Content-Length") or 0) or None
+        if total and total > limit:
+            raise _too_big(url, limit)
         chunks, done = [], 0
         _progress(0, total, label)
         while block := response.read(1 << 16):
             chunks.append(block)
             done += len(block)
+            if done > limit:  # a server that sends no length (or lies) cannot fill the disk
+                raise _too_big(url, limit)
             _progress(done, total, label)
         if not total:
             sys.stderr.write("\n")
@@ -71,25 +102,31 @@ def _fetch_bytes(url: str, label: str, timeout: float) -> bytes:
 def download(file: CorpusFile, dest: Path, timeout: float = 30.0) -> Path:
     """Download `file` to `dest`, verify its sha256 and only then move it into place.
 
-    A partial or corrupt download never appears under the final name.
+    A partial or corrupt download never appears under the final name, and nothing else is left
+    behind. The body is capped by the catalog's size (times a margin for converted files).
     """
     parts = []
+    limit = file.size * (_CONVERTED_SIZE_RATIO if file.convert else 1)
     for url in file.urls:
         try:
-            parts.append(_fetch_bytes(url, f"downloading {dest.name}", timeout))
-        except (urllib.error.URLError, OSError, TimeoutError) as err:
-            reason = getattr(err, "reason", err)
+            parts.append(_fetch_bytes(url, f"downloading {dest.name}", timeout, limit))
+        except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as err:
+            reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
             raise LmzooError(
                 f"'{dest}' is missing and could not be downloaded from {url} ({reason})",
                 f"download it by hand and put it at {dest}, or point --data-dir / {DATA_ENV} at a folder that has it",
             ) from None
-    data = "".join(poems_json_to_lines(p) for p in parts).encode() if file.convert == POEMS_JSON else b"".join(parts)
+    if file.convert == POEMS_JSON:
+        data = "".join(poems_json_to_lines(p, url) for p, url in zip(parts, file.urls, strict=True)).encode()
+    else:
+        data = b"".join(parts)
     got = hashlib.sha256(data).hexdigest()
     if got != file.sha256:
         raise LmzooError(
             f"checksum mismatch for {file.urls[0]}: sha256 {got[:16]}..., expected {file.sha256[:16]}...",
             "the server sent different bytes; nothing was written; try again or fetch the file by hand",
         )
+    tmp = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
@@ -98,6 +135,9 @@ def download(file: CorpusFile, dest: Path, timeout: float = 30.0) -> Path:
         os.replace(tmp, dest)
     except OSError as err:
         raise LmzooError(f"cannot write '{dest}' ({err.strerror})", f"make the data directory writable or set {DATA_ENV}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):  # a failed write or move leaves no .part file
+            os.unlink(tmp)
     return dest
 
 
@@ -105,7 +145,10 @@ def ensure_file(file: CorpusFile, directory: Path, allow_download: bool = True) 
     """Path to a verified local copy of `file`, downloading it when it is missing."""
     path = directory / file.path
     if path.exists():
-        got = sha256_of(path)
+        try:
+            got = sha256_of(path)
+        except OSError as err:
+            raise LmzooError(f"cannot read '{path}' ({err.strerror or err})", "check its permissions") from None
         if got != file.sha256:
             raise LmzooError(
                 f"checksum mismatch for '{path}': sha256 {got[:16]}..., expected {file.sha256[:16]}...",

@@ -22,6 +22,7 @@ from lmzoo.errors import LmzooError
 
 SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
 PAD, UNK, BOS, EOS = range(4)
+_NOT_FROM_TEXT = frozenset(SPECIALS) - {"<unk>"}
 
 # Words, numbers, single Han characters (no segmenter needed), and punctuation; <unk> kept whole.
 # How WordPiece pre-splits a line: Han characters alone, runs of word characters, punctuation alone.
@@ -132,7 +133,8 @@ class WordTokenizer(VocabularyTokenizer):
             words = self.words(line)
             if not words:
                 continue
-            ids.extend(index.get(w, UNK) for w in words)
+            # A literal <s>, </s> or <pad> in the text is an unknown word, never the special id; only <unk> is.
+            ids.extend(UNK if w in _NOT_FROM_TEXT else index.get(w, UNK) for w in words)
             if eos:
                 ids.append(EOS)
         return ids

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config field (repeatable)")
     train.add_argument("--seed", type=int, help="random seed (sets the config's seed)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="start over in --out even if it holds a finished or different run")
 
     evaluate = verbs.add_parser("evaluate", help="score a trained run on a corpus split")
     evaluate.add_argument("run_dir")
@@ -95,18 +97,20 @@ def _run(args: argparse.Namespace) -> None:
             overrides["seed"] = args.seed
         family = families.get_family(args.family)  # fail fast on a bad name, before loading data
         corpus = load_corpus(args.corpus, args.data_dir)
-        families.train(family.name, corpus, args.out, preset=args.preset, **overrides)
+        families.train(family.name, corpus, args.out, preset=args.preset, overwrite=args.overwrite, **overrides)
         print(f"trained {family.name} on {corpus.name} into {args.out}")
         return
     if args.verb in ("evaluate", "generate", "export"):
         model = families.load(args.run_dir)
     if args.verb == "evaluate":
         from lmzoo.datasets import load_corpus
+        from lmzoo.datasets.corpus import reload_corpus
         from lmzoo.harness import evaluate
         from lmzoo.runs import RunDir
 
         run = RunDir(args.run_dir)
-        corpus = load_corpus(args.corpus or run.read_config().get("corpus", "lee"), args.data_dir)
+        corpus = (load_corpus(args.corpus, args.data_dir) if args.corpus
+                  else reload_corpus(run.read_config(), args.data_dir))
         row = evaluate(model, corpus, args.split, run=run)
         run.write_json("results.json", row)
         print(json.dumps(row, indent=2, default=str)) if args.json else _print_table(row)
@@ -116,7 +120,13 @@ def _run(args: argparse.Namespace) -> None:
 
         if not isinstance(model, Generator):
             raise LmzooError(f"family '{model.family}' cannot generate text", "use a language-model run (ngram, transformer, ...)")
-        options = parse_overrides(args.overrides)
+        from lmzoo.models.sampling import check_sampling_options
+
+        tokenizer = getattr(model, "tokenizer", None)
+        options = check_sampling_options(  # once, for every family: names, types, ranges; top_k clamped
+            args.sampler, num_return_sequences=args.num_return_sequences, max_new_tokens=args.max_length,
+            vocabulary_size=tokenizer.vocabulary_size() if hasattr(tokenizer, "vocabulary_size") else None,
+            **parse_overrides(args.overrides))
         outputs = model.generate(args.prompt, max_length=args.max_length, num_return_sequences=args.num_return_sequences,
                                  sampler=args.sampler, seed=args.seed, **options)
         from lmzoo.protocols import Reconstructor

@@ -12,6 +12,8 @@ from typing import Any, Literal, TypeVar
 from lmzoo.errors import LmzooError, did_you_mean
 
 C = TypeVar("C")
+# What users of any command line type for a boolean, case-insensitive.
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 def _check_type(name: str, value: Any, annotation: Any) -> Any:
@@ -41,6 +43,11 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
         return origin(_check_type(name, v, args[0]) for v in value) if args else origin(value)
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if annotation is bool and not isinstance(value, bool):
+        word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if word in _BOOLEANS:
+            return _BOOLEANS[word]
+        raise LmzooError(f"--set {name}={value!r} must be bool", "write true/false, yes/no or 1/0")
     if annotation in (int, float, str, bool) and not isinstance(value, annotation):
         raise LmzooError(f"--set {name}={value!r} must be {annotation.__name__}")
     if annotation is int and isinstance(value, bool):

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import importlib
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from lmzoo.config import replace, to_dict
 from lmzoo.errors import LmzooError, did_you_mean
 from lmzoo.protocols import Family, ZooModel
-from lmzoo.runs import RunDir
+from lmzoo.runs import RunDir, plain_json
+
+# What a damaged or missing weight file raises inside a family's `load` (numpy, h5py, zip, Keras).
+_LOAD_ERRORS = (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile)
 
 FAMILIES: dict[str, str] = {
     "unigram": "lmzoo.models.unigram:FAMILY",
@@ -48,9 +52,14 @@ def make_config(family: Family, preset: str = "default", overrides: dict[str, An
 
 
 def train(
-    family_name: str, corpus, out: str | os.PathLike, *, preset: str = "default", **overrides: Any
+    family_name: str, corpus, out: str | os.PathLike, *, preset: str = "default", overwrite: bool = False,
+    **overrides: Any,
 ) -> ZooModel:
     """Train a family on a corpus into run directory `out` (resuming if it holds a checkpoint).
+
+    Before anything is written, `out` is checked (`RunDir.begin`): a finished run, another
+    family's run, or an unfinished run with another config or corpus is refused with one line
+    unless `overwrite=True`, which starts over.
 
     Example:
         >>> from lmzoo.datasets import load_corpus
@@ -61,19 +70,34 @@ def train(
     """
     family = get_family(family_name)
     config = make_config(family, preset, overrides)
+    config_dict = to_dict(config)
     run = RunDir(out)
-    run.write_config(family.name, to_dict(config), corpus=corpus.name, preset=preset)
+    run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
+              **corpus.provenance(), preset=preset)
     return family.train(config, corpus, run)
 
 
+def fingerprint(family_name: str, config: dict, corpus) -> dict:
+    """What a resumed run must share with the run that wrote its checkpoint: family, config, corpus."""
+    return plain_json({"family": family_name, "config": config, "corpus": corpus.fingerprint()})
+
+
 def load(run_dir: str | os.PathLike) -> ZooModel:
-    """Reload the model of a finished run directory."""
+    """Reload the model of a finished run directory; a missing or damaged file is one LmzooError."""
     path = Path(run_dir)
     if not path.is_dir():
         raise LmzooError(f"run directory '{path}' does not exist", "train one with `lmzoo train FAMILY --out DIR`")
     run = RunDir(path)
-    family = get_family(run.read_config()["family"])
+    recorded = run.read_config()
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("family"), str):
+        raise LmzooError(f"'{run.file('config.json')}' does not name a family", "retrain the run")
+    family = get_family(recorded["family"])
     if not run.is_complete():
         raise LmzooError(f"run '{path}' did not finish training", "run `lmzoo train` again with the same --out to resume it")
-    return family.load(run)
+    try:
+        return family.load(run)
+    except _LOAD_ERRORS as err:
+        detail = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+        raise LmzooError(f"the {family.name} run '{path}' has a missing or damaged file ({detail})",
+                         "retrain it with `lmzoo train ... --overwrite`") from None
 

@@ -1,7 +1,8 @@
 """A run directory: everything needed to evaluate, resume or reload a training run.
 
     RUN_DIR/
-      config.json       family, config, corpus, seed, library versions
+      config.json       family, config, corpus (name, resolved path, sha256), seed, library versions
+      fingerprint.json  family + config + corpus of the training that owns the checkpoint (see `begin`)
       tokenizer.json    the tokenizer (plain JSON)
       metrics.jsonl     one JSON object per logged step or epoch
       timing.json       train_seconds, tokens_seen, tokens_per_second
@@ -15,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -37,9 +40,26 @@ def library_versions() -> dict[str, str]:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Write `data` as JSON so that a reader sees the old file or the new one, never half of one."""
+    _atomic_write(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def plain_json(data: Any) -> Any:
+    """`data` as it reads back from JSON (tuples become lists), so a stored and a fresh value compare equal."""
+    return json.loads(json.dumps(data, default=str))
+
+
+# What a training run leaves that describes *that* run; `begin(overwrite=True)` removes it.
+_RUN_STATE = ("COMPLETE", "config.json", "fingerprint.json", "metrics.jsonl", "timing.json", "results.json")
 
 
 class RunDir:
@@ -82,9 +102,71 @@ class RunDir:
     def tokenizer_path(self) -> Path:
         return self.path / "tokenizer.json"
 
+    def has_checkpoint(self) -> bool:
+        """True when `checkpoints/` holds a resumable state (a training run was interrupted)."""
+        path = self.path / "checkpoints"
+        return path.is_dir() and any(p.is_file() for p in path.rglob("*"))
+
+    # Claiming the directory for a training run
+    def begin(self, family: str, config: dict, fingerprint: dict, *, overwrite: bool = False, **extra: Any) -> bool:
+        """Check, then claim this directory for training; True when it resumes an unfinished run.
+
+        Nothing is written until the checks pass. Without `overwrite` it refuses, with one line,
+        a finished run (of any family), an unfinished run of another family, and an unfinished run
+        whose fingerprint (family + config + corpus, from `fingerprint.json`) differs from this
+        one: resuming it would restore weights trained on other settings. With `overwrite` the
+        previous run's state and checkpoint are removed first. `COMPLETE` is cleared either way.
+
+        Example:
+            >>> import tempfile
+            >>> run = RunDir(tempfile.mkdtemp())
+            >>> run.begin("unigram", {"add_k": 1.0}, {"family": "unigram", "config": {"add_k": 1.0}})
+            False
+            >>> run.mark_complete()
+            >>> run.begin("ngram", {}, {"family": "ngram"})
+            Traceback (most recent call last):
+            ...
+            lmzoo.errors.LmzooError: '...' already holds a finished unigram run; ...
+        """
+        if overwrite:
+            self.reset()
+        elif self.file("config.json").exists() or self.is_complete():
+            self._check_resumable(family, plain_json(fingerprint))
+        self.write_config(family, config, **extra)
+        self.write_json("fingerprint.json", fingerprint)
+        return self.has_checkpoint()
+
+    def _check_resumable(self, family: str, fingerprint: dict) -> None:
+        start_over = "or pass --overwrite (lmzoo.train(..., overwrite=True)) to start over"
+        try:
+            old_family = json.loads(self.file("config.json").read_text(encoding="utf-8"))["family"]
+        except (OSError, ValueError, KeyError, TypeError):
+            old_family = "unknown"
+        if self.is_complete():
+            raise LmzooError(f"'{self.path}' already holds a finished {old_family} run",
+                             f"evaluate it, train into another --out, {start_over}")
+        if old_family != family:
+            raise LmzooError(f"'{self.path}' holds an unfinished {old_family} run, not {family}",
+                             f"train into another --out, {start_over}")
+        try:
+            stored = json.loads(self.file("fingerprint.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = None
+        if stored != fingerprint:
+            changed = sorted(_differences(stored, fingerprint)) if isinstance(stored, dict) else ["fingerprint.json"]
+            raise LmzooError(f"'{self.path}' holds an unfinished {family} run trained with other settings "
+                             f"(differs in: {', '.join(changed)})",
+                             f"resume it with the same config and corpus, {start_over}")
+
+    def reset(self) -> None:
+        """Remove the state of a previous run (config, fingerprint, metrics, timing, checkpoint, COMPLETE)."""
+        for name in _RUN_STATE:
+            self.file(name).unlink(missing_ok=True)
+        shutil.rmtree(self.path / "checkpoints", ignore_errors=True)
+
     # JSON files
     def write_json(self, name: str, data: Any) -> None:
-        _atomic_write(self.file(name), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+        write_json_atomic(self.file(name), data)
 
     def read_json(self, name: str) -> Any:
         path = self.file(name)
@@ -96,6 +178,8 @@ class RunDir:
             raise LmzooError(f"'{path}' is not valid JSON ({err})", "retrain the run") from None
 
     def write_config(self, family: str, config: dict, **extra: Any) -> None:
+        """Write config.json; a new config means the run is not finished, so `COMPLETE` goes first."""
+        self.file("COMPLETE").unlink(missing_ok=True)
         self.write_json("config.json", {"family": family, "config": config, **extra, "versions": library_versions()})
 
     def read_config(self) -> dict:
@@ -114,30 +198,94 @@ class RunDir:
             f.write(json.dumps(record, default=float) + "\n")
 
     def read_metrics(self) -> list[dict]:
+        """The records of metrics.jsonl; a line that is not JSON (half-written by a kill) is skipped with a warning.
+
+        Example:
+            >>> import tempfile
+            >>> run = RunDir(tempfile.mkdtemp())
+            >>> _ = run.file("metrics.jsonl").write_text('{"step": 1}\\n{"step": 2, "lo')
+            >>> import warnings
+            >>> with warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore")
+            ...     run.read_metrics()
+            [{'step': 1}]
+        """
         path = self.file("metrics.jsonl")
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        records, bad = [], 0
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            else:
+                bad += 1
+        if bad:
+            warnings.warn(f"'{path}': skipped {bad} line(s) that are not JSON records (half-written by an "
+                          "interrupted run?)", stacklevel=2)
+        return records
+
+    def write_metrics(self, records: list[dict]) -> None:
+        """Replace metrics.jsonl with `records` (atomically)."""
+        _atomic_write(self.file("metrics.jsonl"), "".join(json.dumps(r, default=float) + "\n" for r in records))
 
     # timing
     @contextmanager
     def timed(self, tokens_per_pass: int = 0, passes: float = 1.0) -> Iterator[dict]:
         """Time the block and record train_seconds and tokens/s in timing.json.
 
-        A resumed run adds to the seconds already recorded. The block may update
-        `info["tokens_seen"]` when it knows better than `tokens_per_pass * passes`.
+        timing.json and metrics.jsonl describe this run only: a run that resumes from a checkpoint
+        adds to the seconds already recorded, and a run with nothing to resume starts both afresh.
+        The time is written even when the block fails or is interrupted (with `"interrupted": true`).
+        The block may update `info["tokens_seen"]` when it knows better than `tokens_per_pass * passes`.
+
+        Example:
+            >>> import tempfile
+            >>> run = RunDir(tempfile.mkdtemp())
+            >>> with run.timed(tokens_per_pass=100) as info:
+            ...     pass
+            >>> run.timing()["tokens_seen"]
+            100
         """
-        previous = self.timing().get("train_seconds", 0.0)
+        if self.has_checkpoint():
+            previous = self.timing().get("train_seconds", 0.0)
+        else:
+            previous = 0.0
+            for name in ("timing.json", "metrics.jsonl"):
+                self.file(name).unlink(missing_ok=True)
         info = {"tokens_seen": int(tokens_per_pass * passes)}
         start = time.perf_counter()
-        yield info
-        seconds = previous + time.perf_counter() - start
-        tokens = info["tokens_seen"]
-        self.write_json(
-            "timing.json",
-            {"train_seconds": seconds, "tokens_seen": tokens, "tokens_per_second": tokens / seconds if seconds else 0.0},
-        )
+        finished = False
+        try:
+            yield info
+            finished = True
+        finally:
+            seconds = previous + time.perf_counter() - start
+            tokens = info["tokens_seen"]
+            record = {"train_seconds": seconds, "tokens_seen": tokens,
+                      "tokens_per_second": tokens / seconds if seconds else 0.0}
+            self.write_json("timing.json", record if finished else {**record, "interrupted": True})
 
     def timing(self) -> dict:
         path = self.file("timing.json")
-        return json.loads(path.read_text()) if path.exists() else {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        except (OSError, ValueError):
+            return {}
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}")
+    return out

@@ -1,13 +1,20 @@
-"""Keras callbacks shared by the neural families: metrics.jsonl logging and resumable checkpoints."""
+"""Keras callbacks shared by the neural families: metrics.jsonl logging, resumable checkpoints,
+a divergence guard, an exact step budget and a progress line on a terminal."""
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import keras
 
+from lmzoo.errors import LmzooError
 from lmzoo.runs import RunDir
+
+
+def _step(model: keras.Model) -> int:
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 class MetricsLog(keras.callbacks.Callback):
@@ -15,10 +22,13 @@ class MetricsLog(keras.callbacks.Callback):
 
     Every `every_n_steps` batches (if set) and at each epoch end it writes the optimizer step,
     the wall-clock seconds since training first started (continued across resumes), and
-    Keras's logs (loss, val_loss, ...). Records are float64 from Python floats.
+    Keras's logs (loss, val_loss, ...). Records are float64 from Python floats. When training
+    starts (after `BackupAndRestore` has restored the step), records past the restored step are
+    dropped: they describe work the resumed run does again.
 
     Example:
-        >>> callback = MetricsLog(RunDir("/tmp/run"), every_n_steps=50)
+        >>> import tempfile
+        >>> callback = MetricsLog(RunDir(tempfile.mkdtemp()), every_n_steps=50)
     """
 
     def __init__(self, run: RunDir, every_n_steps: int | None = None, tokens_per_step: int = 0):
@@ -28,12 +38,14 @@ class MetricsLog(keras.callbacks.Callback):
         self.tokens_per_step = tokens_per_step
 
     def on_train_begin(self, logs=None):
-        previous = self.run.read_metrics()
-        self._offset = previous[-1].get("seconds", 0.0) if previous else 0.0
+        restored = _step(self.model)
+        kept = [r for r in self.run.read_metrics() if r.get("step", 0) <= restored]
+        self.run.write_metrics(kept)  # also drops a half-written last line
+        self._offset = kept[-1].get("seconds", 0.0) if kept else 0.0
         self._start = time.perf_counter()
 
     def _write(self, logs, **extra):
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        step = _step(self.model)
         record = {"step": step, "seconds": self._offset + time.perf_counter() - self._start, **extra}
         if self.tokens_per_step:
             record["tokens"] = step * self.tokens_per_step
@@ -43,25 +55,104 @@ class MetricsLog(keras.callbacks.Callback):
         self.run.log_metrics(record)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.every_n_steps and (int(self.model.optimizer.iterations) % self.every_n_steps == 0):
+        if self.every_n_steps and (_step(self.model) % self.every_n_steps == 0):
             self._write(logs)
 
     def on_epoch_end(self, epoch, logs=None):
         self._write(logs, epoch=epoch + 1)
 
 
+class TrainingDiverged(LmzooError):
+    """The loss became NaN or infinite; the run is not finished and its last good checkpoint is kept."""
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raise `TrainingDiverged` at the first batch whose loss is not finite.
+
+    Keras's `TerminateOnNaN` stops *gracefully*, so `BackupAndRestore` would save the NaN weights
+    and then delete its backup, and the family would mark the run complete. Raising instead ends
+    `fit` before any of that: the backup of the last good epoch stays on disk.
+    """
+
+    def __init__(self, run: RunDir):
+        super().__init__()
+        self.run = run
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            kept = (f"the last good checkpoint is kept in '{self.run.checkpoint_dir}'" if self.run.has_checkpoint()
+                    else "no checkpoint was saved before it")
+            raise TrainingDiverged(
+                f"training diverged: the loss became {float(loss)} at step {_step(self.model)}; {kept}",
+                "lower learning_rate (or check the data) and train again with --overwrite")
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stop after exactly `total_steps` optimizer steps, so that the last epoch may be shorter.
+
+    Families that train in chunks of a fixed number of steps (Keras "epochs") would otherwise
+    round the length up to a whole chunk.
+    """
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _step(self.model) >= self.total_steps:
+            self.model.stop_training = True
+
+
+class ResumableBackup(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` whose restore failure (a damaged file, another shape) is one line."""
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except (ValueError, OSError, KeyError) as err:
+            raise LmzooError(f"checkpoint '{self.backup_dir}' is damaged or from a different model "
+                             f"({type(err).__name__})", "train again with --overwrite to start over") from None
+
+
+class ProgressLine(keras.callbacks.Callback):
+    """One line per epoch (or chunk of steps) on stderr, only when stderr is a terminal.
+
+    Logs and pipes stay quiet; the same numbers are in metrics.jsonl.
+    """
+
+    def __init__(self, stream=None):
+        super().__init__()
+        self.stream = stream or sys.stderr
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.stream.isatty():
+            return
+        shown = " ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items() if "loss" in k)
+        epochs = self.params.get("epochs") if self.params else None
+        self.stream.write(f"epoch {epoch + 1}{f'/{epochs}' if epochs else ''}  step {_step(self.model)}  "
+                          f"{shown}  {time.perf_counter() - self._start:.0f} s\n")
+        self.stream.flush()
+
+
 def training_callbacks(
     run: RunDir, *, checkpoint_every_n_steps: int | str = "epoch", log_every_n_steps: int | None = None,
-    tokens_per_step: int = 0,
+    tokens_per_step: int = 0, total_steps: int | None = None,
 ) -> list[keras.callbacks.Callback]:
-    """The standard set: metrics.jsonl, a resumable backup (model, optimizer, step), NaN guard.
+    """The standard set: a resumable backup, divergence guard, metrics.jsonl, progress, step budget.
 
-    `keras.callbacks.BackupAndRestore` restores the weights, the optimizer state and the
-    epoch/step counters when `fit` starts again after an interruption, and deletes its backup
-    when training finishes.
+    `ResumableBackup` (`keras.callbacks.BackupAndRestore`) restores the weights, the optimizer
+    state and the epoch/step counters when `fit` starts again after an interruption, and deletes
+    its backup when training finishes; it comes first so that `MetricsLog` sees the restored step.
+    `total_steps` stops training after that many steps (`StopAtStep`).
     """
-    return [
-        keras.callbacks.BackupAndRestore(str(run.checkpoint_dir / "backup"), save_freq=checkpoint_every_n_steps),
-        keras.callbacks.TerminateOnNaN(),
+    callbacks = [
+        ResumableBackup(str(run.checkpoint_dir / "backup"), save_freq=checkpoint_every_n_steps),
+        StopOnDivergence(run),
         MetricsLog(run, every_n_steps=log_every_n_steps, tokens_per_step=tokens_per_step),
+        ProgressLine(),
     ]
+    return callbacks + ([StopAtStep(total_steps)] if total_steps else [])

@@ -79,11 +79,26 @@ class GPT2Config:
 
 
 def _byte_decoder() -> dict[str, int]:
-    """GPT-2's map from its 256 printable stand-in characters back to byte values."""
-    from keras_hub.src.tokenizers.byte_pair_tokenizer import bytes_to_unicode
+    """GPT-2's map from its 256 printable stand-in characters back to byte values.
 
-    raw_bytes, chars = bytes_to_unicode()
-    return {char: raw[0] for raw, char in zip(raw_bytes, chars, strict=True)}
+    The table of GPT-2's `encoder.py` (`bytes_to_unicode`), kept here rather than imported from
+    a private keras-hub module: printable Latin-1 bytes stand for themselves, and the other 68
+    bytes are moved to code points from 256 up, in byte order.
+
+    Example:
+        >>> decoder = _byte_decoder()
+        >>> len(decoder), decoder["A"], decoder["Ġ"], decoder["Ċ"]  # Ġ is the space, Ċ the newline
+        (256, 65, 32, 10)
+    """
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table, shift = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            table[chr(byte)] = byte
+        else:
+            table[chr(256 + shift)] = byte
+            shift += 1
+    return table
 
 
 class BPETokenizer:
@@ -323,10 +338,12 @@ class GPT2Model:
             model.generate_ids("The", max_length=8, num_return_sequences=2, sampler="top_k")
             # -> two lists of at most 8 ids each
         """
-        sampling.check_sampling_options(
+        checked = sampling.check_sampling_options(
             sampler, num_return_sequences=num_return_sequences, max_new_tokens=max_length,
-            temperature=temperature, top_k=top_k, top_p=top_p, num_beams=num_beams,
+            vocabulary_size=self.tokenizer.vocabulary_size(), temperature=temperature, top_k=top_k, top_p=top_p,
+            num_beams=num_beams,
         )
+        temperature, top_k, num_beams = checked["temperature"], checked.get("top_k"), checked["num_beams"]
         if max_length == 0:
             return [[] for _ in range(num_return_sequences)]
         if max_length >= self.context_length:

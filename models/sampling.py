@@ -16,33 +16,69 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lmzoo.errors import LmzooError
+from lmzoo.errors import LmzooError, did_you_mean
 
 NextLogProbs = Callable[[Sequence[int]], np.ndarray]
 SAMPLERS = ("greedy", "temperature", "top_k", "top_p", "beam")
 
 
+# The options every family's `generate` understands, with the type each must have.
+OPTIONS = {"temperature": float, "top_k": int, "top_p": float, "num_beams": int, "length_penalty": float}
+DEFAULT_TOP_K, DEFAULT_TOP_P = 40, 0.9
+
+
+def _number(name: str, value: object, kind: type) -> int | float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or isinstance(value, int))
+    if not ok or (isinstance(value, float) and not np.isfinite(value)):
+        raise LmzooError(f"{name}={value!r} must be {'an integer' if kind is int else 'a number'}",
+                         f"e.g. --set {name}={4 if kind is int else 0.8}")
+    return kind(value)
+
+
 def check_sampling_options(
     sampler: str = "greedy", *, num_return_sequences: int = 1, max_new_tokens: int = 1,
-    temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None, num_beams: int = 4,
-) -> None:
-    """Raise a one-line LmzooError for any option out of range."""
+    vocabulary_size: int | None = None, **options: object,
+) -> dict:
+    """Check the sampler and its options (names, types, ranges) with one-line errors; return the options.
+
+    The returned options are typed (an int temperature becomes a float), and `top_k` is clamped to
+    `vocabulary_size` when that is given (the `top_k` sampler's default of 40 included), since a
+    k larger than the vocabulary is an error in Keras's samplers.
+
+    Example:
+        >>> check_sampling_options("top_k", vocabulary_size=30, temperature=1)
+        {'temperature': 1.0, 'top_k': 30}
+        >>> check_sampling_options("top_k", topk=5)
+        Traceback (most recent call last):
+        ...
+        lmzoo.errors.LmzooError: unknown sampler option 'topk'; did you mean 'top_k'? ...
+    """
     if sampler not in SAMPLERS:
         raise LmzooError(f"unknown sampler '{sampler}'", f"use one of {', '.join(SAMPLERS)}")
+    for name in options:
+        if name not in OPTIONS:
+            raise LmzooError(f"unknown sampler option '{name}'", did_you_mean(name, OPTIONS))
     if not isinstance(num_return_sequences, int) or num_return_sequences < 1:
         raise LmzooError(f"num_return_sequences={num_return_sequences} must be an integer >= 1")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise LmzooError(f"max_length={max_new_tokens} must be an integer >= 0")
-    if not temperature > 0:
-        raise LmzooError(f"temperature={temperature} must be > 0")
-    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-        raise LmzooError(f"top_k={top_k} must be an integer >= 1")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise LmzooError(f"top_p={top_p} must be in (0, 1]")
-    if sampler == "beam" and (not isinstance(num_beams, int) or num_beams < 1):
+    out = {name: _number(name, value, OPTIONS[name]) for name, value in options.items() if value is not None}
+    if not out.get("temperature", 1.0) > 0:
+        raise LmzooError(f"temperature={out['temperature']} must be > 0")
+    if out.get("top_k", 1) < 1:
+        raise LmzooError(f"top_k={out['top_k']} must be an integer >= 1")
+    if not 0 < out.get("top_p", 1.0) <= 1:
+        raise LmzooError(f"top_p={out['top_p']} must be in (0, 1]")
+    num_beams = out.get("num_beams", 4)
+    if sampler == "beam" and num_beams < 1:
         raise LmzooError(f"num_beams={num_beams} (beam width) must be an integer >= 1")
     if sampler == "beam" and num_return_sequences > num_beams:
         raise LmzooError(f"num_return_sequences={num_return_sequences} exceeds num_beams={num_beams}")
+    if sampler == "top_k" and "top_k" not in out:
+        out["top_k"] = DEFAULT_TOP_K
+    if vocabulary_size and "top_k" in out:
+        out["top_k"] = min(out["top_k"], vocabulary_size)
+    return out
 
 
 def filter_log_probs(
@@ -54,8 +90,10 @@ def filter_log_probs(
     """
     logits = np.asarray(log_probs, dtype=np.float64) / temperature
     if top_k is not None and top_k < logits.shape[-1]:
-        kth = np.partition(logits, -top_k)[-top_k]
-        logits = np.where(logits >= kth, logits, -np.inf)
+        # Exactly k tokens, ties at the k-th value broken by id (a >= threshold would keep them all).
+        dropped = np.argsort(-logits, kind="stable")[top_k:]
+        logits = logits.copy()
+        logits[dropped] = -np.inf
     if top_p is not None and top_p < 1:
         order = np.argsort(-logits, kind="stable")
         probs = np.exp(logits[order] - np.max(logits))
@@ -75,8 +113,8 @@ def sample_next(log_probs: np.ndarray, rng: np.random.Generator, sampler: str = 
     filtered = filter_log_probs(
         log_probs,
         temperature=options.get("temperature", 1.0),
-        top_k=options.get("top_k") or (40 if sampler == "top_k" else None),
-        top_p=options.get("top_p") or (0.9 if sampler == "top_p" else None),
+        top_k=options.get("top_k") or (DEFAULT_TOP_K if sampler == "top_k" else None),
+        top_p=options.get("top_p") or (DEFAULT_TOP_P if sampler == "top_p" else None),
     )
     probs = np.exp(filtered)
     return int(rng.choice(len(probs), p=probs / probs.sum()))
@@ -96,8 +134,9 @@ def generate(
     **options,
 ) -> list[list[int]]:
     """Continue `prompt_ids`; returns only the new ids of each sequence (stopping after `eos_id`)."""
-    check_sampling_options(sampler, num_return_sequences=num_return_sequences, max_new_tokens=max_new_tokens,
-                           num_beams=num_beams, **options)
+    options = check_sampling_options(sampler, num_return_sequences=num_return_sequences,
+                                     max_new_tokens=max_new_tokens, num_beams=num_beams, **options)
+    options.pop("num_beams")
     if sampler == "beam":
         return beam_search(next_log_probs, prompt_ids, num_beams=num_beams, max_new_tokens=max_new_tokens,
                            eos_id=eos_id, length_penalty=length_penalty, num_return_sequences=num_return_sequences)

@@ -684,7 +684,8 @@ def train(config: Seq2SeqConfig, corpus: Corpus, run: RunDir,
     Training runs in chunks of `checkpoint_every_n_steps` optimizer steps (Keras "epochs" of that
     many steps over the repeated data), each ending with a resumable backup, a metrics.jsonl record
     (loss, val_loss, free-running accuracy, teacher-forcing ratio) and so an interrupted run
-    restarts at its last chunk boundary with weights, optimizer state and step restored.
+    restarts at its last chunk boundary with weights, optimizer state and step restored. The last
+    chunk is cut short, so training runs exactly ceil(epochs × steps per pass) steps.
 
     Example:
         >>> from lmzoo import load_corpus
@@ -706,15 +707,17 @@ def train(config: Seq2SeqConfig, corpus: Corpus, run: RunDir,
                                  "valid_sentences": len(valid), "vocabulary_size": tokenizer.vocabulary_size()})
     steps_per_pass = math.ceil(len(rows) / config.batch_size)
     chunk = config.checkpoint_every_n_steps
-    chunks = max(1, math.ceil(config.epochs * steps_per_pass / chunk))
-    network = build_network(config, tokenizer.vocabulary_size(), total_steps=chunks * chunk)
+    total_steps = max(1, math.ceil(config.epochs * steps_per_pass))  # the last chunk may be shorter
+    chunks = math.ceil(total_steps / chunk)
+    network = build_network(config, tokenizer.vocabulary_size(), total_steps=total_steps)
     model = Seq2SeqAutoencoder(config, tokenizer, network)
     tokens_per_step = sum(len(r) + 1 for r in rows) / steps_per_pass
     final = config.teacher_forcing_ratio if config.teacher_forcing_final is None else config.teacher_forcing_final
     callbacks = [
-        TeacherForcingSchedule(config.teacher_forcing_ratio, final, chunks * chunk),
+        TeacherForcingSchedule(config.teacher_forcing_ratio, final, total_steps),
         *([ReconstructionMonitor(model, valid[: config.monitor_sentences])] if config.monitor_sentences else []),
-        *training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=int(tokens_per_step)),
+        *training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=int(tokens_per_step),
+                            total_steps=total_steps),
         *extra_callbacks,
     ]
     width = config.max_length + 1 if config.scheduled_sampling else None

@@ -21,3 +21,19 @@ def test_parse_and_replace():
 def test_bad_overrides(pairs, message):
     with pytest.raises(LmzooError, match=message):
         replace(UnigramConfig(), parse_overrides(pairs))
+
+
+@pytest.mark.parametrize("raw, expected", [("true", True), ("True", True), ("YES", True), ("1", True),
+                                           ("false", False), ("No", False), ("0", False), ("FALSE", False)])
+def test_booleans_accept_what_users_type(raw, expected):
+    from lmzoo.models.seq2seq import Seq2SeqConfig
+
+    assert replace(Seq2SeqConfig(), parse_overrides([f"attention={raw}"])).attention is expected
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "1.0", "[1]"])
+def test_other_values_for_a_boolean_are_refused(raw):
+    from lmzoo.models.seq2seq import Seq2SeqConfig
+
+    with pytest.raises(LmzooError, match="must be bool; write true/false"):
+        replace(Seq2SeqConfig(), parse_overrides([f"attention={raw}"]))

@@ -121,3 +121,135 @@ def test_user_folder_and_file(tmp_path):
     zh = tmp_path / "zh.txt"
     zh.write_text("我明天要去看电影。\n今天天气很好。\n他们在学习。\n", encoding="utf-8")
     assert load_corpus(zh).language == "zh"
+
+
+# Splits never overlap, whatever the shape of a user's file --------------------------------------------------
+
+
+@pytest.mark.parametrize("lines", [1, 2, 5, 9])
+def test_a_short_user_file_is_split_by_characters_without_overlap(tmp_path, lines):
+    words = [f"w{i:04d}" for i in range(400)]  # each word once, all of one length
+    text = "\n".join(" ".join(words[j::lines]) for j in range(lines)) + "\n"  # each word once
+    path = tmp_path / "short.txt"
+    path.write_text(text)
+    corpus = load_corpus(path)
+    parts = [corpus.train, corpus.valid, corpus.test]
+    assert all(p.strip() for p in parts) and "".join(parts) == text
+    assert "characters" in corpus.source
+    assert not set(corpus.train.split()) & set(corpus.test.split())
+
+
+def test_a_text_too_short_to_split_is_refused(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text("hi there\n")
+    with pytest.raises(LmzooError, match="too short to split into train, valid and test"):
+        load_corpus(path)
+
+
+def test_many_lines_with_blank_tail_still_split_into_non_empty_parts(tmp_path):
+    path = tmp_path / "tail.txt"
+    path.write_text("".join(f"line {i} of the text\n" for i in range(10)) + "\n" * 40)
+    corpus = load_corpus(path)
+    assert all(corpus.split(s).strip() for s in ("train", "valid", "test"))
+
+
+def test_a_nul_byte_anywhere_is_binary(tmp_path):
+    path = tmp_path / "crashed.txt"
+    path.write_bytes(b"a real line of text\n" * 5000 + b"\x00" * 4096)  # the zeros start after 64 KiB
+    with pytest.raises(LmzooError, match="looks binary"):
+        load_corpus(path)
+
+
+def test_permission_errors_are_one_line(tmp_path, monkeypatch):
+    path = tmp_path / "locked.txt"
+    path.write_text("text\n" * 20)
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(path), "read_bytes", denied)
+    with pytest.raises(LmzooError, match="cannot read .*locked.txt' \\(Permission denied\\)"):
+        load_corpus(path)
+
+
+def test_literal_special_tokens_in_pretokenised_text_are_unknown_words():
+    from lmzoo.datasets.tokenizers import UNK, WordTokenizer
+
+    tok = WordTokenizer.fit("a <s> b </s> <pad> <unk> a b\n", split="whitespace")
+    assert tok.encode("<s> a </s> <pad> <unk>") == [UNK, tok.index["a"], UNK, UNK, UNK, 3]
+    assert tok.decode(tok.encode("a </s> b")).count("\n") == 1  # one line, not two
+
+
+def test_a_run_reloads_its_own_file_not_a_catalog_corpus_of_the_same_stem(tmp_path):
+    from lmzoo.datasets.corpus import reload_corpus
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "lee.txt").write_text("".join(f"my own line number {i}\n" for i in range(20)))
+    corpus = load_corpus(folder / "lee.txt")
+    again = reload_corpus(corpus.provenance())
+    assert again.train == corpus.train and again.path == str((folder / "lee.txt").resolve())
+    (folder / "lee.txt").write_text("changed\n" * 20)
+    with pytest.raises(LmzooError, match="changed since the run was trained on it"):
+        reload_corpus(corpus.provenance())
+    assert reload_corpus({"corpus": "lee"}).train == load_corpus("lee").train
+    with pytest.raises(LmzooError, match="does not record where its corpus 'mytext' came from"):
+        reload_corpus({"corpus": "mytext"})
+
+
+# Downloads fail in one line and leave nothing behind ----------------------------------------------------------
+
+
+def test_an_html_page_instead_of_poems_json_is_a_checksum_error(http_server, tmp_path):
+    root, base = http_server
+    (root / "p.json").write_text("<html><body>rate limited</body></html>")
+    file = CorpusFile("p.txt", "0" * 64, 1000, (f"{base}/p.json",), convert="poems-json")
+    with pytest.raises(LmzooError, match="checksum mismatch for .*p.json: it is not chinese-poetry JSON"):
+        ensure_file(file, tmp_path / "data")
+    assert not (tmp_path / "data").exists() or not list((tmp_path / "data").iterdir())
+
+
+def test_a_body_larger_than_the_catalog_size_is_refused(http_server, tmp_path):
+    root, base = http_server
+    file = _served(root, base, "big.txt", b"x" * 5000)
+    file = CorpusFile(file.path, file.sha256, 100, file.urls)
+    with pytest.raises(LmzooError, match="sends more than the 100 bytes the catalog expects"):
+        download(file, tmp_path / "big.txt")
+    assert not list(tmp_path.glob("big.txt*"))
+
+
+def test_an_incomplete_read_is_one_line(monkeypatch, tmp_path):
+    import http.client
+    import urllib.request
+
+    class Truncated:
+        headers = {"Content-Length": "10"}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n):
+            raise http.client.IncompleteRead(b"abc", 7)
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Truncated())
+    file = CorpusFile("t.txt", "0" * 64, 10, ("https://example.invalid/t.txt",))
+    with pytest.raises(LmzooError, match="could not be downloaded .*IncompleteRead"):
+        download(file, tmp_path / "t.txt")
+
+
+def test_a_failed_move_leaves_no_part_file(http_server, tmp_path, monkeypatch):
+    from lmzoo.datasets import download as download_module
+
+    root, base = http_server
+    file = _served(root, base, "c.txt", b"corpus text\n" * 10)
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(download_module.os, "replace", full_disk)
+    with pytest.raises(LmzooError, match="No space left on device"):
+        download(file, tmp_path / "data" / "c.txt")
+    assert list((tmp_path / "data").iterdir()) == []

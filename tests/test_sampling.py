@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lmzoo.errors import LmzooError
-from lmzoo.models.sampling import beam_search, filter_log_probs, generate
+from lmzoo.models.sampling import beam_search, check_sampling_options, filter_log_probs, generate
 
 RNG = np.random.default_rng(0)
 LOGITS = np.log(RNG.dirichlet(np.ones(50)))
@@ -37,21 +37,35 @@ def test_temperature_sharpens():
     assert cold.max() > np.exp(LOGITS).max()
 
 
-def test_beam_of_one_is_greedy_and_wider_beams_score_no_worse():
+def total(next_log_probs, ids, prompt=(0,)):
+    prefix, score = list(prompt), 0.0
+    for t in ids:
+        score += next_log_probs(prefix)[t]
+        prefix.append(t)
+    return score
+
+
+def test_beam_of_one_is_greedy_and_a_beam_wider_than_all_paths_is_exact():
     greedy = generate(markov, [0], max_new_tokens=12, eos_id=3, sampler="greedy")[0]
     assert beam_search(markov, [0], num_beams=1, max_new_tokens=12, eos_id=3) == [greedy]
+    def small(ids):
+        return markov(ids)[:4] - np.logaddexp.reduce(markov(ids)[:4])  # 4 tokens, 3 ends
+    # Every sequence of up to 3 new tokens that ends with 3 or has length 3: 4 + 3*4 + 9*4 ... enumerated.
+    paths = [[a] for a in range(4)] + [[a, b] for a in range(3) for b in range(4)]
+    paths = [p for p in paths if p[-1] == 3] + [[a, b, c] for a in range(3) for b in range(3) for c in range(4)]
+    best = max(paths, key=lambda p: total(small, p))
+    assert beam_search(small, [0], num_beams=64, max_new_tokens=3, eos_id=3, length_penalty=0.0) == [best]
 
-    def total(ids):
-        prefix = [0]
-        score = 0.0
-        for t in ids:
-            score += markov(prefix)[t]
-            prefix.append(t)
-        return score
 
-    wide = beam_search(markov, [0], num_beams=5, max_new_tokens=12, eos_id=3, length_penalty=0.0)[0]
-    if len(wide) == len(greedy):
-        assert total(wide) >= total(greedy) - 1e-9
+def test_a_wider_beam_escapes_the_greedy_trap():
+    # Greedy takes token 1 (0.6), then meets a flat distribution; token 2 (0.4) ends almost surely.
+    table = {0: [0.0, 0.6, 0.4, 0.0], 1: [0.25, 0.25, 0.25, 0.25], 2: [0.005, 0.0025, 0.0025, 0.99]}
+    def trap(ids):
+        return np.log(np.maximum(table.get(ids[-1], table[1]), 1e-12))
+    greedy = generate(trap, [0], max_new_tokens=2, eos_id=3, sampler="greedy")[0]
+    wide = beam_search(trap, [0], num_beams=2, max_new_tokens=2, eos_id=3, length_penalty=0.0)[0]
+    assert greedy[0] == 1 and wide == [2, 3]
+    assert total(trap, wide) > total(trap, greedy) + 0.5
 
 
 def test_seeded_sampling_is_reproducible_and_stops_at_eos():
@@ -70,3 +84,29 @@ def test_seeded_sampling_is_reproducible_and_stops_at_eos():
 def test_bad_options(options, message):
     with pytest.raises(LmzooError, match=message):
         generate(markov, [0], max_new_tokens=5, eos_id=3, **options)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"topk": 5}, "unknown sampler option 'topk'; did you mean 'top_k'"),
+    ({"temperature": "hot"}, "temperature='hot' must be a number"),
+    ({"top_p": "abc"}, "top_p='abc' must be a number"), ({"top_k": 2.5}, "top_k=2.5 must be an integer"),
+    ({"top_k": True}, "top_k=True must be an integer"), ({"num_beams": "4"}, "num_beams='4' must be an integer"),
+    ({"temperature": float("nan")}, "must be a number"),
+])
+def test_option_names_and_types_are_checked_for_every_family(options, message):
+    with pytest.raises(LmzooError, match=message):
+        check_sampling_options("top_k", **options)
+    with pytest.raises(LmzooError, match=message):  # the shared decoder (unigram, n-gram, seq2seq) checks too
+        generate(markov, [0], max_new_tokens=2, eos_id=3, sampler="top_k", **options)
+
+
+def test_top_k_is_clamped_to_the_vocabulary():
+    assert check_sampling_options("top_k", vocabulary_size=30) == {"top_k": 30}  # the default 40
+    assert check_sampling_options("top_p", vocabulary_size=30, top_k=100, top_p=0.5) == {"top_k": 30, "top_p": 0.5}
+    assert check_sampling_options("greedy", vocabulary_size=30, temperature=2) == {"temperature": 2.0}
+
+
+def test_ties_at_the_kth_value_keep_exactly_k():
+    logits = np.log(np.array([0.4, 0.15, 0.15, 0.15, 0.15]))
+    kept = np.isfinite(filter_log_probs(logits, top_k=2))
+    assert kept.sum() == 2 and kept[0] and kept[1]  # the tie broken by id

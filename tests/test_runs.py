@@ -1,0 +1,169 @@
+"""Run directories you can trust: no lost checkpoint, no silent retraining, metrics and timing of this run only."""
+
+import dataclasses
+import json
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import lmzoo
+from lmzoo import families
+from lmzoo.datasets import Corpus
+from lmzoo.errors import LmzooError
+from lmzoo.models import seq2seq
+from lmzoo.models.callbacks import MetricsLog, TrainingDiverged, training_callbacks
+from lmzoo.runs import RunDir
+
+LINES = ["the cat sat on the mat .", "the dog sat on the log .", "a cat saw a dog .", "the dog ran ."]
+TOY = Corpus("toy", "\n".join(LINES * 4) + "\n", "\n".join(LINES) + "\n", "\n".join(LINES) + "\n")
+
+
+def one_line(err: pytest.ExceptionInfo) -> str:
+    text = str(err.value)
+    assert "\n" not in text
+    return text
+
+
+# 1. Divergence --------------------------------------------------------------------------------------------------
+
+
+def test_nan_at_step_3_raises_keeps_the_last_good_checkpoint_and_is_not_complete(tmp_path):
+    config = seq2seq.Seq2SeqConfig(embedding_dim=8, latent_dim=16, max_length=10, epochs=10.0,
+                                   batch_size=4, checkpoint_every_n_steps=2, monitor_sentences=0)
+    run = RunDir(tmp_path)
+
+    class InjectNaN(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == 2:  # the third step
+                variable = self.model.trainable_variables[0]
+                variable.assign(np.full(variable.shape, np.nan, variable.dtype))
+
+    with pytest.raises(TrainingDiverged) as err:
+        seq2seq.train(config, TOY, run, extra_callbacks=[InjectNaN()])
+    assert "training diverged: the loss became nan at step 3" in one_line(err)
+    assert not run.is_complete()
+    backup = run.checkpoint_dir / "backup"
+    assert (backup / "latest.weights.h5").exists()
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 1  # the chunk ending at step 2
+    assert run.has_checkpoint()
+    assert run.timing()["interrupted"] is True
+
+
+# 2. Checking a run directory before training into it ----------------------------------------------------------
+
+
+def test_a_finished_run_of_another_family_is_refused_and_left_intact(lee, tmp_path):
+    lmzoo.train("ngram", lee, tmp_path, order=2)
+    before = (tmp_path / "config.json").read_text()
+    with pytest.raises(LmzooError) as err:
+        lmzoo.train("seq2seq", lee, tmp_path, preset="quick")
+    assert "already holds a finished ngram run" in one_line(err) and "--overwrite" in str(err.value)
+    assert (tmp_path / "config.json").read_text() == before and RunDir(tmp_path).is_complete()
+    assert lmzoo.load(tmp_path).family == "ngram"
+
+
+def test_a_finished_run_is_not_retrained_silently_and_overwrite_starts_over(lee, tmp_path):
+    lmzoo.train("unigram", lee, tmp_path)
+    run = RunDir(tmp_path)
+    run.log_metrics({"step": 99})
+    run.write_json("timing.json", {"train_seconds": 1000.0, "tokens_seen": 1, "tokens_per_second": 0.0})
+    with pytest.raises(LmzooError, match="already holds a finished unigram run"):
+        lmzoo.train("unigram", lee, tmp_path)
+    model = lmzoo.train("unigram", lee, tmp_path, add_k=0.5, overwrite=True)
+    assert model.config.add_k == 0.5 and run.is_complete()
+    assert run.read_metrics() == [] and run.timing()["train_seconds"] < 1000  # the first run's seconds are gone
+
+
+def test_resuming_with_another_config_or_corpus_is_refused(lee, tmp_path):
+    lmzoo.train("unigram", lee, tmp_path)
+    (tmp_path / "COMPLETE").unlink()  # as if it had been interrupted
+    with pytest.raises(LmzooError) as err:
+        lmzoo.train("unigram", lee, tmp_path, add_k=0.5)
+    assert "trained with other settings (differs in: config.add_k)" in one_line(err)
+    with pytest.raises(LmzooError, match=r"differs in: corpus\.corpus, corpus\.train_sha256"):
+        lmzoo.train("unigram", TOY, tmp_path)
+    with pytest.raises(LmzooError, match="holds an unfinished unigram run, not ngram"):
+        lmzoo.train("ngram", lee, tmp_path)
+    assert lmzoo.train("unigram", lee, tmp_path).family == "unigram"  # the same settings resume
+
+
+def test_a_new_training_clears_complete_before_it_starts(lee, tmp_path, monkeypatch):
+    lmzoo.train("unigram", lee, tmp_path)
+    family = lmzoo.get_family("unigram")
+
+    def failing(config, corpus, run):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(families, "get_family", lambda name: dataclasses.replace(family, train=failing))
+    with pytest.raises(MemoryError):
+        families.train("unigram", lee, tmp_path, add_k=2.0, overwrite=True)
+    run = RunDir(tmp_path)
+    assert not run.is_complete() and run.read_config()["config"]["add_k"] == 2.0
+    run.write_config("unigram", {})  # the compare job writes config.json itself: it clears COMPLETE too
+    assert not run.is_complete()
+
+
+def test_a_checkpoint_of_another_shape_is_one_line(tmp_path):
+    def fit(units):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units)])
+        model.compile("sgd", "mse")
+        x, y = np.ones((8, 3), "float32"), np.ones((8, units), "float32")
+        model.fit(x, y, epochs=2, steps_per_epoch=1, batch_size=8, verbose=0,
+                  callbacks=training_callbacks(RunDir(tmp_path)))
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(np.ones((8, 3)), np.ones((8, 2)), epochs=2, verbose=0,
+                  callbacks=[*training_callbacks(RunDir(tmp_path)), Interrupt()])
+    assert RunDir(tmp_path).has_checkpoint()
+    with pytest.raises(LmzooError) as err:
+        fit(5)
+    assert "is damaged or from a different model" in one_line(err)
+
+
+# 3. metrics.jsonl and timing.json describe this run ---------------------------------------------------------
+
+
+def test_a_half_written_last_line_is_skipped_with_a_warning(tmp_path):
+    run = RunDir(tmp_path)
+    run.file("metrics.jsonl").write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n{"step": 3, "lo')
+    with pytest.warns(UserWarning, match="skipped 1 line"):
+        assert [r["step"] for r in run.read_metrics()] == [1, 2]
+
+
+def test_a_resume_drops_the_records_past_the_restored_step(tmp_path):
+    run = RunDir(tmp_path)
+    run.file("metrics.jsonl").write_text("".join(json.dumps({"step": s, "seconds": float(s)}) + "\n"
+                                                 for s in (2, 4, 6)) + '{"step": 8, "sec')
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.optimizer.iterations.assign(4)  # what BackupAndRestore restored
+    callback = MetricsLog(run)
+    callback.set_model(model)
+    with pytest.warns(UserWarning):
+        callback.on_train_begin()
+    assert [r["step"] for r in run.read_metrics()] == [2, 4] and callback._offset == 4.0
+
+
+def test_timing_is_reset_for_a_fresh_run_added_for_a_resume_and_written_when_interrupted(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_json("timing.json", {"train_seconds": 500.0, "tokens_seen": 10, "tokens_per_second": 0.02})
+    run.log_metrics({"step": 1})
+    with run.timed(tokens_per_pass=10):  # nothing to resume: a fresh run
+        pass
+    assert run.timing()["train_seconds"] < 1 and not run.file("metrics.jsonl").exists()
+    (run.checkpoint_dir / "state").write_text("x")  # an interrupted run left a checkpoint: this one resumes
+    first = run.timing()["train_seconds"]
+    with pytest.raises(KeyboardInterrupt), run.timed():
+        time.sleep(0.05)
+        raise KeyboardInterrupt
+    timing = run.timing()
+    assert timing["interrupted"] is True and timing["train_seconds"] >= first + 0.05
