@@ -10,6 +10,8 @@ import importlib.util
 import math
 import os
 import re
+import unicodedata
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,16 @@ class Corpus:
             raise LmzooError(f"unknown split '{name}'", did_you_mean(name, SPLITS))
         return getattr(self, name)
 
+    def segmented(self, segmenter: str) -> Corpus:
+        """The same corpus, its words cut by `segmenter` ("jieba") inside runs of Han characters."""
+        from lmzoo.datasets.tokenizers import SEGMENTERS
+
+        if segmenter not in SEGMENTERS:
+            raise LmzooError(f"unknown segmenter '{segmenter}'", f"use one of {', '.join(SEGMENTERS)}, or none")
+        if self.word_split != "regex":
+            raise LmzooError(f"corpus '{self.name}' is split on {self.word_split}; a segmenter needs regex", "drop --set segmenter")
+        return dataclasses.replace(self, word_split=segmenter)
+
     def sentences(self, split: str) -> list[str]:
         """The split's sentences: for English, each line cut at sentence ends; for Chinese, at 。！？."""
         return split_sentences(self.split(split), self.language)
@@ -68,7 +80,7 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
 
 
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file, with one-line errors for missing, binary, non-UTF-8 or empty files."""
+    """Read a UTF-8 text file (NFC-normalised), with one-line errors for missing, binary, non-UTF-8 or empty files."""
     if not path.exists():
         raise LmzooError(f"'{path}' does not exist", "check the path, or run `lmzoo corpora` for catalog names")
     if path.is_dir():
@@ -84,7 +96,8 @@ def read_text(path: Path) -> str:
         ) from None
     if not text.strip():
         raise LmzooError(f"'{path}' is empty", "give a file with text in it")
-    return text.replace("\r\n", "\n")
+    # NFC: the same character typed two ways (é, or e + combining accent) is one token everywhere.
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
 
 
 def _slice(text: str, spec: SplitSpec) -> str:
