@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import os
 import re
 import unicodedata
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
