@@ -8,11 +8,13 @@ scored on its own training text).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +60,16 @@ class Corpus:
             raise LmzooError(f"unknown split '{name}'", did_you_mean(name, SPLITS))
         return getattr(self, name)
 
+    def segmented(self, segmenter: str) -> Corpus:
+        """The same corpus, its words cut by `segmenter` ("jieba") inside runs of Han characters."""
+        from lmzoo.datasets.tokenizers import SEGMENTERS
+
+        if segmenter not in SEGMENTERS:
+            raise LmzooError(f"unknown segmenter '{segmenter}'", f"use one of {', '.join(SEGMENTERS)}, or none")
+        if self.word_split != "regex":
+            raise LmzooError(f"corpus '{self.name}' is split on {self.word_split}; a segmenter needs regex", "drop --set segmenter")
+        return dataclasses.replace(self, word_split=segmenter)
+
     def sentences(self, split: str) -> list[str]:
         """The split's sentences: for English, each line cut at sentence ends; for Chinese, at 。！？."""
         return split_sentences(self.split(split), self.language)
@@ -81,7 +93,7 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
 
 
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file, with one-line errors for missing, binary, non-UTF-8 or empty files."""
+    """Read a UTF-8 text file (NFC-normalised), with one-line errors for missing, binary, non-UTF-8 or empty files."""
     try:
         if not path.exists():
             raise LmzooError(f"'{path}' does not exist", "check the path, or run `lmzoo corpora` for catalog names")
@@ -100,7 +112,8 @@ def read_text(path: Path) -> str:
         ) from None
     if not text.strip():
         raise LmzooError(f"'{path}' is empty", "give a file with text in it")
-    return text.replace("\r\n", "\n")
+    # NFC: the same character typed two ways (é, or e + combining accent) is one token everywhere.
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
 
 
 def split_user_text(text: str, where: str = "the text") -> tuple[dict[str, str], str]:

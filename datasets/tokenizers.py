@@ -1,7 +1,8 @@
 """Tokenizers with one interface: character, word and subword (keras-nlp WordPiece).
 
 Every tokenizer reserves ids 0-3 for `<pad>`, `<unk>`, `<s>` and `</s>`, saves to plain JSON
-(never pickle), and is rebuilt with `load_tokenizer`.
+(never pickle), and is rebuilt with `load_tokenizer`. Text is NFC-normalised before it is cut, so a
+character typed as letter + combining accent is the same token as the precomposed one.
 
 Example:
     >>> tok = CharTokenizer.fit("我明天要去看电影。")
@@ -12,7 +13,9 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,10 +27,53 @@ SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
 PAD, UNK, BOS, EOS = range(4)
 _NOT_FROM_TEXT = frozenset(SPECIALS) - {"<unk>"}
 
+SEGMENTERS = ("jieba",)
+
+
+def _ranges(codes: Iterable[int]) -> str:
+    """A regex character class body for a set of code points, as ranges."""
+    codes, out = sorted(codes), []
+    start = prev = None
+    for c in codes:
+        if start is None or c != prev + 1:
+            if start is not None:
+                out.append((start, prev))
+            start = c
+        prev = c
+    if start is not None:
+        out.append((start, prev))
+    return "".join(f"\\U{a:08x}" + (f"-\\U{b:08x}" if b > a else "") for a, b in out)
+
+
+# Han ideographs (CJK Unified, Extension A, compatibility, Extensions B+) form their own class, so a
+# Han character never glues to Latin letters ("iPhone手机" is iPhone / 手 / 机). Combining marks (the
+# BMP's category M: accents, Indic vowel signs) stay inside the word they modify.
+_HAN = "\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\U00020000-\\U0002fa1f"
+_MARKS = _ranges(c for c in range(0x10000) if unicodedata.category(chr(c)).startswith("M"))
+_LETTER = rf"(?:(?![{_HAN}])[^\W\d_])"
+_WORD = rf"{_LETTER}(?:{_LETTER}|[{_MARKS}])*"
 # Words, numbers, single Han characters (no segmenter needed), and punctuation; <unk> kept whole.
 # How WordPiece pre-splits a line: Han characters alone, runs of word characters, punctuation alone.
 _WORDPIECE_SPLIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\W_\u3400-\u4dbf\u4e00-\u9fff]+|[^\w\s]|_")
-_WORD_RE = re.compile(r"<unk>|[\u4e00-\u9fff]|[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]")
+_WORD_RE = re.compile(rf"<unk>|[{_HAN}]|{_WORD}(?:['’-]{_WORD})*|\d+(?:[.,]\d+)*|[^\w\s]")
+# The same, with runs of Han characters kept together for a segmenter to cut.
+_WORD_RUN_RE = re.compile(rf"<unk>|[{_HAN}]+|{_WORD}(?:['’-]{_WORD})*|\d+(?:[.,]\d+)*|[^\w\s]")
+_HAN_RE = re.compile(rf"[{_HAN}]")
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC: "é" typed as e + combining accent becomes the one code point é, as in the corpus."""
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def _jieba():
+    try:
+        import jieba
+    except ImportError:
+        raise LmzooError("segmenter=jieba needs the jieba package",
+                         "pip install 'keras-lmzoo[zh]' (or pip install jieba)") from None
+    jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at INFO
+    return jieba
 
 
 class VocabularyTokenizer:
@@ -71,13 +117,13 @@ class CharTokenizer(VocabularyTokenizer):
 
     @classmethod
     def fit(cls, text: str, min_count: int = 1) -> CharTokenizer:
-        counts = Counter(text)
+        counts = Counter(nfc(text))
         chars = sorted(ch for ch, n in counts.items() if n >= min_count)
         return cls([*SPECIALS, *chars], min_count=min_count)
 
     def encode(self, text: str) -> list[int]:
         index = self.index
-        return [index.get(ch, UNK) for ch in text]
+        return [index.get(ch, UNK) for ch in nfc(text)]
 
     def decode(self, ids: Iterable[int]) -> str:
         vocab = self.vocabulary
@@ -93,7 +139,12 @@ class WordTokenizer(VocabularyTokenizer):
 
     With `split="whitespace"` a pre-tokenised corpus such as PTB is read exactly as Mikolov's
     setup counts it (its literal `<unk>` is our `<unk>`); `split="regex"` separates punctuation
-    and treats each Han character as a word.
+    and treats each Han character as a word, unless `segmenter="jieba"` cuts runs of Han characters
+    into words (jieba is the optional extra `zh`).
+
+    Example:
+        >>> WordTokenizer.fit("x").words("iPhone手机很好, café")
+        ['iPhone', '手', '机', '很', '好', ',', 'café']
     """
 
     kind = "word"
@@ -107,9 +158,15 @@ class WordTokenizer(VocabularyTokenizer):
         split: Literal["whitespace", "regex"] = "regex",
         lowercase: bool = False,
         eos_per_line: bool = True,
+        segmenter: str | None = None,
     ) -> WordTokenizer:
+        if segmenter is not None and segmenter not in SEGMENTERS:
+            raise LmzooError(f"unknown segmenter '{segmenter}'", f"use one of {', '.join(SEGMENTERS)}, or none")
+        if segmenter is not None and split != "regex":
+            raise LmzooError(f"segmenter={segmenter} needs split=regex, not {split}", "drop one of the two")
+        options = {"segmenter": segmenter} if segmenter else {}  # absent when unused: old runs load unchanged
         tok = cls(list(SPECIALS), split=split, lowercase=lowercase, eos_per_line=eos_per_line,
-                  min_count=min_count, max_size=max_size)
+                  min_count=min_count, max_size=max_size, **options)
         counts = Counter(w for line in text.splitlines() for w in tok.words(line))
         kept = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count and w not in SPECIALS]
         if max_size is not None:
@@ -122,9 +179,18 @@ class WordTokenizer(VocabularyTokenizer):
         return cls([*SPECIALS, *kept], **tok.options)
 
     def words(self, line: str) -> list[str]:
+        line = nfc(line)
         if self.options.get("lowercase"):
             line = line.lower()
-        return line.split() if self.options.get("split") == "whitespace" else _WORD_RE.findall(line)
+        if self.options.get("split") == "whitespace":
+            return line.split()
+        if not self.options.get("segmenter"):
+            return _WORD_RE.findall(line)
+        cut = _jieba().lcut
+        words: list[str] = []
+        for piece in _WORD_RUN_RE.findall(line):
+            words.extend(cut(piece) if len(piece) > 1 and _HAN_RE.match(piece) else [piece])
+        return words
 
     def encode(self, text: str) -> list[int]:
         index, eos = self.index, self.options.get("eos_per_line", True)
@@ -165,7 +231,7 @@ class SubwordTokenizer(VocabularyTokenizer):
         import keras_nlp  # lazy: keeps TensorFlow out of the import of this module
         import tensorflow as tf
 
-        lines = [line for line in text.splitlines() if line.strip()]
+        lines = [nfc(line) for line in text.splitlines() if line.strip()]
         if not lines:
             raise LmzooError("cannot fit a subword tokenizer on empty text", "give a corpus with text in it")
         vocab = keras_nlp.tokenizers.compute_word_piece_vocabulary(
@@ -187,7 +253,7 @@ class SubwordTokenizer(VocabularyTokenizer):
         return self._layer
 
     def encode(self, text: str) -> list[int]:
-        lines = [line for line in text.splitlines() if line.strip()]
+        lines = [nfc(line) for line in text.splitlines() if line.strip()]
         if not lines:
             return []
         rows = self._wordpiece()(lines)
@@ -232,6 +298,8 @@ TOKENIZERS: dict[str, type[VocabularyTokenizer]] = {
 def fit_tokenizer(kind: str, text: str, word_split: str = "regex", **options: Any) -> VocabularyTokenizer:
     """Fit a tokenizer of `kind` ("char", "word" or "subword") on `text`.
 
+    `word_split` ("regex", "whitespace", or a segmenter name such as "jieba") applies to words only.
+
     Example:
         >>> fit_tokenizer("word", "a b a\\n").encode("a c")
         [4, 1, 3]
@@ -243,6 +311,9 @@ def fit_tokenizer(kind: str, text: str, word_split: str = "regex", **options: An
     if not text.strip():
         raise LmzooError("cannot fit a tokenizer on empty text", "give a corpus with text in it")
     if kind == "word":
+        if word_split in SEGMENTERS:  # a corpus whose Han runs are cut by a segmenter (Corpus.segmented)
+            options.setdefault("segmenter", word_split)
+            word_split = "regex"
         options.setdefault("split", word_split)
     return TOKENIZERS[kind].fit(text, **options)
 

@@ -69,11 +69,19 @@ def train(
         'unigram'
     """
     family = get_family(family_name)
+    # `segmenter` belongs to the word tokenizer, not to any family's config: it travels with the corpus.
+    segmenter = overrides.pop("segmenter", None)
     config = make_config(family, preset, overrides)
+    extra = {}
+    if segmenter not in (None, "none"):
+        if getattr(config, "tokenizer", "word") != "word":
+            raise LmzooError(f"segmenter={segmenter} applies to the word tokenizer only, not {config.tokenizer}",
+                             "drop --set segmenter, or use --set tokenizer=word")
+        corpus, extra = corpus.segmented(segmenter), {"segmenter": segmenter}
     config_dict = to_dict(config)
     run = RunDir(out)
     run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
-              **corpus.provenance(), preset=preset)
+              **corpus.provenance(), preset=preset, **extra)
     return family.train(config, corpus, run)
 
 

@@ -384,13 +384,21 @@ def sentence_ids(tokenizer: VocabularyTokenizer, sentences: Sequence[str], max_l
     return out
 
 
-def _pad(rows: Sequence[Sequence[int]]) -> np.ndarray:
-    """Rows + `</s>`, right-padded with `<pad>` into an int32 matrix."""
+def pad_ids(rows: Sequence[Sequence[int]]) -> np.ndarray:
+    """Rows + `</s>`, right-padded with `<pad>` into an int32 matrix: the batch the network reads.
+
+    Example:
+        >>> pad_ids([[4, 5], [6]]).tolist()
+        [[4, 5, 3], [6, 3, 0]]
+    """
     width = max(len(r) for r in rows) + 1
     out = np.zeros((len(rows), width), dtype=np.int32)
     for i, row in enumerate(rows):
         out[i, : len(row) + 1] = [*row, EOS]
     return out
+
+
+_pad = pad_ids  # the short name this module's code uses
 
 
 def training_batches(rows: Sequence[Sequence[int]], batch_size: int, *, seed: int = 0, shuffle: bool = True,

@@ -74,3 +74,61 @@ def test_unknown_kind_and_bad_file(tmp_path):
     (tmp_path / "t.json").write_text("[1, 2")
     with pytest.raises(LmzooError, match="not a saved tokenizer"):
         load_tokenizer(tmp_path / "t.json")
+
+
+def test_han_never_glues_to_latin_and_marks_stay_in_words():
+    tok = WordTokenizer.fit("x\n")
+    assert tok.words("iPhone手机很好") == ["iPhone", "手", "机", "很", "好"]
+    assert tok.words("中文abc中文") == ["中", "文", "abc", "中", "文"]
+    assert tok.words("㐀x") == ["㐀", "x"]  # CJK Extension A is Han too
+    assert tok.words("हिन्दी naïve") == ["हिन्दी", "naïve"]  # vowel signs and virama are marks, not breaks
+
+
+def test_text_is_nfc_normalised_by_every_tokenizer(tmp_path):
+    composed, decomposed = "café\n", "cafe\u0301\n"
+    for kind in ("char", "word"):
+        tok = fit_tokenizer(kind, composed)
+        assert tok.encode(decomposed) == tok.encode(composed) and UNK not in tok.encode(decomposed)
+    (tmp_path / "notes.txt").write_text("cafe\u0301 one\ntwo\nthree\nfour\n", encoding="utf-8")
+    from lmzoo.datasets import load_corpus
+
+    assert "café" in load_corpus(tmp_path / "notes.txt").train
+
+
+def test_jieba_segmenter_cuts_han_runs_and_round_trips_through_json(tmp_path):
+    pytest.importorskip("jieba")  # the `zh` extra (installed by the `test` extra)
+    tok = fit_tokenizer("word", CHINESE, segmenter="jieba")
+    assert tok.words("我明天要去看电影。") == ["我", "明天", "要", "去", "看", "电影", "。"]
+    assert tok.words("用iPhone看电影") == ["用", "iPhone", "看", "电影"]
+    tok.save(tmp_path / "tok.json")
+    assert load_tokenizer(tmp_path / "tok.json").encode(CHINESE) == tok.encode(CHINESE)
+    with pytest.raises(LmzooError, match="unknown segmenter 'jeiba'"):
+        fit_tokenizer("word", CHINESE, segmenter="jeiba")
+
+
+def test_missing_jieba_is_one_line_naming_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_jieba(name, *args, **kwargs):
+        if name == "jieba":
+            raise ImportError("No module named 'jieba'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_jieba)
+    with pytest.raises(LmzooError, match=r"jieba") as info:
+        fit_tokenizer("word", CHINESE, segmenter="jieba")
+    assert "keras-lmzoo[zh]" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_segmenter_through_train_reaches_the_word_tokenizer_only(tmp_path):
+    pytest.importorskip("jieba")
+    from lmzoo import train
+    from lmzoo.datasets.corpus import Corpus
+
+    corpus = Corpus("zh", CHINESE * 3, CHINESE, CHINESE, language="zh")
+    model = train("unigram", corpus, tmp_path / "u", segmenter="jieba")
+    assert "电影" in model.tokenizer.index
+    with pytest.raises(LmzooError, match="word tokenizer only"):
+        train("unigram", corpus, tmp_path / "c", tokenizer="char", segmenter="jieba")
