@@ -37,7 +37,7 @@ from lmzoo import plots
 from lmzoo.config import to_dict
 from lmzoo.datasets.corpus import Corpus, load_corpus
 from lmzoo.errors import LmzooError
-from lmzoo.families import get_family, make_config
+from lmzoo.families import fingerprint, get_family, make_config
 from lmzoo.harness import evaluate
 from lmzoo.runs import RunDir, library_versions
 
@@ -121,13 +121,19 @@ def _select(names: list[str] | None) -> list[Entry]:
 
 
 def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: float, seed: int,
-               deterministic: bool = False) -> dict:
+               deterministic: bool = False, resume: bool = False) -> dict:
     family = get_family(entry.family)
     config = scale_config(make_config(family, preset, {**entry.overrides, "seed": seed}), budget)
     if deterministic and "jit_compile" in {f.name for f in dataclasses.fields(config)}:
         config = dataclasses.replace(config, jit_compile=False)  # op determinism and XLA exclude each other
     run = RunDir(out / "runs" / entry.name)
-    run.write_config(family.name, to_dict(config), corpus=corpus.name, preset=preset, compare_entry=entry.name)
+    settings = to_dict(config)
+    claim = {"family": family.name, "config": settings, "fingerprint": fingerprint(family.name, settings, corpus),
+             **corpus.provenance(), "preset": preset, "compare_entry": entry.name}
+    try:  # --resume continues an interrupted entry trained with the same settings...
+        run.begin(**claim, overwrite=not resume)
+    except LmzooError:  # ...and starts any other over; without --resume every entry starts over
+        run.begin(**claim, overwrite=True)
     seed_everything(seed, deterministic)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -257,7 +263,7 @@ def compare(
         print(f"{prefix} training ({entry.family}, {preset})...", flush=True)
         start = time.perf_counter()
         try:
-            row = {"name": entry.name, **_run_entry(entry, corpus, out, preset, budget, seed, deterministic),
+            row = {"name": entry.name, **_run_entry(entry, corpus, out, preset, budget, seed, deterministic, resume),
                    "status": "ok", "wall_seconds": time.perf_counter() - start}
             summary = ", ".join(f"{k} {_fmt(row[k])}" for k in ("bits_per_char", "wordsim353_spearman",
                                 "reconstruction_token_accuracy") if row.get(k) is not None)
