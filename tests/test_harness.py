@@ -57,4 +57,7 @@ def test_count_words_counts_end_of_line_like_mikolov():
 def test_bleu_is_one_for_identity_and_lower_otherwise():
     refs = ["the cat sat on the mat", "a b c d e"]
     assert _bleu(refs, refs) == pytest.approx(1.0)
-    assert 0 < _bleu(refs, ["the cat sat on a mat", "a b c d"]) < 1
+    # By hand: clipped n-gram matches over both sentences 9/10, 6/8, 4/6, 2/4; add-one for n > 1
+    # gives 9/10, 7/9, 5/7, 3/5 (product 0.3); 10 hypothesis words against 11: brevity exp(1 - 11/10).
+    expected = math.exp(1 - 11 / 10) * 0.3 ** 0.25
+    assert _bleu(refs, ["the cat sat on a mat", "a b c d"]) == pytest.approx(expected, rel=1e-12)
