@@ -54,3 +54,14 @@ def test_no_module_imports_private_keras_modules():
     private = re.compile(r"^\s*(from|import)\s+(keras|keras_nlp|keras_hub)\.src\b", re.M)
     offenders = [str(p) for p in sources if private.search(p.read_text(encoding="utf-8"))]
     assert not offenders
+
+
+def test_no_absolute_path_of_this_machine_in_the_repository():
+    """Paths are relative to the project (`../shared/...`) or temporary, never where this checkout lives."""
+    project = Path(lmzoo.__file__).resolve().parents[1]
+    ancestors = [f"{a}/" for a in project.parents if a != a.parent]  # e.g. /work/, where ../shared lives
+    files = [p for folder in ("lmzoo", "models", "datasets", "lessons", "benchmarks")
+             for p in (project / folder).rglob("*") if p.suffix in (".py", ".json", ".md")]
+    offenders = [str(p) for p in [*files, project / "README.md"]
+                 if any(a in p.read_text(encoding="utf-8") for a in ancestors)]
+    assert not offenders
