@@ -118,6 +118,7 @@ def main() -> None:
                     "gpu": None, "note": "2 CPU cores shared with other jobs: timings are noisy"},
         "versions": library_versions(),
         "setup": {**{k: v for k, v in vars(args).items() if k != "out"}, "test_sentences_used": len(test),
+                  "data_dir": os.path.relpath(args.data_dir, ROOT),  # never this machine's absolute path
                   "decoding": "greedy", "train_split": "first --train-sentences PTB train sentences, <= max tokens",
                   "test_split": "PTB test sentences <= max tokens"},
         "target": {"attention_token_accuracy": 0.95, "best_attention_token_accuracy": best_attention,

@@ -10,7 +10,7 @@ tokens/s, the validation loss in nats per character over every position of the v
 (non-overlapping 64-character windows, as nanoGPT estimates it on random windows), and the
 generation speed with the key/value cache against a full recompute per token. The peer
 figures (nanoGPT, PyTorch eager on a 2-core CPU of this kind) come from
-/work/shared/PERFORMANCE.md; PyTorch is not installed here, so they are not re-run.
+../shared/PERFORMANCE.md; PyTorch is not installed here, so they are not re-run.
 
 The GPU config (6 layers, 6 heads, 384 wide, context 256, batch 64, 5,000 steps, dropout 0.2;
 target validation loss <= 1.47) runs with `--gpu` on a machine with a GPU.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 NANOGPT = {"ms_per_step": [50, 52], "wall_seconds": 125, "val_loss": 1.886,
-           "source": "/work/shared/PERFORMANCE.md (nanoGPT, PyTorch eager, 2-core CPU)"}
+           "source": "../shared/PERFORMANCE.md (nanoGPT, PyTorch eager, 2-core CPU)"}
 CPU_CONFIG = {"num_layers": 4, "num_heads": 4, "hidden_dim": 128, "context": 64, "batch_size": 12, "steps": 2000,
               "learning_rate": 1e-3, "min_learning_rate": 1e-4, "warmup_steps": 100, "beta_1": 0.9, "beta_2": 0.99,
               "weight_decay": 0.1, "clipnorm": 1.0, "dropout": 0.0, "use_bias": False, "eval_every": 250,

@@ -124,7 +124,7 @@ def split_user_text(text: str, where: str = "the text") -> tuple[dict[str, str],
     Example:
         >>> splits, rule = split_user_text("one long line of words " * 20)
         >>> rule.split(":")[0], [len(splits[s]) for s in SPLITS]
-        ('characters', [368, 46, 46])
+        ('characters', [368, 46, 47])
     """
     text = text.strip("\n") + "\n"  # blank lines at the ends would make a split of nothing but newlines
 

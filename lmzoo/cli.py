@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -18,10 +19,18 @@ from lmzoo.errors import LmzooError
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the same shape as every other error), exit status 2."""
+
+    def error(self, message: str):
+        print(f"lmzoo: error: {' '.join(message.split())}; see `{self.prog} --help`", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
     from lmzoo.families import FAMILIES
 
-    parser = argparse.ArgumentParser(prog="lmzoo", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="lmzoo", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="where catalog corpora live (default: $LMZOO_DATA or ~/.cache/lmzoo)")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
@@ -140,12 +149,18 @@ def _run(args: argparse.Namespace) -> None:
         if args.format not in formats:
             raise LmzooError(f"family '{model.family}' cannot export format '{args.format}'",
                              f"valid: {', '.join(formats) or 'none'}")
-        model.export(args.format, Path(args.out))
+        try:
+            model.export(args.format, Path(args.out))
+        except OSError as err:  # every family's writer: a missing folder, a read-only disk
+            raise LmzooError(f"cannot write '{args.out}' ({err.strerror or err})",
+                             "choose an --out in a folder you can write to") from None
         print(f"wrote {args.out}")
         return
     if args.verb == "compare":
         from lmzoo.compare import compare
 
+        if not (args.budget > 0 and math.isfinite(args.budget)):
+            raise LmzooError(f"--budget {args.budget} must be a number > 0", "e.g. --budget 4 trains four times longer")
         compare(args.corpus, Path(args.out), quick=args.quick, budget=args.budget, seed=args.seed,
                 entries=args.families.split(",") if args.families else None, resume=args.resume,
                 data_dir=args.data_dir, deterministic=args.deterministic)

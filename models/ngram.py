@@ -8,7 +8,7 @@ stored probability of a seen n-gram is already the interpolated one, so the back
 exactly the interpolated model (this is how SRILM and KenLM write it). Scoring and sampling both
 go through `NGramLM._log_probs`, so the sampler draws from the very numbers the scorer reports.
 
-Conventions (those behind the published PTB figures, see /work/shared/corpora/README.md):
+Conventions (those behind the published PTB figures, see ../shared/corpora/README.md from the project root):
 - The id stream is cut into sentences after every `</s>` (the word tokenizer appends one per
   line). Each sentence is read after one `<s>`: no n-gram crosses a sentence start, and the first
   word's longest context is `<s>` alone (as in SRILM and KenLM, not n-1 copies of `<s>`).

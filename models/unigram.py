@@ -47,6 +47,16 @@ PRESETS = {"quick": UnigramConfig(), "default": UnigramConfig()}
 
 
 class UnigramLM:
+    """Add-k unigram probabilities over a fitted tokenizer.
+
+    Example:
+        >>> from lmzoo.datasets.tokenizers import fit_tokenizer
+        >>> tokenizer = fit_tokenizer("word", "a a b\\n")
+        >>> model = UnigramLM(UnigramConfig(add_k=0.0), tokenizer, np.array([0, 0, 0, 1, 2, 1]))
+        >>> [round(float(p), 3) for p in np.exp(model.token_log_probs(tokenizer.encode("a b")))]
+        [0.5, 0.25, 0.25]
+    """
+
     family = "unigram"
 
     def __init__(self, config: UnigramConfig, tokenizer: VocabularyTokenizer, counts: np.ndarray):

@@ -167,3 +167,47 @@ def test_timing_is_reset_for_a_fresh_run_added_for_a_resume_and_written_when_int
         raise KeyboardInterrupt
     timing = run.timing()
     assert timing["interrupted"] is True and timing["train_seconds"] >= first + 0.05
+
+
+# 15. A missing or damaged weight file is one line, for every family ------------------------------------------
+
+WEIGHTS = {"unigram": "unigram.npz", "ngram": "ngram.npz", "word2vec": "word2vec.keras", "seq2seq": "seq2seq.keras"}
+
+
+@pytest.fixture(scope="module")
+def finished_runs(tmp_path_factory, lee):
+    root = tmp_path_factory.mktemp("finished")
+    small = {"word2vec": {"epochs": 1, "dimension": 8}, "seq2seq": {"max_sentences": 64}}
+    for family in WEIGHTS:
+        lmzoo.train(family, lee, root / family, preset="quick", **small.get(family, {}))
+    return root
+
+
+@pytest.mark.parametrize("family", WEIGHTS)
+@pytest.mark.parametrize("damage", ["missing", "garbage", "truncated"])
+def test_a_damaged_weight_file_is_one_line(finished_runs, tmp_path, family, damage):
+    import shutil
+
+    run = tmp_path / family
+    shutil.copytree(finished_runs / family, run)
+    weights = run / WEIGHTS[family]
+    if damage == "missing":
+        weights.unlink()
+    elif damage == "garbage":
+        weights.write_bytes(b"<html>not a weight file</html>")
+    else:
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(LmzooError) as err:
+        lmzoo.load(run)
+    message = one_line(err)
+    assert str(run) in message and ("missing or damaged" in message or "is missing" in message)
+
+
+def test_a_config_without_family_is_one_line(finished_runs, tmp_path):
+    run = RunDir(tmp_path)
+    run.write_json("config.json", {"config": {}})
+    with pytest.raises(LmzooError, match="does not name a family"):
+        lmzoo.load(tmp_path)
+    run.write_json("config.json", ["not", "a", "dict"])
+    with pytest.raises(LmzooError, match="does not name a family"):
+        lmzoo.load(tmp_path)
