@@ -111,6 +111,17 @@ def save_and_show(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
     return path
 
 
+def show_saved(path: str | os.PathLike) -> Path:
+    """Display a PNG that another module saved (e.g. `lmzoo.plots`, which the compare job uses too)."""
+    path = Path(path)
+    if _in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    print(f"saved {path}")
+    return path
+
+
 def _fmt(value: float) -> str:
     if math.isinf(value) or math.isnan(value) or abs(value) < 1000:
         return f"{value:.4g}"
