@@ -48,7 +48,7 @@ def quoted_figures(lesson: Path) -> list[tuple[float, float, str, str]]:
 def run_lesson(lesson: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, **ENV, "LMZOO_LESSON_OUT": str(tmp_path)}
     return subprocess.run([sys.executable, str(lesson)], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=900)  # about a minute of CPU each; wall time grows on a shared machine
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
