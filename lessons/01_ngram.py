@@ -12,12 +12,16 @@
 # **Run time:** about 5 s in quick mode (`LMZOO_QUICK=1`, orders 1-4) and about 5-10 s in full (orders 1-6),
 # on 2 CPU cores.
 #
-# **Expected results:** on the Lee corpus (53k training tokens) about 10% of test words are unknown and
-# about 53% of test bigrams, 85% of trigrams and 96% of 4-grams never occur in training. Test perplexity per
-# token (counting `</s>`): MLE infinite at every order; add-1 about 1,050 for unigrams and *worse* as the
-# order grows (2,600 for bigrams); Kneser-Ney about 405 and modified Kneser-Ney about 383 at order 3, a little
-# lower at order 5. On PTB the same code gives 141.2 at order 5, SRILM's published figure
-# (`benchmarks/ngram_ptb.py`).
+# **Expected results** (each figure is measured as the lesson runs; the name in brackets is the line the
+# run prints beside it; orders 1-4 are the same in both modes): on the Lee corpus (53k training tokens)
+# 9-11% [unk_percent] of test words are unknown and 52-55% [unseen_2_percent] of test bigrams, 84-87%
+# [unseen_3_percent] of trigrams and 95-97% [unseen_4_percent] of 4-grams never occur in training. Test
+# perplexity per token (counting `</s>`): MLE infinite at every order; add-1 1,000-1,100
+# [add1_order1_perplexity] for unigrams and *worse* as the order grows (2,500-2,700
+# [add1_order2_perplexity] for bigrams); Kneser-Ney 395-415 [kn_order3_perplexity] and modified
+# Kneser-Ney 375-390 [mkn_order3_perplexity] at order 3. On PTB the same code gives 141.2
+# [ptb_mkn5_perplexity] at order 5, SRILM's published figure (read from
+# `benchmarks/results/ngram_ptb.json`, written by `benchmarks/ngram_ptb.py`).
 #
 # **Library modules used:** `lmzoo.models.ngram` (`NGramLM`, `NGramConfig`), `lmzoo.models.arpa`,
 # `lmzoo.harness.score_text`, `lmzoo.datasets`, `lmzoo.lesson`.
@@ -25,16 +29,14 @@
 # %%
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 from lmzoo.datasets import fit_tokenizer, load_corpus
+from lmzoo.datasets.tokenizers import UNK
 from lmzoo.errors import LmzooError
 from lmzoo.harness import score_text
-from lmzoo.lesson import output_dir, quick, show
+from lmzoo.lesson import claim, output_dir, quick, read_result, save_and_show, show
 from lmzoo.models.arpa import nats_to_log10, read_arpa, write_arpa
 from lmzoo.models.ngram import NGramConfig, NGramLM, discount_table
 
@@ -45,6 +47,8 @@ corpus = load_corpus("lee")
 tokenizer = fit_tokenizer("word", corpus.train, word_split=corpus.word_split)
 train_ids, test_ids = tokenizer.encode(corpus.train), tokenizer.encode(corpus.test)
 print(f"{len(train_ids):,} training tokens, {len(test_ids):,} test tokens, vocabulary {tokenizer.vocabulary_size():,}")
+claim("unk_percent", 100 * float(np.mean(np.asarray(test_ids) == UNK)), full=(9, 11), quick=(9, 11),
+      text="test tokens that are <unk>")
 
 # %% [markdown]
 # ## 1. A language model, by counting
@@ -82,8 +86,10 @@ ax.set_ylabel("% of test n-grams unseen")
 ax.set_title("Sparsity on the Lee corpus")
 ax.set_ylim(0, 100)
 fig.tight_layout()
-fig.savefig(OUT / "sparsity.png", dpi=120)
+save_and_show(fig, OUT / "sparsity.png")
 assert unseen[1] < unseen[2] < unseen[3]
+for k, (low, high) in {2: (52, 55), 3: (84, 87), 4: (95, 97)}.items():
+    claim(f"unseen_{k}_percent", 100 * unseen[k], full=(low, high), quick=(low, high), text=f"test {k}-grams unseen")
 
 # %% [markdown]
 # ## 3. Perplexity
@@ -154,6 +160,16 @@ for name, row in table.items():
     print(f"{name:<22}" + "".join(f"{p:>11.1f}" for p in row))
 assert all(math.isinf(p) for p in table["MLE"])
 assert table["modified Kneser-Ney"][2] < table["Kneser-Ney"][2] < table["add-0.01"][2] < table["add-1"][2]
+for name, key, order, (low, high) in (("add-1", "add1", 1, (1000, 1100)), ("add-1", "add1", 2, (2500, 2700)),
+                                       ("Kneser-Ney", "kn", 3, (395, 415)), ("modified Kneser-Ney", "mkn", 3, (375, 390))):
+    claim(f"{key}_order{order}_perplexity", table[name][order - 1], full=(low, high), quick=(low, high),
+          text=f"{name}, order {order}")
+try:
+    ptb = next(r for r in read_result("ngram_ptb.json", "ptb") if (r["smoothing"], r["order"]) == ("modified-kneser-ney", 5))
+    claim("ptb_mkn5_perplexity", ptb["test_perplexity"], full=(141.1, 141.3), quick=(141.1, 141.3),
+          text=f"PTB, order 5; SRILM published {ptb['published_srilm']}", source="benchmarks/results/ngram_ptb.json")
+except FileNotFoundError:
+    print("benchmarks/results/ngram_ptb.json is not here: run benchmarks/ngram_ptb.py to measure PTB")
 
 fig, ax = plt.subplots(figsize=(6, 4))
 for name, row in table.items():
@@ -166,7 +182,7 @@ ax.set_ylabel("test perplexity per token (log scale)")
 ax.set_title("Smoothing on the Lee corpus (MLE: infinite at every order)")
 ax.legend()
 fig.tight_layout()
-fig.savefig(OUT / "perplexity_by_order.png", dpi=120)
+save_and_show(fig, OUT / "perplexity_by_order.png")
 
 # %% [markdown]
 # > **Common mistake:** giving Kneser-Ney's lower orders raw counts, or continuation counts to n-grams that
@@ -227,10 +243,10 @@ except ImportError:
 # %% [markdown]
 # ## Summary
 # - An n-gram model estimates p(w | last n-1 words) by counting; counting is fast and exact, but new text is
-#   full of n-grams never seen (about 85% of test trigrams here), so unsmoothed estimates are zero and
-#   perplexity infinite.
+#   full of n-grams never seen (84-87% [unseen_3_percent] of test trigrams here), so unsmoothed estimates
+#   are zero and perplexity infinite.
 # - Add-k fixes the zeros badly; interpolated (modified) Kneser-Ney discounts seen counts and backs off to
-#   continuation counts, and is the strongest count-based model (PTB 5-gram: 141.2).
+#   continuation counts, and is the strongest count-based model (PTB 5-gram: 141.2 [ptb_mkn5_perplexity]).
 # - Perplexity = exp(cross-entropy per token): lower is better, count `</s>`, and compare only models
 #   with the same tokens (or use bits per character).
 # - The n-gram has no notion of similarity: "Tuesday" teaches it nothing about "Wednesday". Word vectors

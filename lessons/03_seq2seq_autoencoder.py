@@ -13,17 +13,17 @@
 # **Run time:** quick mode (`LMZOO_QUICK=1`) about 25 s on 2 CPU cores with tiny models; the full
 # lesson about 8 minutes on 2 shared CPU cores (nine models trained on `lee`, about a minute each).
 #
-# **Expected:** on `lee` (about 2,000 training sentences, ~1 minute of training each) the full run's
-# bottleneck models reconstruct held-out sentences with about 5–15% token accuracy (latent 16 → 256:
-# 0.06 → 0.11 in our run; they learn frequent words and sentence shape, not rare words), while the
-# attention variant climbs steeply with size (0.16 / 0.50 / 0.85 at latent 16 / 64 / 256) and shows a
-# near-diagonal heatmap. Exposure bias is visible: the teacher-forced model predicts about 31% of next
-# tokens right given the true prefix but only about 9% when it decodes freely, and the free-running
-# and scheduled runs reach higher greedy accuracy (~0.10–0.14) than pure teacher forcing (~0.07)
-# despite a higher training loss. In quick mode every number is low and noisy; only the mechanics are
-# checked. On Penn Treebank, `benchmarks/seq2seq_ptb.py` gives the same plot at scale: attention
-# models 0.97–0.98 held-out token accuracy, bottleneck models below 0.1 on its short budget
-# (`benchmarks/results/seq2seq_ptb.json`).
+# **Expected** (each figure is measured as the lesson runs, or read from a results file; the name in
+# brackets is the line the run prints beside it): on `lee` (2,000 training sentences, a minute of training
+# each) the full run's largest bottleneck model (latent 256) reconstructs held-out sentences with 0.05-0.15
+# [bottleneck_accuracy] token accuracy (it learns frequent words and sentence shape, not rare words),
+# while attention at the same size reaches 0.7-0.95 [attention_accuracy] and shows a near-diagonal
+# heatmap. Exposure bias is visible: the teacher-forced model predicts 0.25-0.4
+# [teacher_forced_accuracy] of next tokens right given the true prefix but only 0.05-0.15
+# [free_running_accuracy] when it decodes freely. In quick mode every number is low and noisy; only the
+# mechanics are checked. On Penn Treebank, `benchmarks/seq2seq_ptb.py` gives the same plot at scale:
+# attention models reach 0.95-0.99 [ptb_attention_accuracy] held-out token accuracy, bottleneck models
+# at most 0-0.1 [ptb_bottleneck_accuracy] on its short budget (`benchmarks/results/seq2seq_ptb.json`).
 #
 # **Library modules used:** `lmzoo.models.seq2seq` (the model, training, decoding),
 # `lmzoo.models.sampling` (beam search), `lmzoo.harness.score_reconstruction` (token accuracy, exact
@@ -33,9 +33,6 @@
 import json
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from keras import ops
@@ -89,7 +86,7 @@ ax.text(0.6, 0.5, "attention (variant):\nencoder states", color="tab:red", fonts
 ax.text(0.07, 0.02, "teacher forcing: the previous token is the true one (or, with probability 1 − ratio, the model's own guess)",
         fontsize=8, style="italic")
 ax.set_title("GRU seq2seq autoencoder: data flow")
-fig.savefig(OUT / "data_flow.png", dpi=110, bbox_inches="tight")
+lesson.save_and_show(fig, OUT / "data_flow.png", dpi=110)
 
 # %% [markdown]
 # ## 2. Sentences, padding and masking
@@ -104,6 +101,54 @@ fig.savefig(OUT / "data_flow.png", dpi=110, bbox_inches="tight")
 batch = next(iter(padded_sentences([[5, 6, 7], [8, 9]], batch_size=2, add_eos=True)))
 print("padded batch (0 = <pad>, 3 = </s>):\n", batch.numpy())
 lesson.show(seq2seq.Seq2SeqNetwork.compute_loss)
+
+# %% [markdown]
+# ## The objective, written out
+#
+# The autoencoder is trained to give its own input a high probability, one token at a time, each step
+# conditioned on the encoding enc(x) and on the true previous tokens:
+#
+#     loss(x) = −Σ_t log p(x_t | x_<t, enc(x))        (t runs over the real tokens, `</s>` included)
+#
+# `compute_loss` above is this sum divided by the number of real tokens in the batch. The check below
+# computes it by hand from the network's logits, one position at a time, and compares.
+#
+# > **Common mistake: the articles' autoencoder code (article 001).** Its sketch
+# > 1. indexes the **batch** axis where it means **time** (`input[i]` with `i` over sequence steps reads
+# >    sentence i, not word i): a recurrent layer must step along axis 1 of a (batch, time) tensor;
+# > 2. returns only the **last** decoder output, so there is no per-step prediction and no per-step loss
+# >    (the objective above needs a distribution at every t);
+# > 3. uses names it never defines (`initHidden`, `SOS_token`): the first decoder input is the start
+# >    token `<s>` (`BOS`), and the decoder's first state is the encoder's final state, not a fresh zero;
+# > 4. adds a dense `fc` after the encoder GRU that nothing needs: the final GRU state already is the
+# >    latent vector (a projection only matters when encoder and decoder widths differ).
+# >
+# > The corrected loop is the library's `_teacher_forced`: one GRU call over the whole (batch, time)
+# > sequence, logits at **every** step, the loss summed over steps with padding masked.
+#
+# > **Common mistake: "GPT is an autoencoder".** It is not. An autoencoder encodes x and rebuilds it, so
+# > its decoder conditions on enc(x), a summary of the very text it predicts. GPT (lesson 05) is an
+# > **autoregressive decoder** alone: it maximises Σ_t log p(x_t | x_<t) with no encoder and no enc(x),
+# > and generates by feeding each predicted token back in. That is why this model's conditional
+# > bits per character can never be compared with a language model's.
+
+# %%
+check_config = seq2seq.Seq2SeqConfig(latent_dim=16, embedding_dim=16)
+check_tokenizer = fit_tokenizer("word", corpus.train, word_split=corpus.word_split, eos_per_line=False)
+check_net = seq2seq.build_network(check_config, check_tokenizer.vocabulary_size())
+check_ids = seq2seq.pad_ids([check_tokenizer.encode(s)[:12] for s in held_out[:4]])
+logits = ops.convert_to_numpy(check_net(check_ids)).astype(np.float64)  # (batch, time, vocabulary)
+total, count = 0.0, 0
+for b in range(check_ids.shape[0]):
+    for t in range(check_ids.shape[1]):  # step along TIME, one distribution per position
+        if check_ids[b, t] == 0:
+            continue  # padding: not a token of the sentence
+        row = logits[b, t] - logits[b, t].max()
+        total -= row[check_ids[b, t]] - np.log(np.exp(row).sum())  # −log p(x_t | x_<t, enc(x))
+        count += 1
+library_loss = float(check_net.compute_loss(y=check_ids, y_pred=logits.astype("float32")))
+print(f"−Σ_t log p(x_t | x_<t, enc(x)) / tokens by hand {total / count:.5f}; compute_loss {library_loss:.5f}")
+assert abs(total / count - library_loss) < 1e-4
 
 # %% [markdown]
 # ## 3. Common mistake: teacher forcing once per batch, and a hand-made encoder loop
@@ -123,7 +168,7 @@ tokenizer = fit_tokenizer("word", corpus.train, word_split=corpus.word_split, eo
 probe_config = seq2seq.Seq2SeqConfig(latent_dim=64, embedding_dim=32, attention=True)
 probe = seq2seq.Seq2SeqAutoencoder(probe_config, tokenizer,
                                    seq2seq.build_network(probe_config, tokenizer.vocabulary_size()))
-ids = seq2seq._pad(probe.ids(held_out[:16]))
+ids = seq2seq.pad_ids(probe.ids(held_out[:16]))
 net = probe.network
 embedded = net.embedding(ids)
 
@@ -164,7 +209,7 @@ for ax, ratio in zip(axes, (0.0, 0.5, 1.0), strict=True):
     ax.set_xlabel("decoder step")
 axes[0].set_ylabel("sentence")
 fig.tight_layout()
-fig.savefig(OUT / "teacher_forcing_coins.png", dpi=110)
+lesson.save_and_show(fig, OUT / "teacher_forcing_coins.png", dpi=110)
 lesson.show(seq2seq.Seq2SeqNetwork.scheduled_decode)
 
 # %% [markdown]
@@ -194,7 +239,7 @@ ax1.set(xlabel="step", ylabel="training loss (nats/token)", title="loss on the i
 ax2.set(xlabel="step", ylabel="greedy token accuracy", title="free-running accuracy, held out")
 ax1.legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(OUT / "teacher_forcing_curves.png", dpi=110)
+lesson.save_and_show(fig, OUT / "teacher_forcing_curves.png", dpi=110)
 
 # %% [markdown]
 # **Exposure bias.** A teacher-forced model only ever saw true prefixes. At inference it reads its
@@ -203,13 +248,15 @@ fig.savefig(OUT / "teacher_forcing_curves.png", dpi=110)
 
 # %%
 model = runs["teacher forcing (1.0)"][0]
-padded = seq2seq._pad(model.ids(held_out))
+padded = seq2seq.pad_ids(model.ids(held_out))
 logits = model.network(padded)  # teacher-forced: every step reads the true previous token
 mask = padded != 0
 teacher_forced_accuracy = float(((ops.convert_to_numpy(logits).argmax(-1) == padded) & mask).sum() / mask.sum())
 free = score_reconstruction(model, held_out)
-print(f"teacher-forced next-token accuracy {teacher_forced_accuracy:.3f}  vs  "
-      f"free-running greedy accuracy {free['reconstruction_token_accuracy']:.3f}")
+lesson.claim("teacher_forced_accuracy", teacher_forced_accuracy, full=(0.25, 0.4), quick=(0.0, 0.3),
+             text="next-token accuracy given the true prefix")
+lesson.claim("free_running_accuracy", free["reconstruction_token_accuracy"], full=(0.05, 0.15), quick=(0.0, 0.2),
+             text="greedy decoding from the model's own outputs")
 
 # %% [markdown]
 # ## 5. The bottleneck: accuracy against latent size (and against sentence length)
@@ -249,10 +296,25 @@ for ref, hyp in zip(held_out, outputs, strict=True):
     by_length.setdefault(min(len(r) // 5 * 5, 30), []).append(np.mean([a == b for a, b in zip(r, h, strict=False)] + [0] * (len(r) - len(h))))
 lengths = sorted(by_length)
 ax2.bar([str(b) for b in lengths], [np.mean(by_length[b]) for b in lengths])
+lesson.claim("bottleneck_accuracy", sweep[(False, sizes[-1])][1]["reconstruction_token_accuracy"], full=(0.05, 0.15),
+             quick=(0.0, 0.2), text=f"latent {sizes[-1]}, no attention")
+lesson.claim("attention_accuracy", sweep[(True, sizes[-1])][1]["reconstruction_token_accuracy"], full=(0.7, 0.95),
+             quick=(0.0, 0.3), text=f"latent {sizes[-1]}, attention")
 ax2.set(xlabel="sentence length (tokens, bucket start)", ylabel="token accuracy",
         title=f"bottleneck model (latent {sizes[-1]}) by length")
 fig.tight_layout()
-fig.savefig(OUT / "bottleneck.png", dpi=110)
+lesson.save_and_show(fig, OUT / "bottleneck.png", dpi=110)
+try:
+    ptb_rows = lesson.read_result("seq2seq_ptb.json", "rows")
+    best = {attention: max(r["reconstruction_token_accuracy"] for r in ptb_rows if r["attention"] == attention)
+            for attention in (False, True)}
+    source = "benchmarks/results/seq2seq_ptb.json"
+    lesson.claim("ptb_attention_accuracy", best[True], full=(0.95, 0.99), quick=(0.95, 0.99),
+                 text="PTB, best attention model", source=source)
+    lesson.claim("ptb_bottleneck_accuracy", best[False], full=(0.0, 0.1), quick=(0.0, 0.1),
+                 text="PTB, best bottleneck model", source=source)
+except FileNotFoundError:
+    print("benchmarks/results/seq2seq_ptb.json is not here: run benchmarks/seq2seq_ptb.py for the PTB plot")
 
 # %% [markdown]
 # ## 6. Attention: where each output word looked
@@ -270,7 +332,7 @@ ax.set_xticks(range(len(source)), source, rotation=90, fontsize=7)
 ax.set_yticks(range(len(target)), target, fontsize=7)
 ax.set(xlabel="input tokens", ylabel="output tokens", title="additive attention weights")
 fig.tight_layout()
-fig.savefig(OUT / "attention_heatmap.png", dpi=110)
+lesson.save_and_show(fig, OUT / "attention_heatmap.png", dpi=110)
 
 # %% [markdown]
 # ## 7. The latent space: embeddings, neighbours, interpolation

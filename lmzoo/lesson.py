@@ -76,6 +76,9 @@ def show(obj: object) -> None:
     print("".join(lines))
 
 
+_NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}  # matplotlib's file-only backends
+
+
 def _in_notebook() -> bool:
     try:
         from IPython import get_ipython
@@ -94,7 +97,6 @@ def save_and_show(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
     """
     import matplotlib
     import matplotlib.pyplot as plt
-    from matplotlib import rcsetup
 
     path = Path(path)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
@@ -102,19 +104,28 @@ def save_and_show(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
         from IPython.display import display
 
         display(fig)
-    elif matplotlib.get_backend().lower() not in {b.lower() for b in rcsetup.non_interactive_bk}:
+    elif matplotlib.get_backend().lower() not in _NON_INTERACTIVE:
         plt.show()
     plt.close(fig)
     print(f"saved {path}")
     return path
 
 
+def show_saved(path: str | os.PathLike) -> Path:
+    """Display a PNG that another module saved (e.g. `lmzoo.plots`, which the compare job uses too)."""
+    path = Path(path)
+    if _in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    print(f"saved {path}")
+    return path
+
+
 def _fmt(value: float) -> str:
-    if math.isinf(value) or math.isnan(value):
-        return str(value)
-    if value == int(value) or abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}" if abs(value) < 1 else f"{value:.2f}"
+    if math.isinf(value) or math.isnan(value) or abs(value) < 1000:
+        return f"{value:.4g}"
+    return f"{value:,.0f}"
 
 
 def claim(name: str, value: float, *, full: Sequence[float] | None = None, quick: Sequence[float] | None = None,
@@ -174,3 +185,58 @@ def show_png(path: str | Path) -> None:
         display(Image(filename=str(path)))
     else:
         print(f"figure: {path}")
+
+
+# Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the
+# Chinese text a lesson falls back to, and says so, when the `tang-poems` corpus is not on this machine.
+CHINESE_SAMPLE = (
+    "西陸蟬聲唱，南冠客思侵。那堪玄鬢影，來對白頭吟。露重飛難進，風多響易沈。無人信高潔，誰爲表予心。\n"
+    "前不見古人，後不見來者。念天地之悠悠，獨愴然而涕下。\n"
+    "夫子何爲者？栖栖一代中。地猶鄹氏邑，宅即魯王宮。歎鳳嗟身否，傷麟怨道窮。今看兩楹奠，當與夢時同。\n"
+    "秦時明月漢時關，萬里長征人未還。但使龍城飛將在，不教胡馬度陰山。\n"
+    "黃砂直上白雲間，一片孤城萬仞山。羌笛何須怨楊柳，春風不度玉門關。\n"
+    "三日入廚下，洗手作羹湯。未諳姑食性，先遣小姑嘗。\n"
+    "寥落古行宮，宮花寂寞紅。白頭宮女在，閑坐說玄宗。\n"
+    "錦瑟無端五十絃，一絃一柱思華年。莊生曉夢迷蝴蝶，望帝春心託杜鵑。滄海月明珠有淚，藍田日暖玉生煙。此情可待成追憶，只是當時已惘然。\n"
+    "本以高難飽，徒勞恨費聲。五更疎欲斷，一樹碧無情。薄宦梗猶汎，故園蕪已平。煩君最相警，我亦舉家清。\n"
+    "向晚意不適，驅車登古原。夕陽無限好，只是近黃昏。\n"
+    "君問歸期未有期，巴山夜雨漲秋池。何當共剪西窗燭，却話巴山夜雨時。\n"
+    "淒涼寶劍篇，羈泊欲窮年。黃葉仍風雨，青樓自管絃。新知遭薄俗，舊好隔良緣。心斷新豐酒，銷愁斗幾千。\n"
+    "嵩雲秦樹久離居，雙鯉迢迢一紙書。休問梁園舊賓客，茂陵秋雨病相如。\n"
+    "紫泉宮殿鎖煙霞，欲取蕪城作帝家。玉璽不緣歸日角，錦帆應是到天涯。于今腐草無螢火，終古垂楊有暮鴉。地下若逢陳後主，豈宜重問後庭花。\n"
+    "猿鳥猶疑畏簡書，風雲常爲護儲胥。徒令上將揮神筆，終見降王走傳車。管樂有才終不忝，關張無命欲何如。他年錦里經祠廟，梁父吟成恨有餘。\n"
+    "昨夜星辰昨夜風，畫樓西畔桂堂東。身無綵鳳雙飛翼，心有靈犀一點通。隔座送鉤春酒暖，分曹射覆蠟燈紅。嗟余聽鼓應官去，走馬蘭臺類斷蓬。\n"
+    "來是空言去絕踪，月斜樓上五更鐘。夢爲遠別啼難喚，書被催成墨未濃。蠟照半籠金翡翠，麝熏微度繡芙蓉。劉郎已恨蓬山遠，更隔蓬山一萬重。\n"
+    "颯颯東風細雨來，芙蓉塘外有輕雷。金蟾齧鏁燒香入，玉虎牽絲汲井迴。賈氏窺簾韓掾少，宓妃留枕魏王才。春心莫共花爭發，一寸相思一寸灰。\n"
+    "乘興南遊不戒嚴，九重誰省諫書函。春風舉國裁宮錦，半作障泥半作帆。\n"
+    "高閣客竟去，小園花亂飛。參差連曲陌，迢遰送斜暉。腸斷未忍掃，眼穿仍欲歸。芳心向春盡，所得是沾衣。\n"
+    "爲有雲屏無限嬌，鳳城寒盡怕春宵。無端嫁得金龜壻，辜負香衾事早朝。\n"
+    "相見時難別亦難，東風無力百花殘。春蠶到死絲方盡，蠟炬成灰淚始乾。曉鏡但愁雲鬢改，夜吟應覺月光寒。蓬山此去無多路，青鳥殷勤爲探看。\n"
+    "瑤池阿母綺窗開，黃竹歌聲動地哀。八駿日行三萬里，穆王何事不重來。\n"
+    "悵臥新春白袷衣，白門寥落意多違。紅樓隔雨相望冷，珠箔飄燈獨自歸。遠路應悲春晼晚，殘宵猶得夢依稀。玉璫緘札何由達，萬里雲羅一雁飛。\n"
+    "雲母屏風燭影深，長河漸落曉星沈。常娥應悔偷靈藥，碧海青天夜夜心。\n"
+    "鳳尾香羅薄幾重，碧文圓頂夜深縫。扇裁月魄羞難掩，車走雷聲語未通。曾是寂寥金燼暗，斷無消息石榴紅。\n"
+    "重帷深下莫愁堂，臥後清宵細細長。神女生涯原是夢，小姑居處本無郎。風波不信菱枝弱，月露誰教桂葉香。直道相思了無益，未妨惆悵是清狂。\n"
+    "宣室求賢訪逐臣，賈生才調更無倫。可憐夜半虛前席，不問蒼生問鬼神。\n"
+    "客去波平檻，蟬休露滿枝。永懷當此節，倚立自移時。北斗兼春遠，南陵寓使遲。天涯占夢數，疑誤有新知。\n"
+    "殘陽西入崦，茅屋訪孤僧。落葉人何在，寒雲路幾層。獨敲初夜磬，閑倚一枝藤。世界微塵裏，吾寧愛與憎。\n"
+    "折戟沈沙鐵未銷，自將磨洗認前朝。東風不與周郎便，銅雀春深鎖二喬。\n"
+    "清瑟怨遙夜，遶弦風雨哀。孤燈聞楚角，殘月下章臺。芳草已云暮，故人殊未來。鄉書不可寄，秋雁又南迴。\n"
+    "誰謂傷心畫不成，畫人心逐世人情。君看六幅南朝事，老木寒雲滿故城。\n"
+    "江雨霏霏江草齊，六朝如夢鳥空啼。無情最是臺城柳，依舊煙籠十里堤。\n"
+    "十二樓中盡曉妝，望仙樓上望君王。鎖銜金獸連環冷，水滴銅龍晝漏長。雲髻罷梳還對鏡，羅衣欲換更添香。遙窺正殿簾開處，袍袴宮人掃御牀。\n"
+    "露氣寒光集，微陽下楚丘。猨啼洞庭樹，人在木蘭舟。廣澤生明月，蒼山夾亂流。雲中君不降，竟夕自悲秋。\n"
+    "灞原風雨定，晚見鴈行頻。落葉他鄉樹，寒燈獨夜人。空園白露滴，孤壁野僧隣。寄臥郊扉久，何門致此身。\n"
+    "[玄]宗回馬楊妃死，雲雨雖亡日月新。終是聖明天子事，景陽宮井又何人。\n"
+    "前年伐月支，城上沒全師。蕃漢斷消息，死生長別離。無人收廢帳，歸馬識殘旗。欲祭疑君在，天涯哭此時。\n"
+    "打起黃鶯兒，莫教枝上啼。啼時驚妾夢，不得到遼西。\n"
+)
+
+
+def chinese_sample_corpus() -> Any:
+    """`CHINESE_SAMPLE` as a corpus: the first 32 poems train, 4 validate, 4 test."""
+    from lmzoo.datasets.corpus import Corpus
+
+    lines = CHINESE_SAMPLE.splitlines(keepends=True)
+    return Corpus("tang-sample", "".join(lines[:32]), "".join(lines[32:36]), "".join(lines[36:]), language="zh",
+                  source="40 poems of 唐诗三百首 embedded in lmzoo.lesson")
