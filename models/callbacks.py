@@ -7,6 +7,7 @@ import time
 
 import keras
 
+from lmzoo.models.distribute import ClipAfterAllReduce
 from lmzoo.runs import RunDir
 
 
@@ -43,7 +44,7 @@ class MetricsLog(keras.callbacks.Callback):
         self.run.log_metrics(record)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.every_n_steps and (int(self.model.optimizer.iterations) % self.every_n_steps == 0):
+        if self.every_n_steps and int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) % self.every_n_steps == 0:
             self._write(logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -54,7 +55,8 @@ def training_callbacks(
     run: RunDir, *, checkpoint_every_n_steps: int | str = "epoch", log_every_n_steps: int | None = None,
     tokens_per_step: int = 0,
 ) -> list[keras.callbacks.Callback]:
-    """The standard set: metrics.jsonl, a resumable backup (model, optimizer, step), NaN guard.
+    """The standard set: metrics.jsonl, a resumable backup (model, optimizer, step), NaN guard, and
+    gradient clipping after the cross-replica sum when training is distributed.
 
     `keras.callbacks.BackupAndRestore` restores the weights, the optimizer state and the
     epoch/step counters when `fit` starts again after an interruption, and deletes its backup
@@ -64,4 +66,5 @@ def training_callbacks(
         keras.callbacks.BackupAndRestore(str(run.checkpoint_dir / "backup"), save_freq=checkpoint_every_n_steps),
         keras.callbacks.TerminateOnNaN(),
         MetricsLog(run, every_n_steps=log_every_n_steps, tokens_per_step=tokens_per_step),
+        ClipAfterAllReduce(),
     ]
