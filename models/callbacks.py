@@ -10,6 +10,7 @@ import time
 import keras
 
 from lmzoo.errors import LmzooError
+from lmzoo.models.distribute import ClipAfterAllReduce
 from lmzoo.runs import RunDir
 
 
@@ -142,7 +143,8 @@ def training_callbacks(
     run: RunDir, *, checkpoint_every_n_steps: int | str = "epoch", log_every_n_steps: int | None = None,
     tokens_per_step: int = 0, total_steps: int | None = None,
 ) -> list[keras.callbacks.Callback]:
-    """The standard set: a resumable backup, divergence guard, metrics.jsonl, progress, step budget.
+    """The standard set: a resumable backup, divergence guard, metrics.jsonl, progress, step budget,
+    and gradient clipping after the cross-replica sum when training is distributed.
 
     `ResumableBackup` (`keras.callbacks.BackupAndRestore`) restores the weights, the optimizer
     state and the epoch/step counters when `fit` starts again after an interruption, and deletes
@@ -154,5 +156,6 @@ def training_callbacks(
         StopOnDivergence(run),
         MetricsLog(run, every_n_steps=log_every_n_steps, tokens_per_step=tokens_per_step),
         ProgressLine(),
+        ClipAfterAllReduce(),
     ]
     return callbacks + ([StopAtStep(total_steps)] if total_steps else [])

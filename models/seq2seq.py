@@ -54,7 +54,7 @@ from lmzoo.datasets.tokenizers import (
     load_tokenizer,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling
+from lmzoo.models import distribute, sampling
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
@@ -94,6 +94,7 @@ class Seq2SeqConfig:
     clipnorm: float = 1.0
     checkpoint_every_n_steps: int = 100
     monitor_sentences: int = 64  # held-out sentences decoded greedily at each checkpoint (0: off)
+    distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # lmzoo.models.distribute; batch is global
     seed: int = 0
 
     def validate(self) -> None:
@@ -316,10 +317,11 @@ class Seq2SeqNetwork(keras.Model):
         return ops.where(ops.not_equal(ids, PAD), log_probs, ops.zeros_like(log_probs))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        # Mean over real tokens of the batch: padding never enters the sum or the count.
+        # Mean over real tokens of the batch: padding never enters the sum or the count. Under a
+        # tf.distribute strategy the count is the whole batch's, so the replicas' shares add up.
         mask = ops.cast(ops.not_equal(y, PAD), "float32")
         per_token = ops.sparse_categorical_crossentropy(y, y_pred, from_logits=True)
-        return ops.sum(per_token * mask) / ops.maximum(ops.sum(mask), 1.0)
+        return ops.sum(per_token * mask) / ops.maximum(distribute.global_sum(ops.sum(mask)), 1.0)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
@@ -702,6 +704,7 @@ def train(config: Seq2SeqConfig, corpus: Corpus, run: RunDir,
         >>> model.family
         'seq2seq'
     """
+    run = distribute.worker_run(run, config.distribute)
     tokenizer = fit_tokenizer("word", corpus.train, word_split=corpus.word_split, min_count=config.min_count,
                               max_size=config.max_vocabulary, lowercase=config.lowercase, eos_per_line=False)
     sentences = corpus.sentences("train")[: config.max_sentences]
@@ -717,24 +720,25 @@ def train(config: Seq2SeqConfig, corpus: Corpus, run: RunDir,
     chunk = config.checkpoint_every_n_steps
     total_steps = max(1, math.ceil(config.epochs * steps_per_pass))  # the last chunk may be shorter
     chunks = math.ceil(total_steps / chunk)
-    network = build_network(config, tokenizer.vocabulary_size(), total_steps=total_steps)
-    model = Seq2SeqAutoencoder(config, tokenizer, network)
-    tokens_per_step = sum(len(r) + 1 for r in rows) / steps_per_pass
-    final = config.teacher_forcing_ratio if config.teacher_forcing_final is None else config.teacher_forcing_final
-    callbacks = [
-        TeacherForcingSchedule(config.teacher_forcing_ratio, final, total_steps),
-        *([ReconstructionMonitor(model, valid[: config.monitor_sentences])] if config.monitor_sentences else []),
-        *training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=int(tokens_per_step),
-                            total_steps=total_steps),
-        *extra_callbacks,
-    ]
-    width = config.max_length + 1 if config.scheduled_sampling else None
-    data = training_batches(rows, config.batch_size, seed=config.seed, width=width).repeat()
-    validation = training_batches(valid, 64, shuffle=False) if valid else None
-    with run.timed() as timing:
-        network.fit(data, epochs=chunks, steps_per_epoch=chunk, validation_data=validation,
-                    callbacks=callbacks, shuffle=False, verbose=0)
-        timing["tokens_seen"] = int(int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step)
+    with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
+        network = build_network(config, tokenizer.vocabulary_size(), total_steps=total_steps)
+        model = Seq2SeqAutoencoder(config, tokenizer, network)
+        tokens_per_step = sum(len(r) + 1 for r in rows) / steps_per_pass
+        final = config.teacher_forcing_ratio if config.teacher_forcing_final is None else config.teacher_forcing_final
+        callbacks = [
+            TeacherForcingSchedule(config.teacher_forcing_ratio, final, total_steps),
+            *([ReconstructionMonitor(model, valid[: config.monitor_sentences])] if config.monitor_sentences else []),
+            *training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=int(tokens_per_step),
+                                total_steps=total_steps),
+            *extra_callbacks,
+        ]
+        width = config.max_length + 1 if config.scheduled_sampling else None
+        data = training_batches(rows, config.batch_size, seed=config.seed, width=width).repeat()
+        validation = training_batches(valid, 64, shuffle=False) if valid else None
+        with run.timed() as timing:
+            network.fit(data, epochs=chunks, steps_per_epoch=chunk, validation_data=validation,
+                        callbacks=callbacks, shuffle=False, verbose=0)
+            timing["tokens_seen"] = int(int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step)
     model.save(run)
     run.mark_complete()
     return model

@@ -53,7 +53,7 @@ from lmzoo.datasets.tokenizers import (
     load_tokenizer,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling
+from lmzoo.models import distribute, sampling
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.models.transformer_layers import PositionalEmbedding, TransformerBlock, clone_initializer
 from lmzoo.protocols import Family
@@ -97,6 +97,7 @@ class TransformerConfig:
     jit_compile: bool = True
     mixed_precision: bool = False  # bfloat16 compute, only when a GPU is present
     tensorboard: bool = False
+    distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # lmzoo.models.distribute; batch is global
     seed: int = 0
 
     @property
@@ -611,6 +612,7 @@ def _check_backup(run: RunDir, network: keras.Model) -> None:
 
 def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> TransformerLM:
     """Fit a tokenizer and a Transformer LM on `corpus.train` (resuming from a checkpoint)."""
+    run = distribute.worker_run(run, config.distribute)
     if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise LmzooError("tensorboard=True needs the tensorboard package", "pip install tensorboard, or drop the flag")
     keras.utils.set_random_seed(config.seed)
@@ -621,32 +623,33 @@ def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> Transformer
     if len(train_ids) < config.context + 2:
         raise LmzooError(f"the training text has {len(train_ids)} tokens, fewer than context + 2 = {config.context + 2}",
                          "use a smaller context or more text")
-    network = build_network(config, tokenizer.vocabulary_size())
-    network.compile(optimizer=make_optimizer(config, network.trainable_variables),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                    jit_compile=config.jit_compile and keras.config.backend() != "torch")
-    _check_backup(run, network)
-    valid = None
-    valid_ids = tokenizer.encode(corpus.valid)
-    if len(valid_ids) >= config.context * config.batch_size + 1:
-        from lmzoo.datasets.batching import lm_windows
+    with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
+        network = build_network(config, tokenizer.vocabulary_size())
+        network.compile(optimizer=make_optimizer(config, network.trainable_variables),
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        jit_compile=config.jit_compile and keras.config.backend() != "torch")
+        _check_backup(run, network)
+        valid = None
+        valid_ids = tokenizer.encode(corpus.valid)
+        if len(valid_ids) >= config.context * config.batch_size + 1:
+            from lmzoo.datasets.batching import lm_windows
 
-        valid = lm_windows(valid_ids, config.context, config.batch_size, shuffle=False)
-        if config.eval_batches:
-            valid = valid.take(config.eval_batches)
-    steps_per_epoch = min(config.eval_every, config.steps) or 1
-    epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else 0
-    tokens_per_step = config.batch_size * config.context
-    callbacks = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
-                                   log_every_n_steps=max(1, steps_per_epoch // 5))  # a few points per period
-    if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch))
-    with run.timed() as timing:
-        if epochs:
-            network.fit(random_windows(train_ids, config.context, config.batch_size, config.seed),
-                        epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid,
-                        callbacks=callbacks, verbose=0)
-        timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
+            valid = lm_windows(valid_ids, config.context, config.batch_size, shuffle=False)
+            if config.eval_batches:
+                valid = valid.take(config.eval_batches)
+        steps_per_epoch = min(config.eval_every, config.steps) or 1
+        epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else 0
+        tokens_per_step = config.batch_size * config.context
+        callbacks = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
+                                       log_every_n_steps=max(1, steps_per_epoch // 5))  # a few points per period
+        if config.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch))
+        with run.timed() as timing:
+            if epochs:
+                network.fit(random_windows(train_ids, config.context, config.batch_size, config.seed),
+                            epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid,
+                            callbacks=callbacks, verbose=0)
+            timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
     model = TransformerLM(config, tokenizer, network)
     model.save(run)
     run.mark_complete()

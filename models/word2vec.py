@@ -63,6 +63,7 @@ from lmzoo.datasets.tokenizers import (
     load_tokenizer,
 )
 from lmzoo.errors import LmzooError
+from lmzoo.models import distribute
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
@@ -98,6 +99,7 @@ class Word2VecConfig:
     min_learning_rate: float = 1e-4  # reached at the end, linearly [min_alpha]
     jit_compile: bool = True  # XLA-compile the Keras step
     workers: int = 2  # gensim's threads (the Keras family ignores it)
+    distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # Keras family: lmzoo.models.distribute
     seed: int = 0
 
     def validate(self) -> None:
@@ -594,25 +596,28 @@ def _linear_decay(config: Word2VecConfig, total_steps: int) -> keras.optimizers.
 
 def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
     """Fit the tokenizer, stream pairs, and train with `fit`; resumes from the run's backup."""
+    run = distribute.worker_run(run, config.distribute)
     tokenizer = _fit_tokenizer(config, corpus)
     stream = PairStream(tokenizer, corpus.train, config)
     keras.utils.set_random_seed(config.seed)
-    model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, name="word2vec")
-    steps = stream.expected_steps()
-    # Plain SGD on a summed loss is word2vec's per-pair update; the rate falls linearly to the end.
-    model.compile(optimizer=keras.optimizers.SGD(_linear_decay(config, steps * config.epochs)),
-                  jit_compile=config.jit_compile)
-    inputs_shape = (1, 2 * config.window) if config.arch == "cbow" else (1,)
-    model({"inputs": np.full(inputs_shape, len(SPECIALS), np.int32),
-           "targets": np.full((1, 1 + config.negatives), len(SPECIALS), np.int32)})  # build before restoring
-    epochs = _EpochCounter()
-    with run.timed(tokens_per_pass=stream.words, passes=config.epochs):
-        model.fit(stream.dataset(epochs), shuffle=False, epochs=config.epochs, steps_per_epoch=steps, verbose=0,
-                  callbacks=[epochs, *training_callbacks(run)])
+    # The loss is a sum over pairs, so replicas' summed gradients are the whole batch's as is.
+    with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
+        model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, name="word2vec")
+        steps = stream.expected_steps()
+        # Plain SGD on a summed loss is word2vec's per-pair update; the rate falls linearly to the end.
+        model.compile(optimizer=keras.optimizers.SGD(_linear_decay(config, steps * config.epochs)),
+                      jit_compile=config.jit_compile)
+        inputs_shape = (1, 2 * config.window) if config.arch == "cbow" else (1,)
+        model({"inputs": np.full(inputs_shape, len(SPECIALS), np.int32),
+               "targets": np.full((1, 1 + config.negatives), len(SPECIALS), np.int32)})  # build before restoring
+        epochs = _EpochCounter()
+        with run.timed(tokens_per_pass=stream.words, passes=config.epochs):
+            model.fit(stream.dataset(epochs), shuffle=False, epochs=config.epochs, steps_per_epoch=steps, verbose=0,
+                      callbacks=[epochs, *training_callbacks(run)])
     result = Word2Vec(config, tokenizer, model)
     result.save(run)
     run.write_json("training.json", {"words_per_epoch": stream.words, "expected_steps_per_epoch": steps,
-                                     "steps": int(model.optimizer.iterations)})
+                                     "steps": int(ops.convert_to_numpy(model.optimizer.iterations))})
     run.mark_complete()
     return result
 
@@ -679,6 +684,9 @@ class GensimWord2Vec(_VectorsMixin):
 
 def gensim_train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> GensimWord2Vec:
     """Train gensim's Word2Vec on the same words our tokenizer keeps, with the same settings."""
+    if config.distribute != "none":
+        raise LmzooError(f"word2vec-gensim trains with gensim's threads, not distribute={config.distribute!r}",
+                         "use the word2vec family for distributed training, or distribute=none")
     from gensim.models import Word2Vec as GensimModel
     from gensim.models.callbacks import CallbackAny2Vec
 

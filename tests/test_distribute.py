@@ -1,0 +1,210 @@
+"""Data-parallel training: the same steps on 2 replicas as on one device, and clear failures.
+
+Each distributed run happens in fresh processes (TensorFlow fixes its devices and its
+multi-worker setup when it starts): two logical CPU devices for "mirrored", two worker
+processes on 127.0.0.1 for "multi-worker". Each trains a tiny model for a few steps with the
+same global batch and seed as a single-device run in its own process, and the per-step losses
+must agree to LOSS_RTOL: float32 sums taken in another order differ by about 1e-6, and a few
+Adam steps amplify that, so 1e-4 is far below any real difference (a batch half the size, or a
+clip norm applied per replica, moves the losses by 1e-2 or more). The chief's checkpoint then
+reloads in this single-device process and scores text like the single-device model.
+Every wait is bounded: subprocess timeouts here, and the collectives' timeout in the workers.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import lmzoo
+from lmzoo.errors import LmzooError
+from lmzoo.models import distribute
+
+LOSS_RTOL = 1e-4
+TIMEOUT = 240  # seconds for any one worker process, TensorFlow import included (2 busy cores)
+TEXT = "The fire spread quickly through the bush. Crews arrived."
+
+# A clip norm that every step hits, so that clipping each replica's share would show.
+TRANSFORMER = {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "context": 16, "batch_size": 8, "steps": 6,
+               "eval_every": 3, "eval_batches": 1, "warmup_steps": 2, "clipnorm": 0.05, "jit_compile": False}
+SEQ2SEQ = {"embedding_dim": 8, "latent_dim": 16, "max_sentences": 64, "batch_size": 8, "epochs": 1.5,
+           "checkpoint_every_n_steps": 3, "monitor_sentences": 0}
+WORD2VEC = {"dimension": 8, "epochs": 1, "batch_size": 512, "min_count": 3, "jit_compile": False}
+
+WORKER = r"""
+import json, os, sys
+spec = json.loads(sys.argv[1])
+from lmzoo.models import distribute
+if spec["devices"] > 1:
+    distribute.use_logical_cpus(spec["devices"])
+import lmzoo
+from lmzoo.datasets import load_corpus
+lmzoo.train(spec["family"], load_corpus("lee"), spec["out"], preset="quick", **spec["overrides"])
+print("trained", spec["out"], flush=True)
+"""
+
+
+def env(**extra: str) -> dict:
+    out = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONSAFEPATH": "1", "CUDA_VISIBLE_DEVICES": "",
+           distribute.TIMEOUT_ENV: "60"}
+    out.pop("TF_CONFIG", None)
+    return {**out, **extra}
+
+
+def start(family: str, out, overrides: dict, devices: int = 1, **variables: str) -> subprocess.Popen:
+    spec = json.dumps({"family": family, "out": str(out), "overrides": overrides, "devices": devices})
+    return subprocess.Popen([sys.executable, "-c", WORKER, spec], env=env(**variables), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = TIMEOUT) -> str:
+    """The process's output once it exits with 0; kills it (SIGKILL) and fails after `timeout`."""
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"worker did not finish within {timeout} s:\n{output[-3000:]}")
+    assert process.returncode == 0, output[-3000:]
+    return output
+
+
+def losses(out) -> list[float]:
+    """The training loss of every logged step (metrics.jsonl), in order."""
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in records if "loss" in r]
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def cluster(ports: list[int], index: int) -> str:
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def assert_same_training(distributed, single) -> None:
+    got, want = losses(distributed), losses(single)
+    assert len(got) == len(want) >= 3
+    np.testing.assert_allclose(got, want, rtol=LOSS_RTOL)
+    assert got[-1] < got[0]  # and it did learn
+
+
+# mirrored --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family,overrides", [("transformer", TRANSFORMER), ("seq2seq", SEQ2SEQ),
+                                              ("word2vec", WORD2VEC)])
+def test_mirrored_on_two_logical_cpus_equals_one_device(tmp_path, family, overrides):
+    single = start(family, tmp_path / "single", overrides)
+    mirrored = start(family, tmp_path / "mirrored", {**overrides, "distribute": "mirrored"}, devices=2)
+    finish(single)
+    finish(mirrored)
+    if family == "word2vec":  # its loss is logged once per epoch: compare the vectors instead
+        a, b = (lmzoo.load(tmp_path / name).word_vectors() for name in ("mirrored", "single"))
+        np.testing.assert_allclose(a.vectors, b.vectors, rtol=1e-3, atol=1e-6)
+        return
+    assert_same_training(tmp_path / "mirrored", tmp_path / "single")
+    if family == "transformer":
+        a, b = (lmzoo.load(tmp_path / name) for name in ("mirrored", "single"))
+        ids = a.tokenizer.encode(TEXT)
+        np.testing.assert_allclose(a.token_log_probs(ids), b.token_log_probs(ids), rtol=1e-3, atol=1e-4)
+
+
+# multi-worker ----------------------------------------------------------------------------------
+
+
+def test_two_workers_on_localhost_equal_one_device(tmp_path):
+    ports = free_ports(2)
+    single = start("transformer", tmp_path / "single", TRANSFORMER)
+    workers = [start("transformer", tmp_path / f"worker{i}", {**TRANSFORMER, "distribute": "multi-worker"},
+                     TF_CONFIG=cluster(ports, i)) for i in range(2)]
+    for process in [*workers, single]:
+        finish(process)
+    assert_same_training(tmp_path / "worker0", tmp_path / "single")
+    # Only the chief writes its run directory; worker 1's --out holds the config written before training.
+    assert sorted(p.name for p in (tmp_path / "worker1").iterdir()) == ["config.json"]
+    chief, reference = lmzoo.load(tmp_path / "worker0"), lmzoo.load(tmp_path / "single")  # single-device reload
+    ids = chief.tokenizer.encode(TEXT)
+    np.testing.assert_allclose(chief.token_log_probs(ids), reference.token_log_probs(ids), rtol=1e-3, atol=1e-4)
+
+
+def test_a_worker_whose_peer_never_starts_fails_clearly(tmp_path):
+    ports = free_ports(2)
+    started = time.monotonic()
+    alone = start("transformer", tmp_path / "alone", {**TRANSFORMER, "distribute": "multi-worker"},
+                  TF_CONFIG=cluster(ports, 0), **{distribute.TIMEOUT_ENV: "5"})
+    output, _ = alone.communicate(timeout=TIMEOUT)
+    assert alone.returncode != 0
+    assert f"worker 1 at 127.0.0.1:{ports[1]} did not answer within 5 s" in output
+    assert time.monotonic() - started < TIMEOUT
+
+
+def test_a_worker_whose_port_is_taken_fails_at_once(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        config = json.loads(cluster([port, free_ports(1)[0]], 0))
+        with pytest.raises(LmzooError, match=f"port {port} of worker 0 .* cannot be used"):
+            distribute.rendezvous(config, timeout=5)
+
+
+def test_a_dead_peer_stops_training_with_one_line(tmp_path):
+    ports = free_ports(2)
+    long = {**TRANSFORMER, "steps": 100000, "eval_every": 1000}
+    workers = [start("transformer", tmp_path / f"worker{i}", {**long, "distribute": "multi-worker"},
+                     TF_CONFIG=cluster(ports, i)) for i in range(2)]
+    deadline = time.monotonic() + TIMEOUT
+    while not (tmp_path / "worker0" / "metrics.jsonl").exists():  # training has started
+        assert time.monotonic() < deadline and workers[0].poll() is None, workers[0].communicate()[0][-2000:]
+        time.sleep(0.5)
+    workers[1].kill()
+    output, _ = workers[0].communicate(timeout=TIMEOUT)
+    workers[1].communicate()
+    assert workers[0].returncode != 0
+    assert "multi-worker training stopped: a worker died or stopped answering" in output
+
+
+# configuration errors (in this process) ----------------------------------------------------------
+
+
+def test_multi_worker_without_tf_config_is_one_line(monkeypatch, tmp_path, lee):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.setattr(distribute, "_strategies", {})
+    with pytest.raises(LmzooError, match="needs TF_CONFIG, which is not set"):
+        lmzoo.train("transformer", lee, tmp_path, preset="quick", distribute="multi-worker")
+
+
+def test_mirrored_on_one_device_refuses_to_fall_back(monkeypatch, tmp_path, lee):
+    monkeypatch.setattr(distribute, "_strategies", {})
+    with pytest.raises(LmzooError, match="found 1 device .* nothing to split the batch over"):
+        lmzoo.train("transformer", lee, tmp_path, preset="quick", distribute="mirrored")
+
+
+def test_bad_tf_config_and_chief_rule(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(LmzooError, match="TF_CONFIG is not a valid cluster description"):
+        distribute.is_chief()
+    monkeypatch.setenv("TF_CONFIG", cluster([1, 2], 1))
+    assert not distribute.is_chief() and distribute.is_chief("none")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:2"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    assert not distribute.is_chief()
+
+
+def test_gensim_baseline_refuses_distribution(tmp_path, lee):
+    with pytest.raises(LmzooError, match="word2vec-gensim trains with gensim's threads"):
+        lmzoo.train("word2vec-gensim", lee, tmp_path, preset="quick", distribute="mirrored")
