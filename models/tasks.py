@@ -666,7 +666,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
     with run.timed() as timing:
         network.fit(_dataset(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=math.ceil(total / chunk),
-                    steps_per_epoch=chunk, verbose=0,
+                    steps_per_epoch=chunk, shuffle=False, verbose=0,
                     validation_data=_dataset(*valid, 256, config.seed, shuffle=False) if valid else None,
                     callbacks=training_callbacks(run, tokens_per_step=tokens_per_step))
         timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
