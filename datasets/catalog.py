@@ -154,3 +154,59 @@ CATALOG: dict[str, CatalogEntry] = {
         ),
     ]
 }
+
+
+# Task corpora, read by `lmzoo.datasets.labelled.load_task_data`: labelled examples and sentence
+# pairs. `extra["kind"]` says which; files marked `convert="archive:MEMBER"` are members of the
+# archive at their URL (only that member is extracted, to the catalog path).
+_MR = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
+_MR_SPLIT = "seeded shuffle (numpy default_rng(0)) of the 10,662 snippets: last 1,066 test, 533 before them valid, 9,063 train"
+_TATOEBA_SPLIT = "seeded shuffle (numpy default_rng(0)) of the 29,155 pairs: last 1,000 test, 500 before them valid, 27,655 train"
+
+CATALOG |= {
+    entry.name: entry
+    for entry in [
+        CatalogEntry(
+            name="rt-polarity",
+            description="Pang & Lee sentence polarity v1.0 (MR): 5,331 negative + 5,331 positive review snippets",
+            licence="free for research (Pang & Lee 2005, ACL)",
+            split_rule=_MR_SPLIT,
+            files=(
+                CorpusFile("rt-polarity/rt-polarity.neg",
+                           "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", 612256, (_MR,),
+                           convert="archive:rt-polaritydata/rt-polarity.neg"),
+                CorpusFile("rt-polarity/rt-polarity.pos",
+                           "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", 626139, (_MR,),
+                           convert="archive:rt-polaritydata/rt-polarity.pos"),
+            ),
+            splits={s: SplitSpec("rt-polarity/rt-polarity.neg") for s in ("train", "valid", "test")},
+            word_split="whitespace",  # lower-cased and tokenised by the authors
+            extra={"kind": "labelled", "labels": ("neg", "pos"), "encoding": "cp1252",
+                   "split": {"test": 1066, "valid": 533}},
+        ),
+        CatalogEntry(
+            name="rt-polarity-sample",
+            description="200 MR snippets labelled neg/pos (gensim's pang_lee_polarity.cor, shipped in its wheel)",
+            licence="free for research (Pang & Lee 2005), redistributed with gensim (LGPL)",
+            split_rule="seeded shuffle (numpy default_rng(0)) of the 200 lines: last 20 test, 10 before them valid, 170 train",
+            splits={s: SplitSpec("pang_lee_polarity.cor") for s in ("train", "valid", "test")},
+            word_split="whitespace",
+            embedded=True,
+            extra={"kind": "labelled", "labels": ("neg", "pos"), "encoding": "cp1252",
+                   "embedded_file": "pang_lee_polarity.cor", "split": {}},
+        ),
+        CatalogEntry(
+            name="tatoeba-cmn",
+            description="Tatoeba English–Chinese (Mandarin) sentence pairs, Anki export: 29,155 pairs with attribution",
+            licence="CC BY 2.0 FR (Tatoeba); the attribution column is kept with every pair",
+            split_rule=_TATOEBA_SPLIT,
+            files=(
+                CorpusFile("tatoeba-cmn/cmn.txt", "aa264a2447b26ab7c9d413f8321f9e2a779fd134b5118306b6e26a3499b3926e",
+                           4151383, ("https://www.manythings.org/anki/cmn-eng.zip",), convert="archive:cmn.txt"),
+            ),
+            splits={s: SplitSpec("tatoeba-cmn/cmn.txt") for s in ("train", "valid", "test")},
+            extra={"kind": "pairs", "encoding": "utf-8", "source_language": "en", "target_language": "zh",
+                   "split": {"test": 1000, "valid": 500}},
+        ),
+    ]
+}

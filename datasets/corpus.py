@@ -177,6 +177,10 @@ def load_corpus(
     name = str(name_or_path)
     if name in CATALOG:
         entry = CATALOG[name]
+        if "kind" in entry.extra:  # labelled examples or pairs: their text, with the task's own splits
+            from lmzoo.datasets.labelled import as_text_corpus, load_task_data
+
+            return as_text_corpus(load_task_data(name, data_dir_override, allow_download))
         paths = _entry_files(entry, data_dir(data_dir_override), allow_download)
         texts = {path: read_text(p) for path, p in paths.items()}
         splits = {split: _slice(texts[spec.path], spec) for split, spec in entry.splits.items()}

@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--resume", action="store_true", help="skip entries already finished in --out")
     compare.add_argument("--deterministic", action="store_true",
                          help="TF op determinism (turns XLA off in every entry; slower, said in the table)")
+    _add_finetune_parser(verbs)
     return parser
 
 
@@ -109,17 +110,25 @@ def _run(args: argparse.Namespace) -> None:
         families.train(family.name, corpus, args.out, preset=args.preset, overwrite=args.overwrite, **overrides)
         print(f"trained {family.name} on {corpus.name} into {args.out}")
         return
+    if args.verb == "finetune":
+        _finetune(args)
+        return
     if args.verb in ("evaluate", "generate", "export"):
         model = families.load(args.run_dir)
     if args.verb == "evaluate":
         from lmzoo.datasets import load_corpus
         from lmzoo.datasets.corpus import reload_corpus
+        from lmzoo.datasets.labelled import load_task_data
         from lmzoo.harness import evaluate
+        from lmzoo.protocols import Classifier, Translator
         from lmzoo.runs import RunDir
 
         run = RunDir(args.run_dir)
-        corpus = (load_corpus(args.corpus, args.data_dir) if args.corpus
-                  else reload_corpus(run.read_config(), args.data_dir))
+        if isinstance(model, (Classifier, Translator)):  # a fine-tuned run scores on its task data
+            corpus = load_task_data(args.corpus or run.read_config().get("corpus", "lee"), args.data_dir)
+        else:
+            corpus = (load_corpus(args.corpus, args.data_dir) if args.corpus
+                      else reload_corpus(run.read_config(), args.data_dir))
         row = evaluate(model, corpus, args.split, run=run)
         run.write_json("results.json", row)
         print(json.dumps(row, indent=2, default=str)) if args.json else _print_table(row)
@@ -164,6 +173,39 @@ def _run(args: argparse.Namespace) -> None:
         compare(args.corpus, Path(args.out), quick=args.quick, budget=args.budget, seed=args.seed,
                 entries=args.families.split(",") if args.families else None, resume=args.resume,
                 data_dir=args.data_dir, deterministic=args.deterministic)
+
+
+def _add_finetune_parser(verbs: argparse._SubParsersAction) -> None:
+    finetune = verbs.add_parser(
+        "finetune", help="fine-tune a pre-trained run for classification or translation",
+        description="Fine-tune a pre-trained run (transformer, seq2seq, word2vec) on labelled examples or sentence "
+                    "pairs. Task files: `label<TAB>text` or `__label__label text` lines (classify); "
+                    "`source<TAB>target[<TAB>attribution]` lines (translate).")
+    finetune.add_argument("run_dir", help="the pre-trained run directory")
+    finetune.add_argument("--task", required=True, choices=["classify", "translate"])
+    finetune.add_argument("--corpus", required=True, help="rt-polarity, rt-polarity-sample, tatoeba-cmn, or a TSV file")
+    finetune.add_argument("--out", required=True, help="run directory for the fine-tuned model (resumes)")
+    finetune.add_argument("--preset", default="default", help="quick or default")
+    finetune.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                          help="override a fine-tuning setting, e.g. freeze=True, init='scratch', max_examples=1000")
+    finetune.add_argument("--seed", type=int, help="random seed (sets the config's seed)")
+
+
+def _finetune(args: argparse.Namespace) -> None:
+    from lmzoo import families
+    from lmzoo.datasets.labelled import load_task_data
+    from lmzoo.models import tasks
+
+    overrides = parse_overrides(args.overrides) | {"task": args.task}
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    config = families.make_config(tasks.FAMILY, args.preset, overrides)
+    pretrained = families.load(args.run_dir)
+    data = load_task_data(args.corpus, args.data_dir)
+    model = tasks.finetune(pretrained, data, args.out, config, corpus_name=args.corpus,
+                           pretrained_run=str(Path(args.run_dir).resolve()))
+    print(f"fine-tuned {pretrained.family} ({args.run_dir}) for {args.task} on {data.name} into {args.out} "
+          f"({model.num_params():,} parameters)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,7 @@ FAMILIES: dict[str, str] = {
     "seq2seq": "lmzoo.models.seq2seq:FAMILY",
     "transformer": "lmzoo.models.transformer:FAMILY",
     "gpt2": "lmzoo.models.gpt2:FAMILY",
+    "finetuned": "lmzoo.models.tasks:FAMILY",
 }
 
 

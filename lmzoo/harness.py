@@ -27,11 +27,13 @@ from lmzoo.datasets.corpus import Corpus, gensim_test_data
 from lmzoo.datasets.tokenizers import UNK
 from lmzoo.errors import LmzooError
 from lmzoo.protocols import (
+    Classifier,
     ConditionalScorer,
     Embedder,
     Generator,
     LanguageModel,
     Reconstructor,
+    Translator,
     ZooModel,
 )
 from lmzoo.runs import RunDir
@@ -263,6 +265,10 @@ def evaluate(
     """
     row: dict[str, Any] = {"family": model.family, "corpus": corpus.name, "split": split,
                            "tokenizer": model.tokenizer.kind, "params": int(model.num_params())}
+    if isinstance(model, (Classifier, Translator)):  # a fine-tuned run; `corpus` is its task data
+        scores = score_classification(model, corpus, split) if isinstance(model, Classifier) else \
+            score_translation(model, corpus, split)
+        return row | scores | (run.timing() if run is not None else {})
     text = corpus.split(split)
 
     def attempt(capability: str, score: Any) -> None:
@@ -287,3 +293,51 @@ def evaluate(
     if run is not None:
         row |= run.timing()
     return row
+
+
+# Fine-tuned tasks (lmzoo.models.tasks): accuracy, and BLEU/chrF with sacrebleu -------------------
+
+
+def score_classification(model: Classifier, data: Any, split: str = "test") -> dict[str, Any]:
+    """Accuracy of a classifier on a labelled split, with the majority-label rate beside it.
+
+    `data` is a `lmzoo.datasets.labelled.LabelledData`.
+    """
+    examples = data.split(split)
+    if not examples:
+        raise LmzooError(f"the {split} split of '{data.name}' is empty", "use another split")
+    texts, gold = [t for t, _ in examples], [label for _, label in examples]
+    start = time.perf_counter()
+    predicted = model.classify(texts)
+    seconds = time.perf_counter() - start
+    majority = max(gold.count(label) for label in set(gold)) / len(gold)
+    return {"accuracy": float(np.mean([p == g for p, g in zip(predicted, gold, strict=True)])),
+            "examples": len(gold), "majority_rate": majority, "classify_seconds": seconds,
+            "classification_examples": [[t, g, p] for t, g, p in zip(texts[:3], gold[:3], predicted[:3], strict=True)]}
+
+
+def score_translation(model: Translator, data: Any, split: str = "test", max_sentences: int | None = None) -> dict[str, Any]:
+    """Corpus BLEU and chrF (sacrebleu) of a translator on a pairs split; `zh` tokenisation for Chinese.
+
+    `data` is a `lmzoo.datasets.labelled.PairData`; it is read the other way round when the model
+    translates from its target language into its source language.
+    """
+    import sacrebleu
+
+    if model.target_language == data.source_language and model.target_language != data.target_language:
+        data = data.reversed()
+    pairs = data.split(split)[:max_sentences]
+    if not pairs:
+        raise LmzooError(f"the {split} split of '{data.name}' is empty", "use another split")
+    sources, references = [s for s, _ in pairs], [t for _, t in pairs]
+    start = time.perf_counter()
+    hypotheses = model.translate(sources)
+    seconds = time.perf_counter() - start
+    tokenize = "zh" if data.target_language == "zh" else "13a"
+    bleu, chrf = sacrebleu.BLEU(tokenize=tokenize), sacrebleu.CHRF()
+    return {"bleu": float(bleu.corpus_score(hypotheses, [references]).score),
+            "chrf": float(chrf.corpus_score(hypotheses, [references]).score),
+            "bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature()),
+            "sentences": len(pairs), "direction": f"{data.source_language}->{data.target_language}",
+            "translate_seconds": seconds,
+            "translation_examples": [[s, r, h] for s, r, h in zip(sources[:3], references[:3], hypotheses[:3], strict=True)]}

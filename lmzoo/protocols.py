@@ -10,6 +10,17 @@ an embedder); the harness checks them with `isinstance` and never imports a fami
 | word2vec, word2vec-gensim    |               |           | yes      |               |
 | seq2seq (generate = rewrite) |               | yes       | yes      | yes           |
 | transformer                  | yes           | yes       | yes      |               |
+
+Fine-tuning (`lmzoo.models.tasks`) reaches a pre-trained run through `Backbone` (and, for
+decoder-only translation, `CausalNetwork`) plus the run's tokenizer; a fine-tuned run is a
+`Classifier` or a `Translator`, which the harness scores with accuracy or BLEU/chrF.
+
+| family                       | Backbone (hidden states)          | CausalNetwork |
+|------------------------------|-----------------------------------|---------------|
+| unigram, ngram               | no (fine-tuning them is an error) |               |
+| word2vec                     | the input embedding table         |               |
+| seq2seq                      | the encoder's states              |               |
+| transformer                  | the last block, after final norm  | yes           |
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
+    import keras
     from gensim.models import KeyedVectors
 
     from lmzoo.datasets.corpus import Corpus
@@ -102,6 +114,47 @@ class ConditionalScorer(Protocol):
     """
 
     def conditional_log_probs(self, sentences: Sequence[str]) -> list[np.ndarray]: ...
+
+
+@runtime_checkable
+class Backbone(ZooModel, Protocol):
+    """A pre-trained network that fine-tuning can build on.
+
+    `backbone()` returns a `keras.Model` mapping int32 ids (batch, time), padded with 0, to float
+    hidden states (batch, time, hidden). It shares its weights with the pre-trained model (training
+    it changes them), and may set `max_length` (an int) when it cannot read longer inputs and
+    `causal` (a bool) when each state sees only the tokens before it.
+    """
+
+    def backbone(self) -> keras.Model: ...
+
+
+@runtime_checkable
+class CausalNetwork(ZooModel, Protocol):
+    """A language model's own Keras network: ids (batch, time) → next-token logits (batch, time, vocabulary).
+
+    Decoder-only translation fine-tunes exactly this network, output layer included.
+    """
+
+    def causal_network(self) -> keras.Model: ...
+
+
+@runtime_checkable
+class Classifier(ZooModel, Protocol):
+    """A fine-tuned text classifier: one label name per text."""
+
+    labels: tuple[str, ...]
+
+    def classify(self, texts: Sequence[str]) -> list[str]: ...
+
+
+@runtime_checkable
+class Translator(ZooModel, Protocol):
+    """A fine-tuned translator; `target_language` ("zh", "en", ...) picks the BLEU tokenizer."""
+
+    target_language: str
+
+    def translate(self, sentences: Sequence[str]) -> list[str]: ...
 
 
 @dataclass(frozen=True)

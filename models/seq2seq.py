@@ -631,6 +631,10 @@ class Seq2SeqAutoencoder:
         self.tokenizer.save(run.tokenizer_path)
         self.network.save(run.file("seq2seq.keras"))
 
+    def backbone(self) -> keras.Model:
+        """The Backbone protocol: the encoder's states (batch, time, latent_dim), weights shared."""
+        return Seq2SeqEncoderBackbone(self.network)
+
 
 # ----------------------------------------------------------------------------------------------
 # Training
@@ -759,3 +763,30 @@ FAMILY = Family(
     train=train,
     load=load,
 )
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class Seq2SeqEncoderBackbone(keras.Model):
+    """The autoencoder's encoder as a backbone: ids (batch, time) → GRU states (batch, time, latent_dim).
+
+    Example:
+        >>> net = Seq2SeqNetwork(vocabulary_size=20, embedding_dim=8, latent_dim=16)
+        >>> tuple(Seq2SeqEncoderBackbone(net)(np.array([[5, 6, 3, 0]])).shape)
+        (1, 4, 16)
+    """
+
+    def __init__(self, network: Seq2SeqNetwork, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.network = network
+        self.causal = not network.bidirectional  # a forward GRU state has read only the words before it
+
+    def call(self, ids: Any, training: bool | None = None) -> Any:
+        return self.network.encode_ids(ids)["states"]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "network": keras.saving.serialize_keras_object(self.network)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Seq2SeqEncoderBackbone:
+        config = dict(config)
+        return cls(keras.saving.deserialize_keras_object(config.pop("network")), **config)

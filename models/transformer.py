@@ -575,6 +575,15 @@ class TransformerLM:
         self.tokenizer.save(run.tokenizer_path)
         self.network.save(run.file(MODEL_FILE))
 
+    # fine-tuning (lmzoo.models.tasks)
+    def backbone(self) -> keras.Model:
+        """The Backbone protocol: hidden states after the last block's final norm, weights shared."""
+        return TransformerBackbone(self.network)
+
+    def causal_network(self) -> keras.Model:
+        """The CausalNetwork protocol: this LM's own network (ids → next-token logits)."""
+        return self.network
+
 
 MODEL_FILE = "model.keras"
 
@@ -685,3 +694,37 @@ FAMILY = Family(
     load=load,
 )
 
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class TransformerBackbone(keras.Model):
+    """A Transformer LM without its output layer: ids (batch, time) → states (batch, time, hidden_dim).
+
+    It wraps the LM's network (no copy), so fine-tuning it changes the LM's weights.
+
+    Example:
+        >>> net = ScratchTransformerLM(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8,
+        ...                            intermediate_dim=32, max_length=16)
+        >>> tuple(TransformerBackbone(net)(np.zeros((2, 5), "int32")).shape)
+        (2, 5, 8)
+    """
+
+    causal = True
+
+    def __init__(self, network: _CausalLMNetwork, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.network, self.max_length = network, network.max_length
+
+    def call(self, token_ids: Any, training: bool | None = None) -> Any:
+        x = self.network.embed(token_ids, 0, training=training)
+        for block in self.network.blocks:
+            x = self.network.run_block(block, x, training=training)
+        return self.network.final_norm(x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "network": keras.saving.serialize_keras_object(self.network)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> TransformerBackbone:
+        config = dict(config)
+        return cls(keras.saving.deserialize_keras_object(config.pop("network")), **config)

@@ -582,6 +582,12 @@ class Word2Vec(_VectorsMixin):
         self.tokenizer.save(run.tokenizer_path)
         self.model.save(run.file("word2vec.keras"))
 
+    def backbone(self) -> keras.Model:
+        """The Backbone protocol: the centre ("input") embedding table as a layer, weights shared."""
+        backbone = keras.Sequential([keras.Input((None,), dtype="int32"), self.model.centre], name="word2vec_backbone")
+        backbone.causal = False  # each state is one word's vector, with no context at all
+        return backbone
+
 
 def _fit_tokenizer(config: Word2VecConfig, corpus: Corpus) -> WordTokenizer:
     # An empty vocabulary raises LmzooError here, saying how many distinct words min_count dropped.
