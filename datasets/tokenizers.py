@@ -318,6 +318,23 @@ def fit_tokenizer(kind: str, text: str, word_split: str = "regex", **options: An
     return TOKENIZERS[kind].fit(text, **options)
 
 
+def encode_prompt(tokenizer: Any, text: str) -> list[int]:
+    """The ids of a prompt to be continued: without the `</s>` that closes every line.
+
+    The word and subword tokenizers end each line with `</s>`; a prompt ending with it would make
+    a model start a new line instead of continuing. A prompt that itself ends with a newline keeps it.
+
+    Example:
+        >>> tok = fit_tokenizer("word", "the cat sat\\n")
+        >>> tok.encode("the cat"), encode_prompt(tok, "the cat"), encode_prompt(tok, "the cat\\n")
+        ([6, 4, 3], [6, 4], [6, 4, 3])
+    """
+    ids = tokenizer.encode(text)
+    if ids and ids[-1] == EOS and not text.endswith("\n"):
+        ids = ids[:-1]
+    return ids
+
+
 def load_tokenizer(path: str | Path) -> VocabularyTokenizer:
     """Rebuild a tokenizer saved with `save` (plain JSON)."""
     path = Path(path)

@@ -26,6 +26,7 @@ FAMILIES: dict[str, str] = {
     "word2vec": "lmzoo.models.word2vec:FAMILY",
     "word2vec-gensim": "lmzoo.models.word2vec:GENSIM_FAMILY",
     "seq2seq": "lmzoo.models.seq2seq:FAMILY",
+    "rnnlm": "lmzoo.models.rnnlm:FAMILY",
     "transformer": "lmzoo.models.transformer:FAMILY",
     "gpt2": "lmzoo.models.gpt2:FAMILY",
     "finetuned": "lmzoo.models.tasks:FAMILY",

@@ -60,6 +60,7 @@ from lmzoo.datasets.tokenizers import (
     EOS,
     PAD,
     VocabularyTokenizer,
+    encode_prompt,
     fit_tokenizer,
     load_tokenizer,
 )
@@ -349,9 +350,7 @@ class NGramLM:
             >>> NGramLM.from_text(NGramConfig(order=2), tok, "a b\\n").generate("a", max_length=5)
             ['b\\n']
         """
-        ids = self.tokenizer.encode(prompt)
-        if ids and ids[-1] == EOS and not prompt.endswith("\n"):
-            ids = ids[:-1]  # the word tokenizer closes every line; a prompt is continued instead
+        ids = encode_prompt(self.tokenizer, prompt)  # continued, not closed with </s>
         news = sampling.generate(self.next_log_probs, ids, max_new_tokens=max_length, eos_id=EOS, sampler=sampler,
                                  num_return_sequences=num_return_sequences, seed=seed, **options)
         return [self.tokenizer.decode(new) for new in news]

@@ -13,16 +13,19 @@ One config, two builds (`build`):
 Training follows nanoGPT: AdamW with weight decay on 2-D weights only (matrices and
 embeddings; biases and LayerNorm parameters are not decayed), linear warm-up then cosine decay
 to `min_learning_rate`, global-norm gradient clipping, XLA (`jit_compile`), optional bfloat16
-mixed precision on a GPU, and random `context`-long windows of the training text. `fit` runs
-in "epochs" of `eval_every` steps: each ends with a validation loss, a metrics.jsonl record and
-a resumable checkpoint (`lmzoo.models.callbacks.training_callbacks`).
+mixed precision on a GPU, and random `context`-long windows of the training text. The data
+stream, the fit loop and the scorer are shared with the recurrent family (`lmzoo.models.window_lm`):
+`fit` runs in "epochs" of `eval_every` steps (the last one cut at `steps`), each ending with a
+validation loss, a metrics.jsonl record and a resumable checkpoint, and a resumed run continues
+the window stream at the restored step instead of replaying it.
 
 Generation goes through keras-nlp samplers (greedy, temperature, top-k, top-p, beam) with a
 key/value cache, so each new token costs one position. Context rule: the model sees at most
 `context` tokens; a longer prompt is truncated from the left (with a warning), and when the
 text outgrows the context the window slides by half a context and the cache is rebuilt.
 
-Implements: LanguageModel (rolling windows, each token predicted once), Generator, Embedder
+Implements: LanguageModel (rolling windows, each token predicted once, the target log-probabilities
+picked inside the compiled function so no windows x context x vocabulary array is built), Generator, Embedder
 (the token embedding table).
 
 References: Radford et al. 2019 (GPT-2); Karpathy, nanoGPT (`model.py`, `train.py`,
@@ -49,13 +52,23 @@ from lmzoo.datasets.tokenizers import (
     EOS,
     PAD,
     VocabularyTokenizer,
+    encode_prompt,
     fit_tokenizer,
     load_tokenizer,
 )
 from lmzoo.errors import LmzooError
 from lmzoo.models import distribute, sampling
-from lmzoo.models.callbacks import training_callbacks
 from lmzoo.models.transformer_layers import PositionalEmbedding, TransformerBlock, clone_initializer
+from lmzoo.models.window_lm import (
+    WarmupCosineDecay,
+    compile_fn,
+    fit_windows,
+    random_windows,
+    restore_checkpoint,
+    rolling_log_probs,
+    target_log_prob_fn,
+    validation_windows,
+)
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
 
@@ -138,35 +151,6 @@ PRESETS = {
 
 
 # Training schedule ------------------------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="lmzoo")
-class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `peak`, then cosine decay to `floor` at `decay_steps`, then flat.
-
-    nanoGPT's `get_lr`: lr = peak * (step + 1) / (warmup + 1) during warm-up.
-
-    Example:
-        >>> schedule = WarmupCosineDecay(1e-3, 1e-4, warmup_steps=100, decay_steps=2000)
-        >>> [round(float(schedule(s)), 6) for s in (0, 99, 2000)]
-        [1e-05, 0.00099, 0.0001]
-    """
-
-    def __init__(self, peak: float, floor: float, warmup_steps: int, decay_steps: int):
-        self.peak, self.floor = peak, floor
-        self.warmup_steps, self.decay_steps = warmup_steps, decay_steps
-
-    def __call__(self, step: Any) -> Any:
-        step = ops.cast(step, "float32")
-        warmup = self.peak * (step + 1.0) / (self.warmup_steps + 1.0)
-        span = max(1.0, float(self.decay_steps - self.warmup_steps))
-        progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
-        cosine = self.floor + 0.5 * (self.peak - self.floor) * (1.0 + ops.cos(math.pi * progress))
-        return ops.where(step < self.warmup_steps, warmup, cosine)
-
-    def get_config(self) -> dict:
-        return {"peak": self.peak, "floor": self.floor, "warmup_steps": self.warmup_steps,
-                "decay_steps": self.decay_steps}
 
 
 def make_optimizer(config: TransformerConfig, variables: Sequence[Any]) -> keras.optimizers.AdamW:
@@ -359,18 +343,6 @@ def _has_gpu() -> bool:
     return False
 
 
-def _compile(fn: Any, jit_compile: bool) -> Any:
-    """Compile a function of tensors for the backend: tf.function (optionally XLA) on TensorFlow.
-
-    Other backends run it as is (JAX still compiles each `ops.while_loop` body).
-    """
-    if keras.config.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=jit_compile)
-    return fn
-
-
 # The language model ----------------------------------------------------------------------------
 
 SAMPLER_OPTIONS = ("temperature", "top_k", "top_p", "num_beams")
@@ -400,50 +372,28 @@ class TransformerLM:
     def _log_softmax_fn(self) -> Any:
         if "log_softmax" not in self._functions:
             network = self.network
-            self._functions["log_softmax"] = _compile(
+            self._functions["log_softmax"] = compile_fn(
                 lambda x: ops.log_softmax(network(x, training=False), axis=-1), self.config.jit_compile)
         return self._functions["log_softmax"]
 
-    def _log_softmax(self, windows: np.ndarray) -> np.ndarray:
-        """Log-probabilities (n, context, vocabulary) for (n, context) windows, fixed batch shape."""
-        fn = self._log_softmax_fn()
-        size = self.score_batch_size if len(windows) > 1 else 1  # one window: next_log_probs
-        out = []
-        for start in range(0, len(windows), size):
-            batch = windows[start : start + size]
-            padded = np.concatenate([batch, np.full((size - len(batch), batch.shape[1]), PAD, np.int32)])
-            out.append(ops.convert_to_numpy(fn(ops.convert_to_tensor(padded)))[: len(batch)])
-        return np.concatenate(out).astype(np.float64)
+    def _log_softmax(self, window: np.ndarray) -> np.ndarray:
+        """Log-probabilities (1, context, vocabulary) for one (1, context) window."""
+        return ops.convert_to_numpy(self._log_softmax_fn()(ops.convert_to_tensor(window))).astype(np.float64)
 
     def token_log_probs(self, ids: Sequence[int]) -> np.ndarray:
-        """log p(ids[i] | ids[:i]) in nats, in rolling windows of `context` tokens.
+        """log p(ids[i] | ids[:i]) in nats, in rolling windows of `context` tokens (`window_lm.rolling_log_probs`).
 
         The text starts with `<s>`. The first window scores its first `context` tokens; each next
         window moves by `score_stride` (default context // 2) and scores only its last `stride`
         tokens, so every token is predicted once with at least context - stride tokens before it.
+        The target's log-probability is picked inside the compiled function.
         """
-        ids = np.asarray(ids, dtype=np.int32)
-        n, length = len(ids), self.config.context
-        stride = self.config.score_stride or max(1, length // 2)
-        sequence = np.concatenate([[BOS], ids]).astype(np.int32)
-        windows, spans = [], []
-        scored = 0
-        while scored < n:
-            end = min(n, scored + (length if scored == 0 else stride))
-            start = max(0, end - length)  # window inputs sequence[start:end] predict ids[start:end]
-            window = np.full(length, PAD, np.int32)
-            window[: end - start] = sequence[start:end]
-            windows.append(window)
-            spans.append((start, scored, end))
-            scored = end
-        if not windows:
-            return np.zeros(0)
-        log_probs = self._log_softmax(np.stack(windows))
-        out = np.empty(n, dtype=np.float64)
-        for row, (start, first, end) in zip(log_probs, spans, strict=True):
-            positions = np.arange(first, end)
-            out[first:end] = row[positions - start, ids[first:end]]
-        return out
+        if "target_log_probs" not in self._functions:
+            network = self.network
+            self._functions["target_log_probs"] = target_log_prob_fn(lambda x: network(x, training=False),
+                                                                     self.config.jit_compile)
+        return rolling_log_probs(self._functions["target_log_probs"], ids, context=self.config.context,
+                                 stride=self.config.score_stride, batch_size=self.score_batch_size)
 
     def next_log_probs(self, ids: Sequence[int]) -> np.ndarray:
         """log p(next | ids) over the vocabulary by a full forward pass over the last `context` ids.
@@ -480,7 +430,7 @@ class TransformerLM:
             return sampler(next_fn, buffer, cache=cache, index=index, mask=prompt_mask,
                            stop_token_ids=(EOS,), model=network)
 
-        return _compile(decode, self.config.jit_compile)
+        return compile_fn(decode, self.config.jit_compile)
 
     def _sampler(self, name: str, options: dict, num_return_sequences: int) -> tuple[Any, Any]:
         """The keras-nlp sampler for `name` and its compiled decoding functions (cached)."""
@@ -556,8 +506,8 @@ class TransformerLM:
         self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1, sampler: str = "greedy",
         seed: int | None = None, **options: Any,
     ) -> list[str]:
-        """Continue `prompt`; returns the new text of each sequence (see `generate_ids`)."""
-        news = self.generate_ids(self.tokenizer.encode(prompt), max_length=max_length,
+        """Continue `prompt` (a word/subword prompt is continued, not closed with `</s>`); see `generate_ids`."""
+        news = self.generate_ids(encode_prompt(self.tokenizer, prompt), max_length=max_length,
                                  num_return_sequences=num_return_sequences, sampler=sampler, seed=seed, **options)
         return [self.tokenizer.decode(new) for new in news]
 
@@ -591,34 +541,6 @@ MODEL_FILE = "model.keras"
 # Training --------------------------------------------------------------------------------------
 
 
-def random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int) -> Any:
-    """An endless tf.data stream of (x, y) batches at uniformly random offsets (nanoGPT's get_batch)."""
-    import tensorflow as tf
-
-    data = tf.constant(np.asarray(ids, dtype=np.int32))
-    high = len(ids) - length
-    offsets = tf.data.Dataset.random(seed=seed).map(lambda r: tf.cast(r % high, tf.int32))
-    pairs = offsets.map(lambda s: (data[s : s + length], data[s + 1 : s + length + 1]))
-    return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-def _backup_weights(run: RunDir) -> Any:
-    return run.checkpoint_dir / "backup" / "latest.weights.h5"
-
-
-def _check_backup(run: RunDir, network: keras.Model) -> None:
-    """Fail with a clear error if the resumable checkpoint is corrupt or from another config."""
-    path = _backup_weights(run)
-    if not path.exists():
-        return
-    try:
-        network.optimizer.build(network.trainable_variables)
-        network.load_weights(path)
-    except (ValueError, OSError, KeyError) as err:
-        raise LmzooError(f"checkpoint '{path}' is corrupt or from a different config ({type(err).__name__})",
-                         f"delete '{path.parent}' to start afresh, or train into a new --out") from None
-
-
 def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> TransformerLM:
     """Fit a tokenizer and a Transformer LM on `corpus.train` (resuming from a checkpoint)."""
     run = distribute.worker_run(run, config.distribute)
@@ -637,28 +559,11 @@ def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> Transformer
         network.compile(optimizer=make_optimizer(config, network.trainable_variables),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                         jit_compile=config.jit_compile and keras.config.backend() != "torch")
-        _check_backup(run, network)
-        valid = None
-        valid_ids = tokenizer.encode(corpus.valid)
-        if len(valid_ids) >= config.context * config.batch_size + 1:
-            from lmzoo.datasets.batching import lm_windows
-
-            valid = lm_windows(valid_ids, config.context, config.batch_size, shuffle=False)
-            if config.eval_batches:
-                valid = valid.take(config.eval_batches)
-        steps_per_epoch = min(config.eval_every, config.steps) or 1
-        epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else 0
-        tokens_per_step = config.batch_size * config.context
-        callbacks = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
-                                       log_every_n_steps=max(1, steps_per_epoch // 5))  # a few points per period
-        if config.tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch))
-        with run.timed() as timing:
-            if epochs:
-                network.fit(random_windows(train_ids, config.context, config.batch_size, config.seed),
-                            epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid,
-                            callbacks=callbacks, verbose=0)
-            timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
+        start = restore_checkpoint(run, network)  # the data stream continues from the restored step
+        valid = validation_windows(tokenizer.encode(corpus.valid), config.context, config.batch_size, config.eval_batches)
+        fit_windows(network, run, random_windows(train_ids, config.context, config.batch_size, config.seed, start_step=start),
+                    steps=config.steps, eval_every=config.eval_every, tokens_per_step=config.batch_size * config.context,
+                    valid_data=valid, tensorboard=config.tensorboard)
     model = TransformerLM(config, tokenizer, network)
     model.save(run)
     run.mark_complete()

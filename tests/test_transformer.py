@@ -11,9 +11,9 @@ import pytest
 import lmzoo
 from lmzoo.cli import main
 from lmzoo.config import replace
-from lmzoo.datasets.tokenizers import BOS, EOS, CharTokenizer
+from lmzoo.datasets.tokenizers import BOS, EOS, CharTokenizer, WordTokenizer
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling, transformer
+from lmzoo.models import sampling, window_lm
 from lmzoo.models.transformer import TransformerConfig, TransformerLM, build_network
 from lmzoo.models.transformer_layers import (
     MultiHeadAttention,
@@ -118,14 +118,24 @@ def test_both_builds_train_and_loss_falls(trained):
     assert records[-1]["val_loss"] < np.log(model.tokenizer.vocabulary_size()) - 0.8  # far below uniform
 
 
-def test_token_log_probs_match_full_forward_within_the_first_window(trained, lee):
+@pytest.mark.parametrize("stride", [None, 5])
+def test_rolling_scores_equal_a_full_forward_over_each_tokens_window(trained, lee, stride):
+    """Every token, in the first window, a middle one and the last partial one, is scored with the
+    window the stride puts it in: the `context` ids (from <s>) ending at the window's last target."""
     model, _ = trained
-    ids = model.tokenizer.encode(lee.test[:200])
+    model = TransformerLM(replace(model.config, {"score_stride": stride}), model.tokenizer, model.network)
+    context, step = model.config.context, stride or model.config.context // 2
+    ids = model.tokenizer.encode(lee.test[:203])
+    assert (len(ids) - context) % step  # the last window is a partial one
     log_probs = model.token_log_probs(ids)
-    assert log_probs.shape == (200,) and log_probs.dtype == np.float64 and (log_probs < 0).all()
-    for i in (0, 5, model.config.context - 1):  # inside the first window: <s> and everything before i
-        assert log_probs[i] == pytest.approx(model.next_log_probs([BOS, *ids[:i]])[ids[i]], abs=1e-5)
-    assert -log_probs.mean() < np.log(model.tokenizer.vocabulary_size())
+    assert log_probs.shape == (203,) and log_probs.dtype == np.float64
+    sequence = [BOS, *ids]
+    for i in (0, 5, context - 1, context, context + step - 1, context + step, 100, len(ids) - 2, len(ids) - 1):
+        end = context if i < context else min(len(ids), context + step * ((i - context) // step + 1))
+        start = max(0, end - context)  # this token's window holds sequence[start:end]
+        reference = model.next_log_probs(sequence[start : i + 1])[ids[i]]
+        assert log_probs[i] == pytest.approx(reference, abs=1e-5), i
+    assert -log_probs.mean() < np.log(model.tokenizer.vocabulary_size()) - 0.5  # it learnt something
 
 
 def test_save_and_load_give_identical_logits(trained):
@@ -142,16 +152,21 @@ def test_resume_after_interruption_restores_the_optimizer_step(lee, tmp_path, mo
         def on_epoch_end(self, epoch, logs=None):
             raise KeyboardInterrupt
 
-    original = transformer.training_callbacks
-    monkeypatch.setattr(transformer, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
-    settings = {"steps": 8, "eval_every": 4, "eval_batches": 1, "num_layers": 1, "hidden_dim": 16}
+    original = window_lm.training_callbacks
+    monkeypatch.setattr(window_lm, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
+    settings = {"steps": 10, "eval_every": 4, "eval_batches": 1, "num_layers": 1, "hidden_dim": 16}
     with pytest.raises(KeyboardInterrupt):
         lmzoo.train("transformer", lee, tmp_path, preset="quick", **settings)
     assert [r["step"] for r in RunDir(tmp_path).read_metrics() if "epoch" in r] == [4]
-    monkeypatch.setattr(transformer, "training_callbacks", original)
+    monkeypatch.setattr(window_lm, "training_callbacks", original)
     model = lmzoo.train("transformer", lee, tmp_path, preset="quick", **settings)
-    assert [r["step"] for r in RunDir(tmp_path).read_metrics() if "epoch" in r] == [4, 8]  # not 4 again
-    assert int(model.network.optimizer.iterations) == 8
+    # Not 4 again, and exactly `steps`: the last chunk is cut short (not rounded up to 12).
+    assert [r["step"] for r in RunDir(tmp_path).read_metrics() if "epoch" in r] == [4, 8, 10]
+    assert int(model.network.optimizer.iterations) == 10
+    # The resumed run continued the data stream: its weights are those of an uninterrupted run.
+    straight = lmzoo.train("transformer", lee, tmp_path / "straight", preset="quick", **settings)
+    for ours, reference in zip(model.network.weights, straight.network.weights, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(reference), atol=1e-5)
 
 
 # generation -----------------------------------------------------------------------------------
@@ -195,6 +210,18 @@ def test_generation_respects_max_length_and_num_return_sequences(trained):
     texts = model.generate("The ", max_length=70, seed=1, **same)  # longer than the context: the window slides
     assert len(texts) == 3 and all(len(t) == 70 for t in texts)
     assert model.generate("The ", max_length=9, seed=4, **same) == model.generate("The ", max_length=9, seed=4, **same)
+
+
+def test_a_word_prompt_is_continued_not_closed_with_the_end_token(monkeypatch):
+    tokenizer = WordTokenizer.fit("the cat sat on the mat\n")
+    config = replace(TransformerConfig(), {**TINY, "tokenizer": "word"})
+    model = TransformerLM(config, tokenizer, build_network(config, tokenizer.vocabulary_size()))
+    seen = []
+    monkeypatch.setattr(model, "generate_ids", lambda ids, **kwargs: seen.append(list(ids)) or [[]])
+    model.generate("the cat", max_length=3)
+    model.generate("the cat\n", max_length=3)  # a prompt that ends its line keeps </s>
+    assert tokenizer.encode("the cat")[-1] == EOS
+    assert seen == [tokenizer.encode("the cat")[:-1], tokenizer.encode("the cat")]
 
 
 @pytest.mark.parametrize("sampler,option", [("top_k", {"top_k": 3}), ("top_p", {"top_p": 0.5})])

@@ -1,0 +1,270 @@
+"""What the window-trained neural LMs share (Transformer, rnnlm): data streams, the fit loop, scoring.
+
+A family below this module owns its network; this module owns what surrounds it:
+
+- Data: `random_windows` (nanoGPT's `get_batch`: `context`-long windows at uniformly random
+  offsets) and `contiguous_windows` (truncated backpropagation through time: the text cut into
+  `batch_size` parallel streams read left to right, so a recurrent state can be carried from
+  one batch to the next). Both are endless and both start at a given optimizer step, so a
+  resumed run reads exactly the batches an uninterrupted run would have read next (the data
+  position is the optimizer step, which the checkpoint already holds).
+- Training: `fit_windows` runs `keras.Model.fit` in "epochs" of `eval_every` steps; each ends
+  with a validation loss, a metrics.jsonl record and a resumable checkpoint
+  (`lmzoo.models.callbacks.training_callbacks`). The last chunk is cut short, so `steps=300`
+  with `eval_every=250` trains exactly 300 steps. `restore_checkpoint` reloads the checkpoint
+  before `fit` (so the data stream can start at its step) with a one-line error when it is
+  corrupt or from another config.
+- Scoring: `target_log_prob_fn` compiles "logits, log-softmax, pick the target's column" into
+  one function, so scoring never materialises a windows x context x vocabulary array (about
+  13 GB for word-level PTB); `rolling_log_probs` slides `context`-long windows by `stride`, each
+  token predicted once with at least context - stride tokens of history.
+
+`WarmupCosineDecay` (nanoGPT's learning-rate schedule) lives here too, since both families use it.
+
+Example:
+    >>> import numpy as np
+    >>> uniform = lambda x, y: np.full(x.shape, -np.log(10.0))  # a model that knows nothing
+    >>> lp = rolling_log_probs(uniform, list(range(4, 14)), context=4, stride=2)
+    >>> lp.shape, round(float(-lp.mean()), 4)
+    ((10,), 2.3026)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from lmzoo.datasets.tokenizers import BOS, PAD
+from lmzoo.errors import LmzooError
+from lmzoo.models.callbacks import training_callbacks
+from lmzoo.runs import RunDir
+
+# Data ------------------------------------------------------------------------------------------
+
+
+def random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int, start_step: int = 0) -> Any:
+    """An endless tf.data stream of (x, y) batches at uniformly random offsets (nanoGPT's get_batch).
+
+    `start_step` skips the batches of the steps already trained (a resumed run continues the
+    stream instead of replaying it).
+
+    Example:
+        >>> import numpy as np
+        >>> ids = np.arange(100)
+        >>> fresh = [x.numpy() for x, _ in random_windows(ids, 5, 2, seed=1).take(3)]
+        >>> resumed = next(iter(random_windows(ids, 5, 2, seed=1, start_step=2)))[0].numpy()
+        >>> bool((fresh[2] == resumed).all())
+        True
+    """
+    import tensorflow as tf
+
+    data = tf.constant(np.asarray(ids, dtype=np.int32))
+    high = len(ids) - length
+    offsets = tf.data.Dataset.random(seed=seed).skip(start_step * batch_size)
+    pairs = offsets.map(lambda r: tf.cast(r % high, tf.int32)).map(
+        lambda s: (data[s : s + length], data[s + 1 : s + length + 1]))
+    return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def contiguous_windows(ids: np.ndarray, length: int, batch_size: int, start_step: int = 0) -> Any:
+    """An endless stream for truncated BPTT: row b of batch k continues row b of batch k - 1.
+
+    The text is cut into `batch_size` equal streams (Zaremba et al.'s layout); batch k holds
+    positions [k·length, (k+1)·length) of every stream, and after the last full batch the
+    streams start again from their beginning. `start_step` is the first batch's index.
+
+    Example:
+        >>> import numpy as np
+        >>> x, y = next(iter(contiguous_windows(np.arange(21), 2, 2, start_step=1)))
+        >>> x.numpy().tolist(), y.numpy().tolist()
+        ([[2, 3], [12, 13]], [[3, 4], [13, 14]])
+    """
+    import tensorflow as tf
+
+    ids = np.asarray(ids, dtype=np.int32)
+    per_stream = (len(ids) - 1) // batch_size
+    batches = per_stream // length
+    if batches < 1:
+        raise LmzooError(f"the text has {len(ids)} tokens, too few for {batch_size} streams of {length}",
+                         "use a smaller batch_size or context")
+    starts = np.arange(batch_size) * per_stream
+    rows = tf.constant(np.stack([ids[s : s + per_stream + 1] for s in starts]))  # (batch, per_stream + 1)
+    steps = tf.data.Dataset.range(start_step, 2**62).map(lambda k: tf.cast(k % batches, tf.int32) * length)
+    pairs = steps.map(lambda p: (rows[:, p : p + length], rows[:, p + 1 : p + length + 1]))
+    return pairs.prefetch(tf.data.AUTOTUNE)
+
+
+def validation_windows(ids: Sequence[int], length: int, batch_size: int, eval_batches: int | None) -> Any:
+    """Non-overlapping validation windows (the first `eval_batches` batches), or None if too short."""
+    if len(ids) < length * batch_size + 1:
+        return None
+    from lmzoo.datasets.batching import lm_windows
+
+    valid = lm_windows(ids, length, batch_size, shuffle=False)
+    return valid.take(eval_batches) if eval_batches else valid
+
+
+# Schedule --------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to `peak`, then cosine decay to `floor` at `decay_steps`, then flat.
+
+    nanoGPT's `get_lr`: lr = peak * (step + 1) / (warmup + 1) during warm-up.
+
+    Example:
+        >>> schedule = WarmupCosineDecay(1e-3, 1e-4, warmup_steps=100, decay_steps=2000)
+        >>> [round(float(schedule(s)), 6) for s in (0, 99, 2000)]
+        [1e-05, 0.00099, 0.0001]
+    """
+
+    def __init__(self, peak: float, floor: float, warmup_steps: int, decay_steps: int):
+        self.peak, self.floor = peak, floor
+        self.warmup_steps, self.decay_steps = warmup_steps, decay_steps
+
+    def __call__(self, step: Any) -> Any:
+        step = ops.cast(step, "float32")
+        warmup = self.peak * (step + 1.0) / (self.warmup_steps + 1.0)
+        span = max(1.0, float(self.decay_steps - self.warmup_steps))
+        progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
+        cosine = self.floor + 0.5 * (self.peak - self.floor) * (1.0 + ops.cos(math.pi * progress))
+        return ops.where(step < self.warmup_steps, warmup, cosine)
+
+    def get_config(self) -> dict:
+        return {"peak": self.peak, "floor": self.floor, "warmup_steps": self.warmup_steps,
+                "decay_steps": self.decay_steps}
+
+
+# Training --------------------------------------------------------------------------------------
+
+
+def backup_weights(run: RunDir) -> Path:
+    """The resumable checkpoint that `keras.callbacks.BackupAndRestore` writes."""
+    return run.checkpoint_dir / "backup" / "latest.weights.h5"
+
+
+def restore_checkpoint(run: RunDir, network: keras.Model) -> int:
+    """Load the run's resumable checkpoint into the compiled `network`; its optimizer step (0 if none).
+
+    Fails with a clear error if the checkpoint is corrupt or from another config. `fit` loads it
+    again through BackupAndRestore (which also restores the epoch counter); loading it here first
+    tells the data stream where to start.
+    """
+    path = backup_weights(run)
+    if not path.exists():
+        return 0
+    try:
+        network.optimizer.build(network.trainable_variables)
+        network.load_weights(path)
+    except (ValueError, OSError, KeyError) as err:
+        raise LmzooError(f"checkpoint '{path}' is corrupt or from a different config ({type(err).__name__})",
+                         f"delete '{path.parent}' to start afresh, or train into a new --out") from None
+    return int(ops.convert_to_numpy(network.optimizer.iterations))
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stop `fit` after exactly `steps` optimizer steps (the last "epoch" is then shorter).
+
+    Keras still ends that epoch normally: validation, metrics record and checkpoint.
+    """
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(ops.convert_to_numpy(self.model.optimizer.iterations)) >= self.steps:
+            self.model.stop_training = True
+
+
+def fit_windows(
+    network: keras.Model, run: RunDir, train_data: Any, *, steps: int, eval_every: int, tokens_per_step: int,
+    valid_data: Any = None, callbacks: Sequence[keras.callbacks.Callback] = (), tensorboard: bool = False,
+) -> None:
+    """Train `network` on the endless `train_data` for exactly `steps` optimizer steps, resumably.
+
+    "Epochs" are chunks of `eval_every` steps; the last one is cut at `steps`. Records
+    train_seconds and tokens_seen in the run's timing.json.
+    """
+    steps_per_epoch = min(eval_every, steps) or 1
+    epochs = math.ceil(steps / steps_per_epoch) if steps else 0
+    standard = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
+                                  log_every_n_steps=max(1, steps_per_epoch // 5))  # a few points per period
+    extra = [keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch)] if tensorboard else []
+    with run.timed() as timing:
+        if epochs:
+            network.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid_data,
+                        callbacks=[StopAtStep(steps), *standard, *extra, *callbacks], verbose=0)
+        timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
+
+
+# Scoring ---------------------------------------------------------------------------------------
+
+
+def compile_fn(fn: Callable, jit_compile: bool) -> Callable:
+    """Compile a function of tensors for the backend: tf.function (optionally XLA) on TensorFlow.
+
+    Other backends run it as is (JAX still compiles each `ops.while_loop` body).
+    """
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=jit_compile)
+    return fn
+
+
+def target_log_prob_fn(logits_fn: Callable[[Any], Any], jit_compile: bool) -> Callable[[Any, Any], Any]:
+    """A compiled (inputs, targets) -> log p(target) per position, both (batch, time).
+
+    The log-softmax and the gather happen inside the compiled function: only (batch, time)
+    floats leave it.
+    """
+
+    def score(x: Any, y: Any) -> Any:
+        log_probs = ops.log_softmax(ops.cast(logits_fn(x), "float32"), axis=-1)
+        return ops.squeeze(ops.take_along_axis(log_probs, ops.expand_dims(y, -1), axis=-1), -1)
+
+    return compile_fn(score, jit_compile)
+
+
+def rolling_log_probs(
+    score: Callable[[Any, Any], Any], ids: Sequence[int], *, context: int, stride: int | None = None,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """log p(ids[i] | ids[:i]) in nats (float64), in rolling windows of `context` tokens.
+
+    The text starts with `<s>`. The first window scores its first `context` tokens; each next
+    window moves by `stride` (default context // 2) and scores only its last `stride` tokens, so
+    every token is predicted once with at least context - stride tokens before it. `score(x, y)`
+    returns log p(y | x) per position for (batch, context) int32 arrays (`target_log_prob_fn`);
+    batches always have `batch_size` rows (padded), so it compiles once.
+    """
+    ids = np.asarray(ids, dtype=np.int32)
+    n = len(ids)
+    stride = stride or max(1, context // 2)
+    sequence = np.concatenate([[BOS], ids]).astype(np.int32)
+    spans = []  # (first input position, first scored target, end of scored targets)
+    scored = 0
+    while scored < n:
+        end = min(n, scored + (context if scored == 0 else stride))
+        spans.append((max(0, end - context), scored, end))  # inputs sequence[start:end] predict ids[start:end]
+        scored = end
+    out = np.empty(n, dtype=np.float64)
+    for b in range(0, len(spans), batch_size):
+        group = spans[b : b + batch_size]
+        x = np.full((batch_size, context), PAD, np.int32)
+        y = np.full((batch_size, context), PAD, np.int32)
+        for row, (start, _, end) in enumerate(group):
+            x[row, : end - start] = sequence[start:end]
+            y[row, : end - start] = ids[start:end]
+        scores = np.asarray(ops.convert_to_numpy(score(ops.convert_to_tensor(x), ops.convert_to_tensor(y))))
+        for row, (start, first, end) in enumerate(group):
+            out[first:end] = scores[row, first - start : end - start]
+    return out

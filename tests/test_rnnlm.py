@@ -1,0 +1,179 @@
+"""Recurrent LM: training, carried-state and rolling scoring, cached generation, resume, tokenizers, tying."""
+
+import keras
+import numpy as np
+import pytest
+
+import lmzoo
+from lmzoo.config import replace
+from lmzoo.datasets.tokenizers import BOS, EOS, PAD
+from lmzoo.errors import LmzooError
+from lmzoo.models import sampling, window_lm
+from lmzoo.models.rnnlm import RNNLM, RNNLMConfig
+from lmzoo.protocols import Embedder, Generator, LanguageModel
+from lmzoo.runs import RunDir
+
+TINY = {"num_layers": 2, "hidden_dim": 24, "context": 16, "batch_size": 8, "eval_batches": 1}
+
+
+@pytest.fixture(scope="module")
+def lee():
+    return lmzoo.load_corpus("lee")
+
+
+@pytest.fixture(scope="module")
+def trained(lee, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rnnlm")
+    model = lmzoo.train("rnnlm", lee, out, preset="quick", steps=80, eval_every=40, dropout=0.1)
+    return model, out
+
+
+def direct_log_probs(model: RNNLM, inputs: list[int]) -> np.ndarray:
+    """log p(. | inputs[:t+1]) at every position by one forward pass from a zero state."""
+    logits = keras.ops.convert_to_numpy(model.network(np.asarray([inputs], "int32"), training=False))[0]
+    return logits - np.logaddexp.reduce(logits.astype(np.float64), axis=-1, keepdims=True)
+
+
+def test_loss_falls_and_the_model_is_every_protocol_it_claims(trained):
+    model, out = trained
+    records = [r for r in RunDir(out).read_metrics() if "val_loss" in r]
+    assert [r["step"] for r in records] == [40, 80]
+    assert records[-1]["loss"] < records[0]["loss"] and records[-1]["val_loss"] < records[0]["val_loss"]
+    assert records[-1]["val_loss"] < np.log(model.tokenizer.vocabulary_size()) - 1.0  # far below uniform
+    assert all(isinstance(model, p) for p in (LanguageModel, Generator, Embedder))
+
+
+def test_carried_state_scores_equal_one_forward_pass_over_the_whole_text(trained, lee):
+    model, _ = trained
+    model = RNNLM(replace(model.config, {"score_chunk": 16}), model.tokenizer, model.network)  # 7 chunks, last partial
+    ids = model.tokenizer.encode(lee.test[:100])
+    log_probs = model.token_log_probs(ids)
+    reference = direct_log_probs(model, [BOS, *ids[:-1]])[np.arange(len(ids)), ids]
+    assert log_probs.dtype == np.float64
+    np.testing.assert_allclose(log_probs, reference, atol=2e-5)
+
+
+def test_rolling_window_scores_equal_each_tokens_own_window(trained, lee):
+    model, _ = trained
+    ids = model.tokenizer.encode(lee.test[:61])
+    context, stride = 16, 6
+    rolled = model.window_log_probs(ids, context=context, stride=stride)
+    sequence = [BOS, *ids]
+    for i in (0, 9, 15, 16, 21, 22, 40, 59, 60):  # first window, the stride's edges, the last partial one
+        end = context if i < context else min(len(ids), context + stride * ((i - context) // stride + 1))
+        start = max(0, end - context)
+        assert rolled[i] == pytest.approx(direct_log_probs(model, sequence[start : i + 1])[-1, ids[i]], abs=2e-5), i
+    # A zero state every window loses the history the carried state keeps: never better on average.
+    assert rolled.mean() <= model.token_log_probs(ids).mean() + 1e-3
+
+
+def test_window_scorer_never_builds_the_vocabulary_sized_array():
+    calls = []
+
+    def score(x, y):  # what target_log_prob_fn returns: (batch, time) only
+        calls.append(x.shape)
+        return np.zeros(x.shape)
+
+    window_lm.rolling_log_probs(score, list(range(4, 104)), context=10, stride=5, batch_size=4)
+    assert calls and all(shape == (4, 10) for shape in calls)
+    fn = window_lm.target_log_prob_fn(lambda x: keras.ops.one_hot(x, 7) * 5.0, jit_compile=False)
+    out = keras.ops.convert_to_numpy(fn(np.array([[1, 2]], "int32"), np.array([[1, 3]], "int32")))
+    expected = 5.0 - np.log(np.exp(5.0) + 6), -np.log(np.exp(5.0) + 6)
+    np.testing.assert_allclose(out[0], expected, rtol=1e-5)
+
+
+def test_greedy_and_beam_with_carried_state_equal_the_uncached_path(trained):
+    model, _ = trained
+    prompt = model.tokenizer.encode("The Prime ")
+    cached = model.generate_ids(prompt, max_length=25)[0]
+    assert cached == sampling.generate(model.next_log_probs_uncached, prompt, max_new_tokens=25, eos_id=EOS)[0]
+    assert len(set(cached)) >= 3
+    beams = dict(sampler="beam", num_beams=3, num_return_sequences=2)
+    assert model.generate_ids(prompt, max_length=6, **beams) == sampling.generate(
+        model.next_log_probs_uncached, prompt, max_new_tokens=6, eos_id=EOS, **beams)
+    texts = model.generate("The ", max_length=10, num_return_sequences=2, sampler="top_k", top_k=5, seed=3)
+    assert len(texts) == 2 and texts == model.generate("The ", max_length=10, num_return_sequences=2,
+                                                       sampler="top_k", top_k=5, seed=3)
+
+
+def test_save_and_load_round_trip(trained, lee):
+    model, out = trained
+    loaded = lmzoo.load(out)
+    ids = model.tokenizer.encode(lee.test[:50])
+    np.testing.assert_array_equal(loaded.token_log_probs(ids), model.token_log_probs(ids))
+    assert loaded.config == model.config and loaded.num_params() == model.num_params()
+    assert 1.0 < lmzoo.evaluate(loaded, lee, split="valid")["bits_per_char"] < 5.0
+
+
+def test_backbone_shares_the_weights_and_masks_padding(trained):
+    model, _ = trained
+    backbone = model.backbone()
+    network_ids = {id(v) for v in model.network.weights}
+    assert backbone.weights and all(id(v) in network_ids for v in backbone.weights)
+    ids = np.asarray([[9, 10, 11, 12, 13], [9, 10, 11, PAD, PAD]], "int32")
+    hidden = keras.ops.convert_to_numpy(backbone(ids))
+    assert hidden.shape == (2, 5, model.config.layer_sizes[-1])
+    full, _ = model.network.run(ids[:1], training=False)
+    np.testing.assert_allclose(hidden[0], keras.ops.convert_to_numpy(full)[0], atol=1e-5)
+    np.testing.assert_allclose(hidden[1, :3], hidden[0, :3], atol=1e-5)
+    assert (hidden[1, 3:] == 0).all()
+
+
+def test_resume_with_a_carried_state_continues_exactly(lee, tmp_path, monkeypatch):
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    settings = {**TINY, "steps": 10, "eval_every": 4, "carry_state": True, "jit_compile": False}
+    original = window_lm.training_callbacks
+    monkeypatch.setattr(window_lm, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        lmzoo.train("rnnlm", lee, tmp_path / "resumed", **settings)
+    monkeypatch.setattr(window_lm, "training_callbacks", original)
+    resumed = lmzoo.train("rnnlm", lee, tmp_path / "resumed", **settings)
+    assert [r["step"] for r in RunDir(tmp_path / "resumed").read_metrics() if "epoch" in r] == [4, 8, 10]
+    straight = lmzoo.train("rnnlm", lee, tmp_path / "straight", **settings)
+    for ours, reference in zip(resumed.network.weights, straight.network.weights, strict=True):  # states too
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(reference), atol=1e-5)
+
+
+@pytest.mark.parametrize("tokenizer,cell", [("word", "gru"), ("subword", "lstm")])
+def test_word_and_subword_models_score_and_continue_prompts(lee, tmp_path, tokenizer, cell):
+    model = lmzoo.train("rnnlm", lee, tmp_path, **TINY, tokenizer=tokenizer, cell=cell, vocabulary_size=300,
+                        steps=6, eval_every=6, jit_compile=False)
+    ids = model.tokenizer.encode(lee.test[:300])
+    log_probs = model.token_log_probs(ids)
+    assert ids[-1] == EOS and log_probs.shape == (len(ids),) and np.isfinite(log_probs).all()
+    prompt = "The Prime Minister"
+    closed = model.tokenizer.encode(prompt)
+    assert closed[-1] == EOS  # the tokenizer closes the line; the prompt must be continued instead
+    expected = model.generate_ids(closed[:-1], max_length=4)[0]
+    assert model.generate(prompt, max_length=4) == [model.tokenizer.decode(expected)]
+
+
+def test_tied_embeddings_share_one_matrix():
+    from lmzoo.models.rnnlm import build_network
+
+    config = replace(RNNLMConfig(), {**TINY, "tie_embeddings": True, "embedding_dim": 12})
+    assert config.layer_sizes == (24, 12)
+    network = build_network(config, 50)
+    matrices = [v for v in network.trainable_weights if tuple(v.shape) in ((50, 12), (12, 50))]
+    assert len(matrices) == 1 and not hasattr(network, "projection")
+    ids = np.asarray([[5, 6, 7]], "int32")
+    hidden, _ = network.run(ids, training=False)
+    hidden = keras.ops.convert_to_numpy(hidden)
+    table, bias = (keras.ops.convert_to_numpy(v) for v in (network.embedding.embeddings, network.output_bias))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(network(ids)), hidden @ table.T + bias, atol=1e-5)
+    untied = build_network(replace(config, {"tie_embeddings": False}), 50)
+    assert untied.count_params() > network.count_params()
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"dropout": 1.0}, r"dropout=1.0 must be in \[0, 1\)"),
+    ({"cell": "rnn"}, "not allowed"),
+    ({"clipnorm": -1.0}, "clipnorm"),
+    ({"hidden_dim": 0}, "hidden_dim=0"),
+])
+def test_bad_settings_are_refused_in_one_line(overrides, message):
+    with pytest.raises(LmzooError, match=message):
+        replace(RNNLMConfig(), overrides)
