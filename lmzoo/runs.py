@@ -39,7 +39,9 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a file so that a reader (or a crash) sees the old content or the new, never half of it."""
+    path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -49,8 +51,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write `data` as JSON so that a reader sees the old file or the new one, never half of one."""
-    _atomic_write(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """Write `data` as indented JSON, atomically (see `write_text_atomic`)."""
+    write_text_atomic(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def plain_json(data: Any) -> Any:
@@ -232,7 +234,7 @@ class RunDir:
 
     def write_metrics(self, records: list[dict]) -> None:
         """Replace metrics.jsonl with `records` (atomically)."""
-        _atomic_write(self.file("metrics.jsonl"), "".join(json.dumps(r, default=float) + "\n" for r in records))
+        write_text_atomic(self.file("metrics.jsonl"), "".join(json.dumps(r, default=float) + "\n" for r in records))
 
     # timing
     @contextmanager
