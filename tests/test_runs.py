@@ -1,6 +1,7 @@
 """Run directories you can trust: no lost checkpoint, no silent retraining, metrics and timing of this run only."""
 
 import dataclasses
+import io
 import json
 import time
 
@@ -211,3 +212,32 @@ def test_a_config_without_family_is_one_line(finished_runs, tmp_path):
     run.write_json("config.json", ["not", "a", "dict"])
     with pytest.raises(LmzooError, match="does not name a family"):
         lmzoo.load(tmp_path)
+
+
+# Progress: one line per epoch (or chunk) on a terminal, nothing in a log -------------------------------------
+
+
+class Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_training_shows_progress_on_a_terminal_only(tty, tmp_path):
+    from lmzoo.models.callbacks import ProgressLine
+
+    stream = Stream(tty)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, batch_size=4, verbose=0, callbacks=[ProgressLine(stream)])
+    lines = stream.getvalue().splitlines()
+    if tty:
+        assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+        assert all("step" in line and "loss" in line for line in lines)
+    else:
+        assert lines == []
+    assert any(isinstance(c, ProgressLine) for c in training_callbacks(RunDir(tmp_path)))
