@@ -114,10 +114,11 @@ class RunDir:
         """Check, then claim this directory for training; True when it resumes an unfinished run.
 
         Nothing is written until the checks pass. Without `overwrite` it refuses, with one line,
-        a finished run (of any family), an unfinished run of another family, and an unfinished run
-        whose fingerprint (family + config + corpus, from `fingerprint.json`) differs from this
-        one: resuming it would restore weights trained on other settings. With `overwrite` the
-        previous run's state and checkpoint are removed first. `COMPLETE` is cleared either way.
+        a finished run (of any family), and a checkpoint left by another family or by a run whose
+        fingerprint (family + config + corpus, in `fingerprint.json`) differs from this one:
+        resuming it would restore weights trained on other settings. An unfinished run with no
+        checkpoint has nothing to resume and starts over. With `overwrite` the previous run's
+        state and checkpoint are removed first. `COMPLETE` is cleared in every case.
 
         Example:
             >>> import tempfile
@@ -130,9 +131,9 @@ class RunDir:
             ...
             lmzoo.errors.LmzooError: '...' already holds a finished unigram run; ...
         """
-        if overwrite:
+        if overwrite or not (self.is_complete() or self.has_checkpoint()):
             self.reset()
-        elif self.file("config.json").exists() or self.is_complete():
+        else:
             self._check_resumable(family, plain_json(fingerprint))
         self.write_config(family, config, **extra)
         self.write_json("fingerprint.json", fingerprint)

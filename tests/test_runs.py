@@ -3,6 +3,7 @@
 import dataclasses
 import io
 import json
+import shutil
 import time
 
 import keras
@@ -79,7 +80,8 @@ def test_a_finished_run_is_not_retrained_silently_and_overwrite_starts_over(lee,
 
 def test_resuming_with_another_config_or_corpus_is_refused(lee, tmp_path):
     lmzoo.train("unigram", lee, tmp_path)
-    (tmp_path / "COMPLETE").unlink()  # as if it had been interrupted
+    (tmp_path / "COMPLETE").unlink()  # as if it had been interrupted after a checkpoint
+    (RunDir(tmp_path).checkpoint_dir / "state").write_text("x")
     with pytest.raises(LmzooError) as err:
         lmzoo.train("unigram", lee, tmp_path, add_k=0.5)
     assert "trained with other settings (differs in: config.add_k)" in one_line(err)
@@ -88,6 +90,9 @@ def test_resuming_with_another_config_or_corpus_is_refused(lee, tmp_path):
     with pytest.raises(LmzooError, match="holds an unfinished unigram run, not ngram"):
         lmzoo.train("ngram", lee, tmp_path)
     assert lmzoo.train("unigram", lee, tmp_path).family == "unigram"  # the same settings resume
+    (tmp_path / "COMPLETE").unlink()
+    shutil.rmtree(tmp_path / "checkpoints")  # failed before its first checkpoint: nothing to resume
+    assert lmzoo.train("unigram", lee, tmp_path, add_k=0.5).config.add_k == 0.5
 
 
 def test_a_new_training_clears_complete_before_it_starts(lee, tmp_path, monkeypatch):
@@ -187,8 +192,6 @@ def finished_runs(tmp_path_factory, lee):
 @pytest.mark.parametrize("family", WEIGHTS)
 @pytest.mark.parametrize("damage", ["missing", "garbage", "truncated"])
 def test_a_damaged_weight_file_is_one_line(finished_runs, tmp_path, family, damage):
-    import shutil
-
     run = tmp_path / family
     shutil.copytree(finished_runs / family, run)
     weights = run / WEIGHTS[family]
