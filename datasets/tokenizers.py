@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lmzoo.errors import LmzooError
+from lmzoo.runs import write_text_atomic
 
 SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
 PAD, UNK, BOS, EOS = range(4)
@@ -101,7 +102,7 @@ class VocabularyTokenizer:
         return {"kind": self.kind, "vocabulary": self.vocabulary, "options": self.options}
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.get_config(), ensure_ascii=False), encoding="utf-8")
+        write_text_atomic(path, json.dumps(self.get_config(), ensure_ascii=False))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocabulary_size={self.vocabulary_size()}, {self.options})"

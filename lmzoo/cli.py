@@ -141,10 +141,12 @@ def _run(args: argparse.Namespace) -> None:
         from lmzoo.models.sampling import check_sampling_options
 
         tokenizer = getattr(model, "tokenizer", None)
-        options = check_sampling_options(  # once, for every family: names, types, ranges; top_k clamped
+        options = parse_overrides(args.overrides)
+        own = {k: options.pop(k) for k in getattr(model, "generate_options", ()) if k in options}  # the family's
+        options = own | check_sampling_options(  # once, for every family: names, types, ranges; top_k clamped
             args.sampler, num_return_sequences=args.num_return_sequences, max_new_tokens=args.max_length,
             vocabulary_size=tokenizer.vocabulary_size() if hasattr(tokenizer, "vocabulary_size") else None,
-            **parse_overrides(args.overrides))
+            **options)
         outputs = model.generate(args.prompt, max_length=args.max_length, num_return_sequences=args.num_return_sequences,
                                  sampler=args.sampler, seed=args.seed, **options)
         from lmzoo.protocols import Reconstructor

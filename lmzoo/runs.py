@@ -39,7 +39,9 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a file so that a reader (or a crash) sees the old content or the new, never half of it."""
+    path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -49,8 +51,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write `data` as JSON so that a reader sees the old file or the new one, never half of one."""
-    _atomic_write(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """Write `data` as indented JSON, atomically (see `write_text_atomic`)."""
+    write_text_atomic(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def plain_json(data: Any) -> Any:
@@ -112,10 +114,11 @@ class RunDir:
         """Check, then claim this directory for training; True when it resumes an unfinished run.
 
         Nothing is written until the checks pass. Without `overwrite` it refuses, with one line,
-        a finished run (of any family), an unfinished run of another family, and an unfinished run
-        whose fingerprint (family + config + corpus, from `fingerprint.json`) differs from this
-        one: resuming it would restore weights trained on other settings. With `overwrite` the
-        previous run's state and checkpoint are removed first. `COMPLETE` is cleared either way.
+        a finished run (of any family), and a checkpoint left by another family or by a run whose
+        fingerprint (family + config + corpus, in `fingerprint.json`) differs from this one:
+        resuming it would restore weights trained on other settings. An unfinished run with no
+        checkpoint has nothing to resume and starts over. With `overwrite` the previous run's
+        state and checkpoint are removed first. `COMPLETE` is cleared in every case.
 
         Example:
             >>> import tempfile
@@ -128,9 +131,9 @@ class RunDir:
             ...
             lmzoo.errors.LmzooError: '...' already holds a finished unigram run; ...
         """
-        if overwrite:
+        if overwrite or not (self.is_complete() or self.has_checkpoint()):
             self.reset()
-        elif self.file("config.json").exists() or self.is_complete():
+        else:
             self._check_resumable(family, plain_json(fingerprint))
         self.write_config(family, config, **extra)
         self.write_json("fingerprint.json", fingerprint)
@@ -232,7 +235,7 @@ class RunDir:
 
     def write_metrics(self, records: list[dict]) -> None:
         """Replace metrics.jsonl with `records` (atomically)."""
-        _atomic_write(self.file("metrics.jsonl"), "".join(json.dumps(r, default=float) + "\n" for r in records))
+        write_text_atomic(self.file("metrics.jsonl"), "".join(json.dumps(r, default=float) + "\n" for r in records))
 
     # timing
     @contextmanager

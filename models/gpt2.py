@@ -45,7 +45,7 @@ from lmzoo.datasets.corpus import Corpus
 from lmzoo.errors import LmzooError, did_you_mean
 from lmzoo.models import sampling
 from lmzoo.protocols import Family
-from lmzoo.runs import RunDir
+from lmzoo.runs import RunDir, write_text_atomic
 
 PRESETS_ENV = "LMZOO_PRESETS"
 DEFAULT_PRESETS_DIR = Path.home() / ".cache" / "lmzoo" / "presets"
@@ -173,7 +173,7 @@ class BPETokenizer:
     def save(self, path: str | Path) -> None:
         """Plain JSON: kind, vocabulary (token -> id) and merges; rebuilt with `BPETokenizer.load`."""
         data = {"kind": self.kind, "vocabulary": self.index, "merges": list(self.layer.merges)}
-        Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        write_text_atomic(path, json.dumps(data, ensure_ascii=False))
 
     @classmethod
     def load(cls, path: str | Path) -> BPETokenizer:

@@ -446,6 +446,7 @@ class Seq2SeqAutoencoder:
     """
 
     family = "seq2seq"
+    generate_options = ("interpolate_to", "steps")  # beyond the samplers' options (see `generate`)
 
     def __init__(self, config: Seq2SeqConfig, tokenizer: VocabularyTokenizer, network: Seq2SeqNetwork):
         self.config, self.tokenizer, self.network = config, tokenizer, network

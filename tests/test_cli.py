@@ -46,6 +46,8 @@ def runs(tmp_path_factory):
     for name, damage in [("unfinished", "COMPLETE"), ("noweights", "unigram.npz")]:
         shutil.copytree(root / "unigram", root / name)
         (root / name / damage).unlink()
+    (root / "unfinished" / "checkpoints").mkdir(exist_ok=True)
+    (root / "unfinished" / "checkpoints" / "state").write_text("interrupted")  # something to resume
     shutil.copytree(root / "unigram", root / "badjson")
     (root / "badjson" / "config.json").write_text('{"family": "unig')
     shutil.copytree(root / "unigram", root / "nofamily")

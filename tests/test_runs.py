@@ -1,7 +1,9 @@
 """Run directories you can trust: no lost checkpoint, no silent retraining, metrics and timing of this run only."""
 
 import dataclasses
+import io
 import json
+import shutil
 import time
 
 import keras
@@ -78,7 +80,8 @@ def test_a_finished_run_is_not_retrained_silently_and_overwrite_starts_over(lee,
 
 def test_resuming_with_another_config_or_corpus_is_refused(lee, tmp_path):
     lmzoo.train("unigram", lee, tmp_path)
-    (tmp_path / "COMPLETE").unlink()  # as if it had been interrupted
+    (tmp_path / "COMPLETE").unlink()  # as if it had been interrupted after a checkpoint
+    (RunDir(tmp_path).checkpoint_dir / "state").write_text("x")
     with pytest.raises(LmzooError) as err:
         lmzoo.train("unigram", lee, tmp_path, add_k=0.5)
     assert "trained with other settings (differs in: config.add_k)" in one_line(err)
@@ -87,6 +90,9 @@ def test_resuming_with_another_config_or_corpus_is_refused(lee, tmp_path):
     with pytest.raises(LmzooError, match="holds an unfinished unigram run, not ngram"):
         lmzoo.train("ngram", lee, tmp_path)
     assert lmzoo.train("unigram", lee, tmp_path).family == "unigram"  # the same settings resume
+    (tmp_path / "COMPLETE").unlink()
+    shutil.rmtree(tmp_path / "checkpoints")  # failed before its first checkpoint: nothing to resume
+    assert lmzoo.train("unigram", lee, tmp_path, add_k=0.5).config.add_k == 0.5
 
 
 def test_a_new_training_clears_complete_before_it_starts(lee, tmp_path, monkeypatch):
@@ -186,8 +192,6 @@ def finished_runs(tmp_path_factory, lee):
 @pytest.mark.parametrize("family", WEIGHTS)
 @pytest.mark.parametrize("damage", ["missing", "garbage", "truncated"])
 def test_a_damaged_weight_file_is_one_line(finished_runs, tmp_path, family, damage):
-    import shutil
-
     run = tmp_path / family
     shutil.copytree(finished_runs / family, run)
     weights = run / WEIGHTS[family]
@@ -211,3 +215,32 @@ def test_a_config_without_family_is_one_line(finished_runs, tmp_path):
     run.write_json("config.json", ["not", "a", "dict"])
     with pytest.raises(LmzooError, match="does not name a family"):
         lmzoo.load(tmp_path)
+
+
+# Progress: one line per epoch (or chunk) on a terminal, nothing in a log -------------------------------------
+
+
+class Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_training_shows_progress_on_a_terminal_only(tty, tmp_path):
+    from lmzoo.models.callbacks import ProgressLine
+
+    stream = Stream(tty)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, batch_size=4, verbose=0, callbacks=[ProgressLine(stream)])
+    lines = stream.getvalue().splitlines()
+    if tty:
+        assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+        assert all("step" in line and "loss" in line for line in lines)
+    else:
+        assert lines == []
+    assert any(isinstance(c, ProgressLine) for c in training_callbacks(RunDir(tmp_path)))
