@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -58,6 +59,8 @@ from lmzoo.protocols import Backbone, CausalNetwork, Family, ZooModel
 from lmzoo.runs import RunDir
 
 MODEL_FILE = "task.keras"
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"  # CJK punctuation, ideographs, full-width forms
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}]) | (?=[{_CJK}])")
 FAMILY_NAME = "finetuned"
 
 
@@ -352,7 +355,12 @@ class FinetunedTranslator:
             rows = [self._source(s) for s in sentences[start : start + batch_size]]
             outputs += self._greedy_decoder_only(rows) if self.config.architecture == "decoder_only" \
                 else self._greedy_encoder_decoder(rows)
-        return [self.tokenizer.decode([i for i in ids if i != EOS]).strip() for ids in outputs]
+        return [self._text(ids) for ids in outputs]
+
+    def _text(self, ids: Sequence[int]) -> str:
+        text = self.tokenizer.decode([i for i in ids if i != EOS]).strip()
+        # A word tokenizer joins every token with a space; Chinese is written without them.
+        return _CJK_SPACE.sub("", text) if self.target_language == "zh" else text
 
     def _greedy_decoder_only(self, rows: list[list[int]]) -> list[list[int]]:
         length = self.sequence_length
@@ -405,7 +413,7 @@ class FinetunedTranslator:
         news = sampling.generate(lambda ids: self.next_log_probs(ids, source), [], max_new_tokens=max_length,
                                  eos_id=EOS, sampler=sampler, num_return_sequences=num_return_sequences, seed=seed,
                                  **sampler_options)
-        return [self.tokenizer.decode([i for i in new if i != EOS]).strip() for new in news]
+        return [self._text(new) for new in news]
 
     def save(self, run: RunDir) -> None:
         self.tokenizer.save(run.tokenizer_path)
