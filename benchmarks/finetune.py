@@ -56,8 +56,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every pre-training and fine-tuning budget")
     parser.add_argument("--label-counts", default="100,1000,all")
     parser.add_argument("--seeds", type=int, default=3, help="subsample seeds for 100 and 1,000 labels (all: one)")
-    parser.add_argument("--backbones", default="seq2seq,transformer,word2vec")
-    parser.add_argument("--translate-epochs", type=float, default=3.0)
+    parser.add_argument("--backbones", default="seq2seq,word2vec", help="any of seq2seq, transformer, word2vec")
+    parser.add_argument("--translate-epochs", type=float, default=0.6, help="passes over the 27,655 training pairs")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
     return parser.parse_args()
@@ -104,6 +104,11 @@ PRETRAIN = {
                                     "eval_every": 500, "eval_batches": 5, "dropout": 0.1, "learning_rate": 1e-3,
                                     "min_learning_rate": 1e-4, "warmup_steps": 100}),
     "word2vec": ("word2vec", {"dimension": 100, "min_count": 2, "epochs": 5}),
+    # Tatoeba sentences are short: 32 word-level tokens hold a source and its translation.
+    "transformer-pairs": ("transformer", {"tokenizer": "word", "min_count": 2, "num_layers": 2, "num_heads": 4,
+                                          "hidden_dim": 128, "context": 32, "batch_size": 32, "steps": 300,
+                                          "eval_every": 150, "eval_batches": 3, "dropout": 0.1, "learning_rate": 1e-3,
+                                          "min_learning_rate": 1e-4, "warmup_steps": 30}),
 }
 BUDGET_KEYS = {"epochs", "steps"}
 
@@ -111,12 +116,12 @@ BUDGET_KEYS = {"epochs", "steps"}
 def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float) -> tuple[Any, dict]:
     family, overrides = PRETRAIN[name]
     overrides = {k: (type(v)(max(1, v * scale)) if k in BUDGET_KEYS else v) for k, v in overrides.items()}
-    run = work / f"pretrain-{name}-{corpus.name}"
-    model, wall, cpu = timed(lambda: lmzoo.train(family, corpus, run, **overrides))
-    metrics = RunDir(run).read_metrics()
-    steps = max([m.get("step", 0) for m in metrics] or [0])
+    run = RunDir(work / f"pretrain-{name}-{corpus.name}")
+    # A finished pre-training run is reused (its timing.json keeps its training time).
+    model = lmzoo.load(run.path) if run.is_complete() else lmzoo.train(family, corpus, run.path, **overrides)
+    steps = max([m.get("step", 0) for m in run.read_metrics()] or [0])
     info = {"pretrain_family": family, "pretrain_text": f"{corpus.name} train split, unlabelled ({len(corpus.train.splitlines()):,} lines)",
-            "pretrain_overrides": overrides, "pretrain_steps": steps, "pretrain_seconds": wall, "pretrain_cpu_seconds": cpu}
+            "pretrain_config": run.read_config()["config"], "pretrain_steps": steps, "pretrain_seconds": run.timing().get("train_seconds")}
     return model, info
 
 
@@ -124,8 +129,8 @@ def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float) -> tuple
 
 
 def classify_budget(count: int | None, scale: float) -> dict[str, Any]:
-    """Fine-tuning budget by label count: about 100, 250 and 850 steps of 32 examples."""
-    epochs = {100: 30.0, 1000: 8.0}.get(count, 3.0) * scale
+    """Fine-tuning budget by label count: about 50, 125 and 285 steps of 32 examples (at scale 1)."""
+    epochs = {100: 15.0, 1000: 4.0}.get(count, 1.0) * scale
     return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 64, "dropout": 0.3,
             "learning_rate": 1e-3, "backbone_learning_rate": 3e-4, "checkpoint_every_n_steps": 100}
 
@@ -167,7 +172,7 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
 def run_translation(args: argparse.Namespace, results: Results, work: Path) -> None:
     data = load_task_data("tatoeba-cmn", args.data_dir)
     both = as_text_corpus(data)  # every training sentence of both languages, one a line
-    pretrained, info = pretrain("transformer", both, work, args.scale)
+    pretrained, info = pretrain("transformer-pairs", both, work, args.scale)
     results.add({"task": "pretrain", "model": "transformer (word, both languages)", **info})
     for direction in ("forward", "reverse"):
         pairs = data if direction == "forward" else data.reversed()
@@ -178,9 +183,9 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
                                    ("encoder_decoder", "scratch")):
             config = replace(tasks.PRESETS["default"], {
                 "task": "translate", "architecture": architecture, "direction": direction, "init": init,
-                "epochs": args.translate_epochs * args.scale, "batch_size": 64, "max_length": 48,
+                "epochs": args.translate_epochs * args.scale, "batch_size": 64, "max_length": 32,
                 "max_new_tokens": 40, "learning_rate": 1e-3, "hidden_dim": 256, "embedding_dim": 128,
-                "checkpoint_every_n_steps": 200})
+                "checkpoint_every_n_steps": 100})
             out = work / f"translate-{architecture}-{init}-{direction}"
             model, wall, cpu = timed(lambda c=config, o=out: tasks.finetune(pretrained, data, o, c))
             scores = score_translation(model, data, "test")

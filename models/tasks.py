@@ -4,7 +4,8 @@ The recipe every article ends with: pre-train on raw text, then train a little m
 data. A task reaches its pre-trained run only through `lmzoo.protocols` (never a family's
 internals) and reuses that run's tokenizer:
 
-- **Classification** (`SequenceClassifier`): the run's `Backbone` (ids → hidden states), pooled
+- **Classification** (`SequenceClassifier`): a copy of the run's `Backbone` (ids → hidden states;
+  copied, so that one pre-trained model in memory can start several fine-tuning runs), pooled
   over the sentence (the mean over non-pad positions, or the last real position for a causal or
   recurrent backbone), dropout and a dense layer to the labels. The backbone can be frozen
   (`freeze=True`: only the head learns) or fine-tuned with its own, usually smaller, learning rate
@@ -51,7 +52,15 @@ from keras import ops
 
 from lmzoo.config import from_dict, to_dict
 from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
-from lmzoo.datasets.tokenizers import BOS, EOS, PAD, UNK, VocabularyTokenizer, load_tokenizer
+from lmzoo.datasets.tokenizers import (
+    BOS,
+    EOS,
+    PAD,
+    SPECIALS,
+    UNK,
+    VocabularyTokenizer,
+    load_tokenizer,
+)
 from lmzoo.errors import LmzooError
 from lmzoo.models import sampling
 from lmzoo.models.callbacks import training_callbacks
@@ -532,6 +541,14 @@ def _fresh(model: keras.Model) -> keras.Model:
     return clone
 
 
+def _copy(model: keras.Model) -> keras.Model:
+    """The same architecture with the same weights, so that fine-tuning leaves the pre-trained run as it is."""
+    clone = _fresh(model)
+    clone(np.full((1, 2), len(SPECIALS), np.int32))  # build: creates the weights to copy into
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 def _check_task(config: FinetuneConfig, pretrained: ZooModel, data: TaskData) -> None:
     if config.task == "classify" and not isinstance(data, LabelledData):
         raise LmzooError(f"--task classify needs labelled examples; '{data.name}' is sentence pairs",
@@ -550,8 +567,7 @@ def _check_task(config: FinetuneConfig, pretrained: ZooModel, data: TaskData) ->
 
 def _classifier(config: FinetuneConfig, pretrained: Backbone, labels: Sequence[str]) -> tuple[SequenceClassifier, int]:
     backbone = pretrained.backbone()
-    if config.init == "scratch":
-        backbone = _fresh(backbone)
+    backbone = _fresh(backbone) if config.init == "scratch" else _copy(backbone)
     length = min(config.max_length, getattr(backbone, "max_length", None) or config.max_length)
     pooling = "mean" if config.pooling == "auto" else config.pooling
     if pooling == "last" and not getattr(backbone, "causal", False):
@@ -587,8 +603,7 @@ def _embedding_table(pretrained: ZooModel) -> np.ndarray | None:
 def _translator(config: FinetuneConfig, pretrained: ZooModel) -> tuple[keras.Model, int]:
     if config.architecture == "decoder_only":
         network = pretrained.causal_network()
-        if config.init == "scratch":
-            network = _fresh(network)
+        network = _fresh(network) if config.init == "scratch" else _copy(network)
         length = min(config.max_length, getattr(network, "max_length", None) or config.max_length)
     else:
         table = _embedding_table(pretrained) if config.init == "pretrained" else None
