@@ -35,8 +35,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import lmzoo
 from lmzoo.config import replace
 from lmzoo.datasets.labelled import LabelledData, as_text_corpus, load_task_data
@@ -88,10 +86,9 @@ def timed(fn: Any) -> tuple[Any, float, float]:
 
 
 def subsample(data: LabelledData, count: int | None, seed: int) -> LabelledData:
-    if count is None:
-        return data
-    keep = np.sort(np.random.default_rng(seed).choice(len(data.train), count, replace=False))
-    return LabelledData(data.name, [data.train[i] for i in keep], data.valid, data.test, data.labels, source=data.source)
+    """The labelled subset that `tasks.finetune` draws with `max_examples=count` and the same seed."""
+    return LabelledData(data.name, tasks.subsample(list(data.train), count, seed), data.valid, data.test, data.labels,
+                        source=data.source)
 
 
 # Pre-training runs: on the training split's text only ------------------------------------------------

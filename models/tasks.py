@@ -525,7 +525,13 @@ class CopyTranslator:
 # Training ----------------------------------------------------------------------------------------
 
 
-def _subsample(items: list, limit: int | None, seed: int) -> list:
+def subsample(items: list, limit: int | None, seed: int) -> list:
+    """`limit` items drawn without replacement with `seed`, in their original order (all if None).
+
+    Example:
+        >>> subsample(list("abcdef"), 3, seed=0) == subsample(list("abcdef"), 3, seed=0)
+        True
+    """
     if limit is None or limit >= len(items):
         return items
     keep = np.sort(np.random.default_rng(seed).choice(len(items), limit, replace=False))
@@ -653,7 +659,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     if isinstance(data, PairData) and config.direction == "reverse":
         data = data.reversed()
     tokenizer = pretrained.tokenizer
-    train = _subsample(list(data.train), config.max_examples, config.seed)
+    train = subsample(list(data.train), config.max_examples, config.seed)
     texts = [t for pair in train for t in pair] if isinstance(data, PairData) else [t for t, _ in train]
     unknown = check_tokenizer(tokenizer, texts, config.max_unknown_rate, "task's training")
     keras.utils.set_random_seed(config.seed)
