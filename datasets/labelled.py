@@ -306,11 +306,12 @@ def _han_share(texts: Sequence[str]) -> float:
 
 
 def load_task_data(name_or_path: str | os.PathLike, data_dir_override: str | os.PathLike | None = None,
-                   allow_download: bool = True) -> TaskData:
+                   allow_download: bool = True, kind: str | None = None) -> TaskData:
     """A labelled or pairs corpus: a catalog name, or a `.tsv`/`.txt` file of labelled lines or pairs.
 
-    A user's file is a pairs file when its lines have a tab and no line looks labelled by fastText,
-    and its first field is not a short label; it is split seeded 85/5/10 (train/valid/test).
+    A user's file is read as `kind` ("labelled" or "pairs"; the fine-tuning task knows which). Left
+    out, a file is labelled when its first line starts with fastText's `__label__`, else pairs. It is
+    split seeded 85/5/10 (train/valid/test).
     """
     name = str(name_or_path)
     if name in CATALOG:
@@ -325,17 +326,14 @@ def load_task_data(name_or_path: str | os.PathLike, data_dir_override: str | os.
     lines = read_lines(path)
     if len(lines) < 3:
         raise LmzooError(f"'{path}' has {len(lines)} lines; a task needs at least 3", "give more examples")
-    first_fields = {line.split("\t")[0] for line in lines if "\t" in line}
-    labelled = lines[0].startswith("__label__") or (len(first_fields) <= 2 and all("\t" in line for line in lines)
-                                                     and max(map(len, first_fields)) <= 20)
+    if kind is None:
+        kind = LABELLED if lines[0].startswith("__label__") else PAIRS
     test, valid = _fractions(len(lines))
-    if labelled and not any("\t" in line.split("\t", 1)[1] for line in lines if "\t" in line):
+    if kind == LABELLED:
         examples = parse_labelled(lines, path)
         parts = {s: _take(examples, idx) for s, idx in seeded_split(len(examples), test, valid).items()}
         labels = tuple(sorted({label for _, label in examples}))
         return LabelledData(path.stem, **parts, labels=labels, source=f"{path} (seeded split, seed {SPLIT_SEED})")
-    if lines[0].startswith("__label__") or max(len(line.split("\t")) for line in lines) > 3:
-        raise LmzooError(f"'{path}' is neither labelled lines nor pairs", "see `lmzoo finetune --help` for the formats")
     pairs, credits = parse_pairs(lines, path)
     cut = seeded_split(len(pairs), test, valid)
     return PairData(path.stem, **{s: _take(pairs, idx) for s, idx in cut.items()},

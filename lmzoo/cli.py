@@ -203,7 +203,7 @@ def _finetune(args: argparse.Namespace) -> None:
         overrides["seed"] = args.seed
     config = families.make_config(tasks.FAMILY, args.preset, overrides)
     pretrained = families.load(args.run_dir)
-    data = load_task_data(args.corpus, args.data_dir)
+    data = load_task_data(args.corpus, args.data_dir, kind="labelled" if args.task == "classify" else "pairs")
     model = tasks.finetune(pretrained, data, args.out, config, corpus_name=args.corpus,
                            pretrained_run=str(Path(args.run_dir).resolve()))
     print(f"fine-tuned {pretrained.family} ({args.run_dir}) for {args.task} on {data.name} into {args.out} "

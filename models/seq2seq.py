@@ -781,6 +781,11 @@ class Seq2SeqEncoderBackbone(keras.Model):
         self.network = network
         self.causal = not network.bidirectional  # a forward GRU state has read only the words before it
 
+    def build(self, input_shape: Any) -> None:
+        if not self.network.built:  # every weight, the decoder's too, so that a copy has them all
+            self.network.build(input_shape)
+        self.built = True
+
     def call(self, ids: Any, training: bool | None = None) -> Any:
         return self.network.encode_ids(ids)["states"]
 

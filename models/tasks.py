@@ -4,7 +4,8 @@ The recipe every article ends with: pre-train on raw text, then train a little m
 data. A task reaches its pre-trained run only through `lmzoo.protocols` (never a family's
 internals) and reuses that run's tokenizer:
 
-- **Classification** (`SequenceClassifier`): the run's `Backbone` (ids → hidden states), pooled
+- **Classification** (`SequenceClassifier`): a copy of the run's `Backbone` (ids → hidden states;
+  copied, so that one pre-trained model in memory can start several fine-tuning runs), pooled
   over the sentence (the mean over non-pad positions, or the last real position for a causal or
   recurrent backbone), dropout and a dense layer to the labels. The backbone can be frozen
   (`freeze=True`: only the head learns) or fine-tuned with its own, usually smaller, learning rate
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,7 +52,15 @@ from keras import ops
 
 from lmzoo.config import from_dict, to_dict
 from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
-from lmzoo.datasets.tokenizers import BOS, EOS, PAD, UNK, VocabularyTokenizer, load_tokenizer
+from lmzoo.datasets.tokenizers import (
+    BOS,
+    EOS,
+    PAD,
+    SPECIALS,
+    UNK,
+    VocabularyTokenizer,
+    load_tokenizer,
+)
 from lmzoo.errors import LmzooError
 from lmzoo.models import sampling
 from lmzoo.models.callbacks import training_callbacks
@@ -58,6 +68,8 @@ from lmzoo.protocols import Backbone, CausalNetwork, Family, ZooModel
 from lmzoo.runs import RunDir
 
 MODEL_FILE = "task.keras"
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"  # CJK punctuation, ideographs, full-width forms
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}]) | (?=[{_CJK}])")
 FAMILY_NAME = "finetuned"
 
 
@@ -352,7 +364,12 @@ class FinetunedTranslator:
             rows = [self._source(s) for s in sentences[start : start + batch_size]]
             outputs += self._greedy_decoder_only(rows) if self.config.architecture == "decoder_only" \
                 else self._greedy_encoder_decoder(rows)
-        return [self.tokenizer.decode([i for i in ids if i != EOS]).strip() for ids in outputs]
+        return [self._text(ids) for ids in outputs]
+
+    def _text(self, ids: Sequence[int]) -> str:
+        text = self.tokenizer.decode([i for i in ids if i != EOS]).strip()
+        # A word tokenizer joins every token with a space; Chinese is written without them.
+        return _CJK_SPACE.sub("", text) if self.target_language == "zh" else text
 
     def _greedy_decoder_only(self, rows: list[list[int]]) -> list[list[int]]:
         length = self.sequence_length
@@ -405,7 +422,7 @@ class FinetunedTranslator:
         news = sampling.generate(lambda ids: self.next_log_probs(ids, source), [], max_new_tokens=max_length,
                                  eos_id=EOS, sampler=sampler, num_return_sequences=num_return_sequences, seed=seed,
                                  **sampler_options)
-        return [self.tokenizer.decode([i for i in new if i != EOS]).strip() for new in news]
+        return [self._text(new) for new in news]
 
     def save(self, run: RunDir) -> None:
         self.tokenizer.save(run.tokenizer_path)
@@ -508,7 +525,13 @@ class CopyTranslator:
 # Training ----------------------------------------------------------------------------------------
 
 
-def _subsample(items: list, limit: int | None, seed: int) -> list:
+def subsample(items: list, limit: int | None, seed: int) -> list:
+    """`limit` items drawn without replacement with `seed`, in their original order (all if None).
+
+    Example:
+        >>> subsample(list("abcdef"), 3, seed=0) == subsample(list("abcdef"), 3, seed=0)
+        True
+    """
     if limit is None or limit >= len(items):
         return items
     keep = np.sort(np.random.default_rng(seed).choice(len(items), limit, replace=False))
@@ -521,6 +544,14 @@ def _fresh(model: keras.Model) -> keras.Model:
     for name in ("causal", "max_length"):
         if hasattr(model, name) and not hasattr(clone, name):
             setattr(clone, name, getattr(model, name))
+    return clone
+
+
+def _copy(model: keras.Model) -> keras.Model:
+    """The same architecture with the same weights, so that fine-tuning leaves the pre-trained run as it is."""
+    clone = _fresh(model)
+    clone(np.full((1, 2), len(SPECIALS), np.int32))  # build: creates the weights to copy into
+    clone.set_weights(model.get_weights())
     return clone
 
 
@@ -542,8 +573,7 @@ def _check_task(config: FinetuneConfig, pretrained: ZooModel, data: TaskData) ->
 
 def _classifier(config: FinetuneConfig, pretrained: Backbone, labels: Sequence[str]) -> tuple[SequenceClassifier, int]:
     backbone = pretrained.backbone()
-    if config.init == "scratch":
-        backbone = _fresh(backbone)
+    backbone = _fresh(backbone) if config.init == "scratch" else _copy(backbone)
     length = min(config.max_length, getattr(backbone, "max_length", None) or config.max_length)
     pooling = "mean" if config.pooling == "auto" else config.pooling
     if pooling == "last" and not getattr(backbone, "causal", False):
@@ -579,8 +609,7 @@ def _embedding_table(pretrained: ZooModel) -> np.ndarray | None:
 def _translator(config: FinetuneConfig, pretrained: ZooModel) -> tuple[keras.Model, int]:
     if config.architecture == "decoder_only":
         network = pretrained.causal_network()
-        if config.init == "scratch":
-            network = _fresh(network)
+        network = _fresh(network) if config.init == "scratch" else _copy(network)
         length = min(config.max_length, getattr(network, "max_length", None) or config.max_length)
     else:
         table = _embedding_table(pretrained) if config.init == "pretrained" else None
@@ -630,7 +659,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     if isinstance(data, PairData) and config.direction == "reverse":
         data = data.reversed()
     tokenizer = pretrained.tokenizer
-    train = _subsample(list(data.train), config.max_examples, config.seed)
+    train = subsample(list(data.train), config.max_examples, config.seed)
     texts = [t for pair in train for t in pair] if isinstance(data, PairData) else [t for t, _ in train]
     unknown = check_tokenizer(tokenizer, texts, config.max_unknown_rate, "task's training")
     keras.utils.set_random_seed(config.seed)

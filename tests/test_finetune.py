@@ -1,0 +1,250 @@
+"""Task corpora, backbones, fine-tuning for classification and translation, and their bad inputs.
+
+Tiny runs on the embedded MR sample and on pairs this file writes itself; `slow` tests read the real
+files from ../shared/corpora.
+"""
+
+import hashlib
+import io
+import json
+import tarfile
+
+import numpy as np
+import pytest
+
+from lmzoo.cli import main
+from lmzoo.datasets.catalog import CATALOG, CorpusFile
+from lmzoo.datasets.labelled import (
+    LabelledData,
+    PairData,
+    as_text_corpus,
+    ensure_task_file,
+    extract_member,
+    load_task_data,
+    read_lines,
+)
+from lmzoo.errors import LmzooError
+
+PAIRS = [("I see.", "我明白了。"), ("Thanks.", "谢谢。"), ("Good night.", "晚安。"), ("I am here.", "我在这里。"),
+         ("Hi.", "你好。"), ("Run.", "跑。"), ("I know.", "我知道。"), ("Come here.", "过来。")]
+
+
+def write_pairs(path, pairs=PAIRS, repeat=4):
+    path.write_text("".join(f"{a}\t{b}\tCC-BY 2.0 (France) test #{i}\n" for i, (a, b) in enumerate(pairs * repeat)),
+                    encoding="utf-8")
+    return path
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# Data ----------------------------------------------------------------------------------------------
+
+
+def test_windows_1252_characters_survive(tmp_path):
+    path = tmp_path / "rt-polarity.neg"
+    path.write_bytes(b"clich\xe9s \x85 \x91quoted\x92 1990\x962000 \x97 end\n")  # as the MR files store them
+    (line,) = read_lines(path, CATALOG["rt-polarity"].extra["encoding"])
+    assert line == "clichés … ‘quoted’ 1990–2000 — end"
+    assert not any(0x80 <= ord(ch) < 0xA0 for ch in line)  # what Latin-1 would have produced
+
+
+def test_embedded_sample_is_labelled_split_and_decoded():
+    data = load_task_data("rt-polarity-sample")
+    assert isinstance(data, LabelledData) and data.labels == ("neg", "pos")
+    assert [len(data.train), len(data.valid), len(data.test)] == [170, 10, 20]
+    texts = [t for s in ("train", "valid", "test") for t, _ in data.split(s)]
+    assert len(set(texts)) == 200 and sum(t.count("é") for t in texts) == 3 and sum(t.count("—") for t in texts) == 3
+    assert data.train == load_task_data("rt-polarity-sample").train  # seeded, so the same every time
+    text = as_text_corpus(data)
+    assert not set(text.train.splitlines()) & {t for t, _ in data.test}  # pre-training never sees test text
+
+
+def test_user_pairs_keep_attribution_and_reverse(tmp_path):
+    data = load_task_data(write_pairs(tmp_path / "pairs.tsv"))
+    assert isinstance(data, PairData) and (data.source_language, data.target_language) == ("en", "zh")
+    assert len(data.train) + len(data.valid) + len(data.test) == 32
+    assert all(credit.startswith("CC-BY") for credit in data.attribution["train"])
+    back = data.reversed()
+    assert back.train[0] == data.train[0][::-1] and back.target_language == "en"
+
+
+def test_archive_member_is_extracted_only_to_its_catalog_path(tmp_path, http_server):
+    wanted = b"good film\n"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in (("../evil.txt", b"x"), ("rt-polaritydata/rt-polarity.pos", wanted)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    www, url = http_server
+    (www / "rt.tar.gz").write_bytes(buffer.getvalue())
+    file = CorpusFile("rt-polarity/rt-polarity.pos", hashlib.sha256(wanted).hexdigest(), len(wanted),
+                      (f"{url}/rt.tar.gz",), convert="archive:rt-polaritydata/rt-polarity.pos")
+    target = tmp_path / "data"
+    assert ensure_task_file(file, target).read_bytes() == wanted
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["rt-polarity.pos", "rt.tar.gz"]
+    with pytest.raises(LmzooError, match="has no file"):
+        extract_member(buffer.getvalue(), "../evil", tmp_path / "x", "0" * 64)
+    with pytest.raises(LmzooError, match="checksum mismatch"):
+        extract_member(buffer.getvalue(), "../evil.txt", tmp_path / "y", "0" * 64)
+    assert not (tmp_path / "y").exists() and not (tmp_path / "evil.txt").exists()
+
+
+@pytest.mark.slow
+def test_real_task_corpora(shared_corpora):
+    mr = load_task_data("rt-polarity", shared_corpora)
+    assert [len(mr.train), len(mr.valid), len(mr.test)] == [9063, 533, 1066]
+    text = "".join(t for s in ("train", "valid", "test") for t, _ in mr.split(s))
+    assert {ch: text.count(ch) for ch in "é…‘–—"} == {"é": 99, "…": 23, "‘": 6, "–": 17, "—": 13}
+    pairs = load_task_data("tatoeba-cmn", shared_corpora)
+    assert [len(pairs.train), len(pairs.valid), len(pairs.test)] == [27655, 500, 1000]
+    assert not any("\ufeff" in s or "\ufeff" in t for s, t in pairs.train + pairs.test)
+    assert "Attribution: tatoeba.org" in pairs.attribution["test"][0]
+    assert CATALOG["tatoeba-cmn"].licence.startswith("CC BY 2.0 FR")
+
+
+# Backbones and fine-tuning -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def word2vec_run(tmp_path_factory):
+    from lmzoo import load_corpus, train
+
+    out = tmp_path_factory.mktemp("w2v")
+    train("word2vec", load_corpus("rt-polarity-sample"), out, preset="quick", min_count=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
+    return write_pairs(tmp_path_factory.mktemp("pairs") / "pairs.tsv")
+
+
+@pytest.fixture(scope="module")
+def transformer_run(pairs_file, tmp_path_factory):
+    from lmzoo import train
+
+    out = tmp_path_factory.mktemp("lm")
+    train("transformer", as_text_corpus(load_task_data(pairs_file)), out, preset="quick", steps=40, context=32,
+          eval_every=40)
+    return out
+
+
+def test_backbones_share_weights_with_the_pretrained_model(word2vec_run, transformer_run):
+    from lmzoo import load
+    from lmzoo.protocols import Backbone, CausalNetwork
+
+    w2v, lm = load(word2vec_run), load(transformer_run)
+    assert isinstance(w2v, Backbone) and isinstance(lm, Backbone) and isinstance(lm, CausalNetwork)
+    ids = np.array([[4, 5, 6, 0]], np.int32)
+    states = np.asarray(lm.backbone()(ids))
+    assert states.shape == (1, 4, lm.config.hidden_dim)
+    table = w2v.backbone().layers[-1].embeddings
+    table.assign(np.asarray(table) + 1.0)
+    assert np.allclose(w2v.word_vectors()[w2v.tokenizer.vocabulary[4]], np.asarray(table)[4])
+
+
+def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
+    from lmzoo import load
+
+    out = tmp_path / "cls"
+    argv = ["finetune", word2vec_run, "--task", "classify", "--corpus", "rt-polarity-sample", "--out", out,
+            "--preset", "quick"]
+    code, stdout, _ = run_cli(capsys, *argv)
+    assert code == 0 and "fine-tuned word2vec" in stdout
+    assert {"config.json", "tokenizer.json", "task.keras", "metrics.jsonl", "COMPLETE"} <= {p.name for p in out.iterdir()}
+    code, stdout, _ = run_cli(capsys, "evaluate", out, "--json")
+    row = json.loads(stdout)
+    test = load_task_data("rt-polarity-sample").test
+    predicted = load(out).classify([t for t, _ in test])
+    assert code == 0 and row["examples"] == 20 and "train_seconds" in row
+    assert row["accuracy"] == np.mean([p == g for p, (_, g) in zip(predicted, test, strict=True)])
+    before = (out / "task.keras").stat().st_mtime
+    assert run_cli(capsys, *argv)[0] == 0 and (out / "task.keras").stat().st_mtime == before  # finished: loaded
+
+
+def test_freeze_scratch_and_two_learning_rates(word2vec_run, tmp_path):
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.models import tasks
+
+    data = load_task_data("rt-polarity-sample")
+    pretrained = load(word2vec_run)
+    table = np.asarray(pretrained.backbone().layers[-1].embeddings).copy()
+    quick = tasks.PRESETS["quick"]
+    frozen = tasks.finetune(pretrained, data, tmp_path / "frozen", replace(quick, {"freeze": True}))
+    assert np.array_equal(np.asarray(frozen.network.backbone.layers[-1].embeddings), table)
+    two = tasks.finetune(pretrained, data, tmp_path / "two", replace(quick, {"backbone_learning_rate": 1e-4}))
+    moved = np.abs(np.asarray(two.network.backbone.layers[-1].embeddings) - table).max()
+    assert 0 < moved
+    scratch = tasks.finetune(load(word2vec_run), data, tmp_path / "scratch", replace(quick, {"init": "scratch"}))
+    assert not np.allclose(np.asarray(scratch.network.backbone.layers[-1].embeddings), table, atol=1e-2)
+
+
+def test_counting_classifier_separates_a_clear_signal():
+    from lmzoo.models.tasks import CountingClassifier
+
+    pos, neg = ["a fine and moving film", "moving , warm , fine"], ["a dull and tedious mess", "tedious , dull"]
+    model = CountingClassifier().fit(pos * 5 + neg * 5, ["pos"] * 10 + ["neg"] * 10)
+    assert model.classify(["fine work", "a tedious film", "warm and moving"]) == ["pos", "neg", "pos"]
+
+
+@pytest.mark.parametrize("architecture", ["decoder_only", "encoder_decoder"])
+def test_translate_learns_the_training_pairs(architecture, transformer_run, pairs_file, tmp_path, capsys):
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.harness import score_translation
+    from lmzoo.models import tasks
+
+    data = load_task_data(pairs_file)
+    config = replace(tasks.PRESETS["quick"], {"task": "translate", "architecture": architecture, "epochs": 40.0,
+                                              "learning_rate": 3e-3})
+    out = tmp_path / architecture
+    model = tasks.finetune(load(transformer_run), data, out, config)
+    scores = score_translation(model, data, "train")
+    copy = score_translation(tasks.CopyTranslator("en", "zh"), data, "train")
+    assert scores["bleu"] > 50 > copy["bleu"] and scores["direction"] == "en->zh"
+    assert model.generate("Thanks.") == model.translate(["Thanks."])  # the shared sampler, greedy
+    code, stdout, _ = run_cli(capsys, "generate", out, "--prompt", "Good night.")
+    assert code == 0 and stdout.strip() == f"[0] {model.translate(['Good night.'])[0]}"
+
+
+# Bad inputs: one line, exit 2 ----------------------------------------------------------------------
+
+
+def assert_one_line_error(capsys, argv, match):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and match in err, err
+
+
+def test_third_label_is_an_error(word2vec_run, tmp_path, capsys):
+    path = tmp_path / "labels.tsv"
+    path.write_text("pos\tgood film\nneg\tdull film\npos\tfine\nneutral\tit is a film\n", encoding="utf-8")
+    assert_one_line_error(capsys, ["finetune", word2vec_run, "--task", "classify", "--corpus", path,
+                                   "--out", tmp_path / "o"], "3 distinct labels")
+
+
+def test_empty_side_of_a_pair_is_an_error(word2vec_run, tmp_path, capsys):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("Hi.\t你好。\nRun.\t \nThanks.\t谢谢。\n", encoding="utf-8")
+    assert_one_line_error(capsys, ["finetune", word2vec_run, "--task", "translate", "--corpus", path,
+                                   "--out", tmp_path / "o"], "line 2 has an empty target side")
+
+
+@pytest.mark.parametrize("family", ["ngram", "unigram"])
+def test_family_without_backbone_is_an_error(family, tmp_path, capsys):
+    from lmzoo import load_corpus, train
+
+    train(family, load_corpus("rt-polarity-sample"), tmp_path / family)
+    assert_one_line_error(capsys, ["finetune", tmp_path / family, "--task", "classify", "--corpus",
+                                   "rt-polarity-sample", "--out", tmp_path / "o"], "has no backbone")
+
+
+def test_tokenizer_mismatch_is_an_error(word2vec_run, pairs_file, tmp_path, capsys):
+    assert_one_line_error(capsys, ["finetune", word2vec_run, "--task", "translate", "--corpus", pairs_file,
+                                   "--out", tmp_path / "o", "--set", "architecture='encoder_decoder'"],
+                          "tokenizer mismatch")
