@@ -383,7 +383,8 @@ def test_gensim_sees_every_word_of_a_line_longer_than_its_10000_word_limit(tmp_p
 
     rng = np.random.default_rng(0)
     words = 25_000
-    text = " ".join(f"w{i}" for i in rng.integers(0, 200, words)) + "\n"
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    text = " ".join(f"w{letters[i // 26]}{letters[i % 26]}" for i in rng.integers(0, 200, words)) + "\n"
     train("word2vec-gensim", _text_corpus(text), tmp_path, preset="quick", min_count=1, sample=0.0, epochs=2, workers=1)
     record = RunDir(tmp_path).read_json("training.json")
     # gensim stops reading a text after 10,000 words without a word of warning.
