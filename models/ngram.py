@@ -226,12 +226,12 @@ class NGramLM:
     def _walk(self, stream: np.ndarray, pos: np.ndarray, upto: int) -> np.ndarray:
         """rows[k-1, t]: row of the k-gram ending at t (k = 1..upto), -1 if unseen or crossing `<s>`."""
         rows = np.full((max(upto, 0), len(stream)), -1, dtype=np.int64)
-        for k in range(1, upto + 1):
-            if k == 1:
-                parent = np.zeros(len(stream), dtype=np.int64)
-            else:
-                parent = np.concatenate([[-1], rows[k - 2, :-1]])
-            parent = np.where(pos + 1 >= k, parent, -1)
+        if upto >= 1:
+            rows[0] = stream  # order 1 is dense: the row is the word id
+        for k in range(2, upto + 1):
+            parent = np.full(len(stream), -1, dtype=np.int64)
+            parent[1:] = rows[k - 2, :-1]
+            parent[pos + 1 < k] = -1
             rows[k - 1] = self._lookup(k, parent, stream)
         return rows
 
@@ -243,20 +243,25 @@ class NGramLM:
         adds its log backoff weight. `found[k-1]`, when the caller has it from its walk, is the
         row of the order-k n-gram (context, word), saving the lookups.
         """
-        out = np.empty(len(words))
-        done = np.zeros(len(words), dtype=bool)
+        order = self.config.order
+        if found is None:
+            found = [words] + [self._lookup(k, contexts[k - 2], words) for k in range(2, order + 1)]
+        # The longest order with a seen n-gram (order 1 always is: its table is dense).
+        longest = np.ones(len(words), dtype=np.int64)
+        out = self.log_probs[0][words]
         backoff = np.zeros(len(words))
+        for k in range(2, order + 1):
+            row = found[k - 1]
+            seen = row >= 0
+            longest[seen] = k
+            out = np.where(seen, self.log_probs[k - 1][np.maximum(row, 0)], out)
         with np.errstate(invalid="ignore"):
-            for k in range(self.config.order, 0, -1):
-                parent = contexts[k - 2] if k >= 2 else np.zeros(len(words), dtype=np.int64)
-                row = self._lookup(k, parent, words) if found is None else found[k - 1]
-                hit = ~done & (row >= 0)
-                out[hit] = self.log_probs[k - 1][row[hit]] + backoff[hit]
-                done |= hit
-                if k >= 2:
-                    skip = ~done & (parent >= 0)
-                    backoff[skip] += self.log_backoffs[k - 2][parent[skip]]
-        return out
+            # Each seen context longer than the longest match adds its backoff weight (longest first).
+            for k in range(order, 1, -1):
+                parent = contexts[k - 2]
+                skipped = (longest < k) & (parent >= 0)
+                backoff += np.where(skipped, self.log_backoffs[k - 2][np.maximum(parent, 0)], 0.0)
+            return out + backoff
 
     def _check_ids(self, ids: Sequence[int]) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)

@@ -13,13 +13,23 @@ Two families live here:
   summed over the pairs of a batch (so that plain SGD makes the same per-pair update as
   word2vec.c and gensim). CBOW predicts the centre from the mean of its context vectors and,
   as word2vec.c does, passes the whole error back to every context vector.
-  Training data is streamed: `PairStream` turns a few thousand sentences at a time into
+  Training data is streamed: `PairStream` turns a chunk of about 32k words at a time into
   (centre, context, negatives) batches with numpy (subsampling of frequent words, a
-  dynamic window, negatives drawn from unigram^0.75), and `tf.data.Dataset.from_generator`
-  prefetches them in a background thread while the step runs, so the pairs of the whole
-  corpus are never held in memory (the corpus itself is kept once, as int32 ids).
+  dynamic window, negatives drawn from unigram^0.75 by the alias method), one array of all
+  the chunk's batches at once, and `tf.data.Dataset.from_generator` prefetches those arrays
+  in a background thread while the steps run, so the pairs of the whole corpus are never
+  held in memory (the corpus itself is kept once, as int32 ids). `fit` runs
+  `steps_per_execution` steps per compiled call; the embedding gradients are row slices
+  (IndexedSlices), so SGD updates only the rows a batch touched.
 - `word2vec-gensim`: gensim's `Word2Vec` trained on exactly the same sentences and
-  vocabulary with the same hyper-parameters, so that the comparison is one loop.
+  vocabulary with the same hyper-parameters, so that the comparison is one loop. It is fed
+  a list of token lists, as gensim's users feed it, so it runs as fast as gensim itself.
+  With `workers` > 1 gensim's threads race and a seed does not fix the vectors: such a run
+  records `reproducible: false` in its `training.json`; `workers=1` is reproducible.
+
+Lines longer than `MAX_SENTENCE_WORDS` are cut into pieces of at most that many words
+before either family sees them: gensim silently drops the words of a text past 10,000, and
+the pair stream's memory is bounded by its chunk size only if no line is longer.
 
 Both implement the Embedder protocol (`word_vectors()` returns gensim KeyedVectors) and
 export to the word2vec text and binary formats and to TSV for the TensorBoard projector.
@@ -43,6 +53,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +85,8 @@ if TYPE_CHECKING:
 
 EXPORT_FORMATS = ("word2vec", "word2vec-binary", "projector")
 CHUNK_TOKENS = 32768  # tokens turned into pairs at a time: bounds the pipeline's memory
+# gensim's MAX_WORDS_IN_BATCH: it silently ignores the words of one text past this many.
+MAX_SENTENCE_WORDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -98,14 +111,15 @@ class Word2VecConfig:
     learning_rate: float = 0.025  # per-pair SGD step at the start [alpha]
     min_learning_rate: float = 1e-4  # reached at the end, linearly [min_alpha]
     jit_compile: bool = True  # XLA-compile the Keras step
-    workers: int = 2  # gensim's threads (the Keras family ignores it)
+    steps_per_execution: int = 50  # steps per compiled call (fewer on a small corpus)
+    workers: int = 2  # gensim's threads, > 1 is not reproducible (the Keras family ignores it)
     distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # Keras family: lmzoo.models.distribute
     seed: int = 0
 
     def validate(self) -> None:
         if self.window < 1:
             raise LmzooError(f"window={self.window} must be >= 1", "the window is how many words each side count as context; try --set window=5")
-        for name in ("dimension", "negatives", "min_count", "epochs", "batch_size", "workers"):
+        for name in ("dimension", "negatives", "min_count", "epochs", "batch_size", "steps_per_execution", "workers"):
             if getattr(self, name) < 1:
                 raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
         if not 0 <= self.sample < 1:
@@ -126,17 +140,21 @@ PRESETS = {
 # Corpus statistics and the pair stream (numpy)
 
 
-def encode_sentences(tokenizer: WordTokenizer, text: str) -> tuple[np.ndarray, np.ndarray]:
+def encode_sentences(tokenizer: WordTokenizer, text: str,
+                     max_words: int = MAX_SENTENCE_WORDS) -> tuple[np.ndarray, np.ndarray]:
     """The text as one flat int32 array of in-vocabulary word ids plus each line's length.
 
     Unknown words are dropped rather than mapped to `<unk>` (word2vec.c and gensim drop
     words below min_count before taking windows), and no `</s>` is added: windows never
-    cross a line.
+    cross a line. A line longer than `max_words` counts as several lines of at most
+    `max_words` each.
 
     Example:
         >>> tok = WordTokenizer.fit("a b a\\nb c", min_count=2)
         >>> [a.tolist() for a in encode_sentences(tok, "a x b\\nc")]
         [[4, 5], [2]]
+        >>> encode_sentences(tok, "a b a b a", max_words=2)[1].tolist()
+        [2, 2, 1]
     """
     index = tokenizer.index
     ids: list[int] = []
@@ -145,8 +163,31 @@ def encode_sentences(tokenizer: WordTokenizer, text: str) -> tuple[np.ndarray, n
         row = [i for i in (index.get(w, PAD) for w in tokenizer.words(line)) if i > EOS]
         if row:
             ids.extend(row)
-            lengths.append(len(row))
+            lengths.extend(_piece_lengths(len(row), max_words))
     return np.asarray(ids, dtype=np.int32), np.asarray(lengths, dtype=np.int64)
+
+
+def _piece_lengths(length: int, max_words: int) -> list[int]:
+    full, rest = divmod(length, max_words)
+    return [max_words] * full + ([rest] if rest else [])
+
+
+def sentence_words(tokenizer: WordTokenizer, text: str, max_words: int = MAX_SENTENCE_WORDS) -> list[list[str]]:
+    """The lines as lists of in-vocabulary words, long lines cut into pieces of `max_words`.
+
+    This is what gensim is fed: the same words `encode_sentences` keeps, in the same pieces.
+
+    Example:
+        >>> tok = WordTokenizer.fit("a b a\\nb c", min_count=2)
+        >>> sentence_words(tok, "a x b\\nc\\nb a b", max_words=2)
+        [['a', 'b'], ['b', 'a'], ['b']]
+    """
+    index = tokenizer.index
+    out = []
+    for line in text.splitlines():
+        words = [w for w in tokenizer.words(line) if index.get(w, PAD) > EOS]
+        out += [words[i : i + max_words] for i in range(0, len(words), max_words)]
+    return out
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -178,6 +219,32 @@ def noise_distribution(counts: np.ndarray, exponent: float = 0.75) -> np.ndarray
     weights = np.asarray(counts, dtype=np.float64) ** exponent
     weights[: len(SPECIALS)] = 0.0
     return weights / weights.sum()
+
+
+def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table (Vose's construction): exact O(1) draws from a discrete distribution.
+
+    Draw i uniformly, keep it with probability `keep[i]`, else take `alias[i]`. Two numpy
+    draws per sample, against a binary search of the cumulative table per sample (gensim's
+    way), which took most of the pipeline's time on PTB.
+
+    Example:
+        >>> keep, alias = alias_table(np.array([0.0, 0.25, 0.75]))
+        >>> [round(float((keep[i] + (1 - keep) @ (alias == i)) / 3), 3) for i in range(3)]
+        [0.0, 0.25, 0.75]
+    """
+    n = len(probabilities)
+    scaled = np.asarray(probabilities, dtype=np.float64) * n / np.sum(probabilities)
+    keep, alias = np.ones(n), np.arange(n, dtype=np.int32)
+    small = [i for i in range(n) if scaled[i] < 1.0]
+    large = [i for i in range(n) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        keep[s], alias[s] = scaled[s], g
+        scaled[g] -= 1.0 - scaled[s]
+        (small if scaled[g] < 1.0 else large).append(g)
+    # Leftovers are 1 up to rounding error.
+    return keep, alias
 
 
 def skipgram_pairs(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +315,7 @@ class PairStream:
             raise LmzooError("no in-vocabulary words to train on", "lower min_count or give more text")
         self.counts = np.bincount(self.ids, minlength=tokenizer.vocabulary_size()).astype(np.int64)
         self.keep = keep_probabilities(self.counts, config.sample)
-        self.noise_cumulative = np.cumsum(noise_distribution(self.counts, config.ns_exponent))
+        self.noise_keep, self.noise_alias = alias_table(noise_distribution(self.counts, config.ns_exponent))
         # Chunk boundaries (in sentences) so that each chunk holds about CHUNK_TOKENS words.
         ends = np.cumsum(self.lengths)
         cut = np.searchsorted(ends, np.arange(CHUNK_TOKENS, ends[-1], CHUNK_TOKENS), side="right")
@@ -272,9 +339,9 @@ class PairStream:
         return max(1, math.ceil(examples / self.config.batch_size))
 
     def negatives(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-        """Noise words drawn from unigram ** ns_exponent (inverse-CDF sampling)."""
-        draws = np.searchsorted(self.noise_cumulative, rng.random(shape) * self.noise_cumulative[-1], side="right")
-        return draws.astype(np.int32)
+        """Noise words drawn from unigram ** ns_exponent (alias method)."""
+        draws = rng.integers(0, len(self.noise_keep), size=shape, dtype=np.int32)
+        return np.where(rng.random(shape) < self.noise_keep[draws], draws, self.noise_alias[draws])
 
     def subsample(self, rng: np.random.Generator, ids: np.ndarray) -> np.ndarray:
         """A mask keeping each occurrence of word w with probability `keep[w]`."""
@@ -302,38 +369,49 @@ class PairStream:
         for chunk in range(len(self.chunk_bounds) - 1):
             yield self.chunk_examples(rng, chunk)
 
-    def batches(self, first_epoch: int = 0) -> Iterator[dict[str, np.ndarray]]:
-        """Full batches from pass `first_epoch` on, without end: leftovers carry into the next pass.
+    def blocks(self, first_epoch: int = 0) -> Iterator[dict[str, np.ndarray]]:
+        """All full batches of a chunk at once, from pass `first_epoch` on, without end.
 
-        Every batch has the same shape (the compiled step is traced once), and `fit` cuts
-        the stream into epochs of `expected_steps()` steps, one pass each on average.
+        Each block is a dict: `inputs` (n, batch) centres or (n, batch, 2·window) CBOW
+        contexts, and `targets` (n, batch, 1 + negatives). Leftover pairs carry into the next
+        chunk (and pass), so every batch has the same shape (the compiled step is traced
+        once), and `fit` cuts the stream into epochs of `expected_steps()` steps, one pass
+        each on average.
         """
-        size = self.config.batch_size
+        size, k = self.config.batch_size, self.config.negatives
         rng = np.random.default_rng([self.config.seed, first_epoch, 1])  # the noise stream
         left_inputs, left_words = None, None
         for epoch in itertools.count(first_epoch):
             for inputs, words in self.epoch_examples(epoch):
                 if left_words is not None:
                     inputs, words = np.concatenate([left_inputs, inputs]), np.concatenate([left_words, words])
-                full = len(words) // size * size
-                for start in range(0, full, size):
-                    yield self._batch(rng, inputs[start : start + size], words[start : start + size])
-                left_inputs, left_words = inputs[full:], words[full:]
+                n = len(words) // size
+                if n:
+                    true_words = words[: n * size].reshape(n, size, 1)
+                    noise = self.negatives(rng, (n, size, k))
+                    yield {"inputs": inputs[: n * size].reshape(n, size, *inputs.shape[1:]),
+                           "targets": np.concatenate([true_words, noise], axis=2)}
+                left_inputs, left_words = inputs[n * size :], words[n * size :]
 
-    def _batch(self, rng: np.random.Generator, inputs: np.ndarray, words: np.ndarray) -> dict[str, np.ndarray]:
-        noise = self.negatives(rng, (len(words), self.config.negatives))
-        return {"inputs": inputs, "targets": np.concatenate([words[:, None], noise], axis=1)}
+    def batches(self, first_epoch: int = 0) -> Iterator[dict[str, np.ndarray]]:
+        """The batches of `blocks`, one at a time."""
+        for block in self.blocks(first_epoch):
+            for i in range(len(block["targets"])):
+                yield {name: value[i] for name, value in block.items()}
 
     def dataset(self, epoch_source: _EpochCounter) -> tf.data.Dataset:
-        """A tf.data pipeline over `batches`, prefetched so numpy work overlaps the step."""
+        """A tf.data pipeline over `blocks`, prefetched so the numpy work overlaps the steps."""
         import tensorflow as tf
 
         size, k = self.config.batch_size, self.config.negatives
-        inputs_shape = (size, 2 * self.config.window) if self.config.arch == "cbow" else (size,)
-        signature = {"inputs": tf.TensorSpec(inputs_shape, tf.int32), "targets": tf.TensorSpec((size, 1 + k), tf.int32)}
+        inputs_shape = (None, size, 2 * self.config.window) if self.config.arch == "cbow" else (None, size)
+        signature = {"inputs": tf.TensorSpec(inputs_shape, tf.int32),
+                     "targets": tf.TensorSpec((None, size, 1 + k), tf.int32)}
         # The generator starts when fit first asks for data, so a resumed run starts at its epoch.
-        return tf.data.Dataset.from_generator(lambda: self.batches(epoch_source.epoch),
-                                              output_signature=signature).prefetch(4)
+        # One generator call per chunk (tens of batches), not per batch: the Python handoff
+        # per element is what from_generator costs.
+        blocks = tf.data.Dataset.from_generator(lambda: self.blocks(epoch_source.epoch), output_signature=signature)
+        return blocks.prefetch(2).unbatch().prefetch(2 * self.config.steps_per_execution)
 
 
 class _EpochCounter(keras.callbacks.Callback):
@@ -609,10 +687,12 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
     # The loss is a sum over pairs, so replicas' summed gradients are the whole batch's as is.
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
         model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, name="word2vec")
-        steps = stream.expected_steps()
+        # `fit` runs whole executions of steps_per_execution steps: round the epoch up to them.
+        per_call = min(config.steps_per_execution, stream.expected_steps())
+        steps = math.ceil(stream.expected_steps() / per_call) * per_call
         # Plain SGD on a summed loss is word2vec's per-pair update; the rate falls linearly to the end.
         model.compile(optimizer=keras.optimizers.SGD(_linear_decay(config, steps * config.epochs)),
-                      jit_compile=config.jit_compile)
+                      jit_compile=config.jit_compile, steps_per_execution=per_call)
         inputs_shape = (1, 2 * config.window) if config.arch == "cbow" else (1,)
         model({"inputs": np.full(inputs_shape, len(SPECIALS), np.int32),
                "targets": np.full((1, 1 + config.negatives), len(SPECIALS), np.int32)})  # build before restoring
@@ -647,18 +727,10 @@ FAMILY = Family(
 # The gensim baseline: same sentences, same vocabulary, same hyper-parameters
 
 
-class _GensimSentences:
-    """Restartable iterable over the training lines as lists of in-vocabulary words (streamed)."""
-
-    def __init__(self, tokenizer: WordTokenizer, text: str):
-        self.tokenizer, self.text = tokenizer, text
-
-    def __iter__(self) -> Iterator[list[str]]:
-        index = self.tokenizer.index
-        for line in self.text.splitlines():
-            words = [w for w in self.tokenizer.words(line) if index.get(w, PAD) > EOS]
-            if words:
-                yield words
+def _stable_hash(text: str) -> int:
+    """gensim seeds each word's initial vector with hashfxn(word + seed); Python's own `hash`
+    of a string changes from process to process, so a seed alone would not fix the vectors."""
+    return zlib.crc32(text.encode("utf-8"))
 
 
 class GensimWord2Vec(_VectorsMixin):
@@ -697,7 +769,9 @@ def gensim_train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> GensimW
     from gensim.models.callbacks import CallbackAny2Vec
 
     tokenizer = _fit_tokenizer(config, corpus)
-    sentences = _GensimSentences(tokenizer, corpus.train)
+    # A list of token lists, as gensim's users feed it (a Python generator re-read every epoch
+    # made the baseline 2.4x slower than gensim itself).
+    sentences = sentence_words(tokenizer, corpus.train)
 
     class EpochLog(CallbackAny2Vec):
         def __init__(self) -> None:
@@ -714,14 +788,22 @@ def gensim_train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> GensimW
     words = sum(len(s) for s in sentences)
     with run.timed(tokens_per_pass=words, passes=config.epochs):
         model = GensimModel(
-            sentences=sentences, vector_size=config.dimension, window=config.window, negative=config.negatives,
+            vector_size=config.dimension, window=config.window, negative=config.negatives,
             ns_exponent=config.ns_exponent, sample=config.sample, min_count=config.min_count,
             sg=int(config.arch == "skipgram"), hs=0, cbow_mean=1, alpha=config.learning_rate,
             min_alpha=config.min_learning_rate, epochs=config.epochs, workers=config.workers, seed=config.seed,
-            compute_loss=True, callbacks=[EpochLog()],
+            hashfxn=_stable_hash, compute_loss=True,
         )
+        # What the constructor does when given sentences, split to keep train()'s word counts.
+        model.build_vocab(sentences)
+        trained, seen = model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs,
+                                    callbacks=[EpochLog()], compute_loss=True)
     result = GensimWord2Vec(config, tokenizer, model.wv)
     result.save(run)
+    # `words_seen` counts every word gensim read (all epochs); `words_trained` those left after
+    # subsampling. With workers > 1 the threads race: the same seed gives other vectors.
+    run.write_json("training.json", {"words_per_epoch": words, "words_seen": int(seen), "words_trained": int(trained),
+                                     "workers": config.workers, "reproducible": config.workers == 1})
     run.mark_complete()
     return result
 

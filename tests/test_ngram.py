@@ -155,6 +155,53 @@ def test_kenlm_reads_our_arpa_and_agrees_within_1e_4(lee, tmp_path):
     assert checked > 1000
 
 
+def _reference_arpa(model: NGramLM) -> str:
+    """The ARPA text written line by line in plain Python (the writer before it was vectorised)."""
+    def fmt(values):
+        return [f"{-99.0 if math.isinf(v) else v / math.log(10):.8f}" for v in values.tolist()]
+
+    vocabulary = [model.tokenizer.id_to_token(i) for i in range(model.vocab_size)]
+    order, unigrams = model.config.order, np.arange(1, model.vocab_size)
+    sizes = [len(unigrams)] + [len(k) for k in model.keys[1:]]
+    out = ["\\data\\\n", *(f"ngram {k}={n}\n" for k, n in enumerate(sizes, 1))]
+    for k in range(1, order + 1):
+        rows = unigrams if k == 1 else np.arange(sizes[k - 1])
+        words = [" ".join(vocabulary[i] for i in t) for t in model.ngram_tokens(k)[rows].tolist()]
+        probs = fmt(model.log_probs[k - 1][rows])
+        if k == 1:
+            probs[BOS - 1] = "-99.00000000"
+        out.append(f"\n\\{k}-grams:\n")
+        if k < order:
+            used = np.bincount(model.keys[k] // model.vocab_size, minlength=len(model.keys[k - 1]))[rows] > 0
+            out += [f"{p}\t{w}\t{b}\n" if c else f"{p}\t{w}\n"
+                    for p, w, b, c in zip(probs, words, fmt(model.log_backoffs[k - 1][rows]), used.tolist(), strict=True)]
+        else:
+            out += [f"{p}\t{w}\n" for p, w in zip(probs, words, strict=True)]
+    return "".join(out) + "\n\\end\\\n"
+
+
+@pytest.mark.parametrize("smoothing", ["modified-kneser-ney", "mle"])
+def test_vectorised_arpa_writer_is_byte_identical_to_plain_python(lee, tmp_path, smoothing):
+    corpus, tokenizer, train_ids = lee
+    model = NGramLM.from_ids(NGramConfig(order=4, smoothing=smoothing), tokenizer, train_ids)
+    write_arpa(model, tmp_path / "lee.arpa")
+    assert (tmp_path / "lee.arpa").read_bytes() == _reference_arpa(model).encode("utf-8")
+
+
+def test_arpa_numbers_are_formatted_as_python_does_even_at_rounding_ties():
+    from lmzoo.models.arpa import LN10, _format
+
+    rng = np.random.default_rng(0)
+    log10 = np.concatenate([
+        -rng.exponential(2.0, 20_000), -rng.integers(0, 10**8, 5_000) / 1e8 - 0.000000005,  # ties in decimal
+        [0.0, -0.0, -1e-9, -4e-9, -5e-9, -6e-9, -99.0, -123.456789125, 0.5],
+    ])
+    nats = log10 * LN10
+    want = [f"{v:.8f}" for v in (nats / LN10).tolist()]  # the writer's own unit change
+    got = [bytes(row).lstrip(b"\0").decode() for row in _format(nats)]
+    assert got == want
+
+
 @pytest.mark.parametrize(
     ("text", "line", "what"),
     [

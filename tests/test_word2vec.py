@@ -397,3 +397,50 @@ def test_cli_train_evaluate_export(tmp_path, capsys):
     assert main(["export", str(run), "--format", "arpa", "--out", str(tmp_path / "x")]) == 2
     assert main(["train", "word2vec", "--out", str(tmp_path / "bad"), "--set", "window=0"]) == 2
     assert "window=0 must be >= 1" in capsys.readouterr().err
+
+
+# Long lines (issue 13 item 6) and the gensim baseline's reproducibility (item 13)
+
+
+def test_gensim_sees_every_word_of_a_line_longer_than_its_10000_word_limit(tmp_path):
+    from lmzoo.runs import RunDir
+
+    rng = np.random.default_rng(0)
+    words = 25_000
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    text = " ".join(f"w{letters[i // 26]}{letters[i % 26]}" for i in rng.integers(0, 200, words)) + "\n"
+    train("word2vec-gensim", _text_corpus(text), tmp_path, preset="quick", min_count=1, sample=0.0, epochs=2, workers=1)
+    record = RunDir(tmp_path).read_json("training.json")
+    # gensim stops reading a text after 10,000 words without a word of warning.
+    assert record["words_trained"] == 2 * words
+
+
+def test_a_long_line_is_cut_so_chunks_stay_bounded():
+    from lmzoo.models.word2vec import CHUNK_TOKENS, MAX_SENTENCE_WORDS
+
+    text = " ".join(f"w{i % 300}" for i in range(5 * CHUNK_TOKENS)) + "\n"
+    tok = WordTokenizer.fit(text, split="whitespace")
+    stream = PairStream(tok, text, Word2VecConfig(min_count=1, sample=0))
+    assert stream.words == 5 * CHUNK_TOKENS
+    sizes = np.diff(stream.starts[stream.chunk_bounds])
+    assert sizes.sum() == 5 * CHUNK_TOKENS and sizes.max() <= CHUNK_TOKENS + MAX_SENTENCE_WORDS
+
+
+def test_gensim_with_one_worker_is_reproducible_and_says_so(lee, tmp_path):
+    import json
+
+    vectors = [train("word2vec-gensim", lee, tmp_path / str(i), preset="quick", epochs=1, workers=1).word_vectors().vectors
+               for i in range(2)]
+    np.testing.assert_array_equal(vectors[0], vectors[1])
+    assert json.loads((tmp_path / "0" / "training.json").read_text())["reproducible"] is True
+    train("word2vec-gensim", lee, tmp_path / "2", preset="quick", epochs=1, workers=2)
+    assert json.loads((tmp_path / "2" / "training.json").read_text())["reproducible"] is False
+
+
+def test_alias_table_draws_the_noise_distribution_exactly():
+    from lmzoo.models.word2vec import alias_table
+
+    p = np.random.default_rng(3).dirichlet(np.full(50, 0.3))
+    keep, alias = alias_table(p)
+    implied = (keep + np.bincount(alias, weights=1 - keep, minlength=50)) / 50
+    np.testing.assert_allclose(implied, p, atol=1e-12)
