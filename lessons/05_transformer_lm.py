@@ -41,7 +41,16 @@ import lmzoo
 from lmzoo import plots
 from lmzoo.datasets.tokenizers import EOS
 from lmzoo.harness import score_text
-from lmzoo.lesson import claim, output_dir, preset, quick, read_result, save_and_show, show, show_saved
+from lmzoo.lesson import (
+    claim,
+    output_dir,
+    preset,
+    quick,
+    read_result,
+    save_and_show,
+    show,
+    show_saved,
+)
 from lmzoo.models import sampling
 from lmzoo.models.transformer import ScratchTransformerLM
 from lmzoo.models.transformer_layers import MultiHeadAttention, TransformerBlock
