@@ -17,10 +17,13 @@
 # **Expected results:** every check below prints `True` / passes its assert; each row of every attention
 # matrix sums to 1 and is exactly 0 above the diagonal under the causal bias; with identity projections
 # a word attends most to itself and then to words with similar vectors; the sine/cosine shift is a
-# rotation to float precision (error ~1e-6) while the best linear map for the sine-only table leaves an
-# error of order 0.1-1. In full mode the trained Transformer's heads show vertical stripes: many
-# characters of a word attend to the space or capital letter that starts it (mean look-back about 5-9
-# characters per head in layer 1, 8-10 in layer 4 in our run); the quick preset's heads are still blurry.
+# rotation to float precision while the best linear map for the sine-only table still misses by 0.1-1.5
+# [sine_only_error] (each figure in brackets is measured as the lesson runs and printed beside its name).
+# In full mode the trained Transformer's heads show vertical stripes: many characters of a word attend to
+# the space or capital letter that starts it (a mean look-back over the heads of 4-10
+# [lookback_first_layer] characters in the first layer, 6-12 [lookback_last_layer] in the last); the quick
+# preset's heads are still blurry. A block's feed-forward network maps d_model → d_ff → d_model, and the
+# block rebuilt by hand from its two residual sums equals the library's.
 #
 # **Library modules used:** `lmzoo.models.transformer_layers` (`causal_bias`,
 # `scaled_dot_product_attention`, `MultiHeadAttention`, `sinusoidal_positional_encoding`),
@@ -28,15 +31,12 @@
 # heads), `lmzoo.lesson`.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from keras import ops
 
 import lmzoo
-from lmzoo.lesson import output_dir, preset, show
+from lmzoo.lesson import claim, output_dir, preset, save_and_show, show
 from lmzoo.models.transformer_layers import (
     MultiHeadAttention,
     causal_bias,
@@ -63,6 +63,12 @@ def to_numpy(x):
 # `Attention(Q, K, V) = softmax(QKᵀ/√d_k + b) V`
 #
 # Here it is in five lines of NumPy, then checked against the library's implementation.
+#
+# > **Common mistake: attention without V (article 004).** The article writes attention as
+# > `A = softmax(QKᵀ/√d_k + b)` and stops there. That is only the matrix of **weights**, shape
+# > (T, T): how much each position looks at each other one. The attention **output** multiplies it by
+# > the values, `A V`, shape (T, d_v): a weighted average of what the other positions carry. Without V
+# > nothing is passed on. The cell below prints both shapes.
 
 # %%
 def attention_from_scratch(q, k, v, b=0.0):
@@ -77,6 +83,7 @@ mine, mine_weights = attention_from_scratch(q, k, v)
 library, library_weights = scaled_dot_product_attention(q, k, v)
 assert np.allclose(mine, to_numpy(library), atol=1e-5) and np.allclose(mine_weights, to_numpy(library_weights), atol=1e-6)
 print("from-scratch attention equals the library's: True; rows sum to", mine_weights.sum(-1).round(6)[0, 0])
+print("weights A:", mine_weights.shape[-2:], "  output A V:", mine.shape[-2:])
 show(scaled_dot_product_attention)
 
 # %% [markdown]
@@ -123,8 +130,7 @@ for ax, slope in zip(axes, slopes, strict=True):
     ax.set_xlabel("key position j")
 axes[0].set_ylabel("query position i")
 fig.tight_layout()
-fig.savefig(OUT / "relative_position_bias.png", dpi=120)
-plt.close(fig)
+save_and_show(fig, OUT / "relative_position_bias.png")
 
 # %% [markdown]
 # ## Attention on a real sentence
@@ -181,20 +187,21 @@ for ax, (weights, title) in zip(axes, panels, strict=True):
     ax.set_yticks(range(len(words)), words)
     ax.set_title(title)
 fig.tight_layout()
-fig.savefig(OUT / "attention_heatmaps.png", dpi=120)
-plt.close(fig)
+save_and_show(fig, OUT / "attention_heatmaps.png")
 
 # %% [markdown]
 # ### Heads of a trained Transformer
 # Random heads show the mechanics; trained heads show what attention is *for*. We train the library's
-# character-level Transformer on `lee` (the `quick` preset in quick mode trains only 60 steps, so its
-# heads are barely shaped; the `default` preset trains 800) and read the weights of every head in the
+# character-level Transformer on `lee` (the `quick` preset in quick mode trains only 300
+# [quick:transformer_steps] steps, so its heads are barely shaped; the `default` preset trains 600
+# [transformer_steps]) and read the weights of every head in the
 # first and last layers on the start of the same sentence. Typical patterns after training: heads that
 # look at the previous character or two, and heads that look back to the start of the current word or
 # to the last space. (Lesson 05 covers the model itself.)
 
 # %%
 transformer = lmzoo.train("transformer", corpus, OUT / "transformer", preset=preset())
+claim("transformer_steps", transformer.config.steps, full=(600, 600), quick=(300, 300), text=f"{preset()} preset")
 network = transformer.network
 chars = " ".join(words)[: min(40, transformer.config.context)]  # at most one context
 ids = np.asarray([transformer.tokenizer.encode(chars)], dtype=np.int32)
@@ -217,12 +224,13 @@ for row, (layer_index, weights) in enumerate(shown):
         ax.set_title(f"layer {layer_index + 1}, head {head + 1}")
 fig.suptitle(f"trained character Transformer ({preset()} preset) on {chars!r}")
 fig.tight_layout()
-fig.savefig(OUT / "trained_transformer_heads.png", dpi=120)
-plt.close(fig)
-for layer_index, weights in shown:
+save_and_show(fig, OUT / "trained_transformer_heads.png")
+for (layer_index, weights), which in zip(shown, ("first", "last"), strict=True):
     # Average distance (in characters) between a query and the keys it attends to, per head.
     distances = (weights * np.maximum(np.arange(len(chars))[:, None] - np.arange(len(chars))[None, :], 0)).sum(-1).mean(-1)
     print(f"layer {layer_index + 1}: mean look-back per head", np.round(distances, 1))
+    claim(f"lookback_{which}_layer", distances.mean(), full=(4, 10) if which == "first" else (6, 12),
+          text="characters, mean over heads (quick: blurry heads, no range)")
 
 # %% [markdown]
 # ## Multi-head attention is reshapes
@@ -287,7 +295,8 @@ assert rotation_error < 1e-5  # the table is stored in float32
 sine_only = np.sin(np.arange(length)[:, None] * np.repeat(omega, 2)[None, :dim])
 best_map, *_ = np.linalg.lstsq(sine_only[:-shift], sine_only[shift:], rcond=None)
 sine_error = np.abs(sine_only[:-shift] @ best_map - sine_only[shift:]).max()
-print(f"sine only: the best linear map still misses by {sine_error:.2f}")
+claim("sine_only_error", sine_error, full=(0.1, 1.5), quick=(0.1, 1.5),
+      text=f"largest error of the best linear map PE[p] -> PE[p+{shift}], sine-only table")
 assert sine_error > 100 * rotation_error
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -304,12 +313,52 @@ for ax in axes[1:]:
     ax.set_xlabel("position q")
     ax.set_ylabel("position p")
 fig.tight_layout()
-fig.savefig(OUT / "positional_encoding.png", dpi=120)
-plt.close(fig)
+save_and_show(fig, OUT / "positional_encoding.png")
 toeplitz_gap = max(np.ptp(np.diagonal(pe @ pe.T, offset=d)) for d in range(length))
 sine_gap = max(np.ptp(np.diagonal(sine_only @ sine_only.T, offset=d)) for d in range(length))
 print(f"spread of PE[p]·PE[p+d] over p: sin+cos {toeplitz_gap:.1e}, sine only {sine_gap:.1f}")
 print("figures in", OUT)
+
+# %% [markdown]
+# ## From attention to a Transformer block: the feed-forward network and the residuals
+# A block adds two things to attention. Each sits inside a **residual connection** (the block adds its
+# result to its input instead of replacing it) after a LayerNorm:
+#
+#     h = x + MultiHeadAttention(LN₁(x))
+#     y = h + FFN(LN₂(h)),        FFN(z) = W₂ · GELU(W₁ z + b₁) + b₂
+#
+# with W₁ of shape d_model × d_ff and W₂ of shape d_ff × d_model: the FFN widens each position's vector to
+# d_ff (4 × d_model in GPT-2), applies the non-linearity, and projects back, position by position.
+#
+# > **Common mistake: a malformed feed-forward formula, and no residuals (article 004).** The article's
+# > FFN formula does not type-check. The FFN is two dense layers, **d_model → d_ff → d_model**, with the
+# > activation between them (ReLU in the original Transformer, GELU in GPT-2 and here) and dropout after;
+# > it must give back d_model so that it can be **added** to its input. The two additions, x + … and
+# > h + …, are the residual connections: they let the gradient flow straight through a deep stack, and
+# > each sub-layer learns a correction to what is already there. Below, the trained model's first block
+# > is rebuilt by hand from these two lines and compared with the library's block.
+
+# %%
+block = network.blocks[0]
+hidden = network.embed(ids, 0)
+d_model, d_ff = hidden.shape[-1], block.intermediate_dim
+print("W1", tuple(block.ffn_in.kernel.shape), " W2", tuple(block.ffn_out.kernel.shape), f"(d_model={d_model}, d_ff={d_ff})")
+assert tuple(block.ffn_in.kernel.shape) == (d_model, d_ff) and tuple(block.ffn_out.kernel.shape) == (d_ff, d_model)
+normed = block.attention_norm(hidden)
+h = hidden + block.attention(normed, normed, use_causal_mask=True)  # residual 1
+y = h + block.ffn_out(block.ffn_in(block.ffn_norm(h)))  # residual 2 (dropout is off at inference)
+print("block by hand equals the library's block:", np.allclose(to_numpy(y), to_numpy(block(hidden)), atol=1e-5))
+assert np.allclose(to_numpy(y), to_numpy(block(hidden)), atol=1e-5)
+
+# %% [markdown]
+# > **Common mistake: "the Transformer is based on RNNs" (article 000).** It is the opposite: the
+# > Transformer removed recurrence. A recurrent network (the GRU of lesson 03) reads a sequence of T
+# > tokens in **T dependent steps**: step t needs the state of step t − 1, so training cannot run the
+# > positions in parallel, and information from token 1 reaches token T through T − 1 state updates (a
+# > path of length T, along which gradients fade). Self-attention connects every pair of positions in
+# > **one** step (path length 1) and computes all T positions of a layer at once with matrix products,
+# > which is why it trains in parallel on long texts; its cost is the T × T weight matrix. (With a causal
+# > mask it still *generates* one token at a time: lesson 06.)
 
 # %% [markdown]
 # ## Summary

@@ -6,24 +6,33 @@
 # when there is no network; GPT-2's byte-level BPE and why it never needs `<unk>`; the decoding
 # strategies side by side (greedy, top-k, top-p, temperature, beam) and why greedy repeats itself; the
 # difference between one forward pass (next-token prediction of the prompt) and generation
-# (autoregressive decoding, made cheap by a key/value cache).
+# (autoregressive decoding, made cheap by a key/value cache); the mistakes in the articles' GPT-2 code and
+# how their Hugging Face calls map onto keras-nlp; and, to close the course, the landscape of
+# Transformer language models (encoder-only, encoder-decoder, decoder-only), their scale, and their
+# limits, each shown on this zoo's own models.
 #
 # **Prerequisites:** lesson 05 (the Transformer language model); lesson 04 (attention) for the cache.
 #
-# **Run time:** about 30-40 s in quick mode (`LMZOO_QUICK=1`: a 60-step Transformer and an untrained
-# tiny GPT-2, so the samples are noise); 2-4 minutes in full on 2 shared cores (the `default`
-# Transformer preset, 800 steps, and a short pre-training of the tiny GPT-2). With network access,
-# downloading `gpt2_base_en` (500 MB) comes on top.
+# **Run time:** about a minute in quick mode (`LMZOO_QUICK=1`: the `quick` Transformer preset and an
+# untrained tiny GPT-2, so the samples are noise); 2-4 minutes in full on 2 shared cores (the `default`
+# Transformer preset and a short pre-training of the tiny GPT-2). With network access, downloading
+# `gpt2_base_en` (500 MB) comes on top.
 #
 # **Expected results:** without network the real GPT-2 section prints `SKIPPED` with the one-line
 # reason and runs the same code on a tiny local preset; BPE round trips are exact on English and
-# Chinese. In full mode the character Transformer scores about 3 bits/char (2.9-3.3 in our runs) on
-# the start of the validation split and its samples are English-shaped words; greedy and beam fall into
-# a loop (" the the the ...", under 0.1 distinct 4-grams) while sampled text has over 0.9 distinct
-# 4-grams at a lower likelihood; the one-pass argmax guesses about a third of the prompt's own next
-# characters; cached, uncached and Python-loop greedy decoding give the same tokens, the cache about 6x
-# faster than recomputing the window and ~80x faster than the Python loop (1,700 vs 270 vs 21
-# tokens/s in our full run; noisy on a shared machine).
+# Chinese. Each figure in brackets is measured as the lesson runs (or read from a results file) and
+# printed beside its name. The Transformer trains 300 [quick:transformer_steps] steps in quick mode and
+# 600 [transformer_steps] in full. In full mode it scores 2.9-3.4 [valid_bpc] bits per character on the
+# start of the validation split and its samples are English-shaped words; greedy falls into a loop
+# (0-0.3 [greedy_distinct_4grams] distinct 4-grams) while top-k text has 0.8-1 [topk_distinct_4grams]
+# at a lower likelihood; the one-pass argmax guesses 0.2-0.45 [one_pass_accuracy] of the prompt's own
+# next characters. Cached, uncached and Python-loop greedy decoding give the same tokens; on tiny
+# Shakespeare's model (`benchmarks/transformer_shakespeare.py`, 256 new tokens) the cache decodes
+# 3,500-4,500 [bench_cached_tokens_per_s] tokens/s against 700-1,000 [bench_recompute_tokens_per_s]
+# recomputing the window and 400-700 [bench_python_loop_tokens_per_s] in the Python loop, 4-5.5×
+# [bench_cache_speedup] faster (this lesson's own timings are printed too; they depend on the machine).
+# In the closing section the zoo's n-gram copies long spans of its training text word for word, and a
+# model trained on Tang poems does not know the characters of a modern sentence.
 #
 # **Library modules used:** `lmzoo.models.gpt2` (`load_preset`, `make_tiny_preset`, `GPT2Model`),
 # `lmzoo.train` / the `transformer` family, `lmzoo.models.sampling`, `lmzoo.harness`, `lmzoo.lesson`.
@@ -31,18 +40,16 @@
 # %%
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import keras
 import keras_nlp
 import matplotlib.pyplot as plt
 import numpy as np
 
 import lmzoo
+from lmzoo import lesson
 from lmzoo.errors import LmzooError
 from lmzoo.harness import score_text
-from lmzoo.lesson import output_dir, preset, quick, show
+from lmzoo.lesson import claim, output_dir, preset, quick, read_result, save_and_show, show
 from lmzoo.models import gpt2, sampling
 
 OUT = output_dir("06_generation_and_gpt2")
@@ -91,6 +98,23 @@ causal_lm.compile(sampler="top_k")
 print(causal_lm.generate(PROMPT, max_length=30))
 
 # %% [markdown]
+# > **Common mistake: `max_length` counts the prompt (article 003).** In Hugging Face's `generate` and in
+# > keras-nlp's, `max_length` is the length of the **whole** sequence, prompt included: a 20-token
+# > prompt with `max_length=30` gets at most 10 new tokens, and a prompt longer than `max_length` gets
+# > none. Ask for new tokens with `max_new_tokens` (Hugging Face), or add the prompt's length. The check:
+
+# %%
+# What `generate(text, max_length=L)` does inside: the preprocessor packs the prompt into L slots, and
+# generation fills the slots the prompt left free. Here with the ids visible (no stop token):
+raw_lm = keras_nlp.models.GPT2CausalLM.from_preset(source, preprocessor=None)
+prompt_tokens = len(causal_lm.preprocessor.tokenizer(PROMPT)) + 1  # + the start token keras-nlp adds
+for total in (prompt_tokens + 5, prompt_tokens + 12):
+    packed = causal_lm.preprocessor.generate_preprocess([PROMPT], sequence_length=total)
+    filled = int(np.asarray(raw_lm.generate(packed, stop_token_ids=None)["padding_mask"]).sum())
+    print(f"max_length={total}: {prompt_tokens} prompt tokens + {filled - prompt_tokens} new = {filled}")
+    assert filled == total
+
+# %% [markdown]
 # And through the zoo's wrapper, which follows the library's `Generator` protocol: `max_length` counts
 # **new** tokens, `num_return_sequences` gives independent samples, generation stops at
 # `<|endoftext|>`, and only the continuation is returned. Encode, generate, decode. (The tiny model is
@@ -105,6 +129,32 @@ new_ids = model.generate_ids(PROMPT, max_length=20, num_return_sequences=3, samp
 for new in new_ids:
     print(f"{len(new):2d} new tokens |", PROMPT + model.tokenizer.decode(new))
 print(model.generate(PROMPT, max_length=20, num_return_sequences=2, sampler="top_p", top_p=0.9, seed=1))
+
+# %% [markdown]
+# > **Common mistake: greedy decoding with `num_return_sequences=5` (article 003).** Greedy decoding is
+# > deterministic: the same prompt gives the same text every time, so asking for five sequences gives five
+# > copies (Hugging Face refuses the combination outright). Several different continuations need
+# > **sampling** (`do_sample=True` there; `sampler="top_k"`, `"top_p"` or `"temperature"` here) or beam
+# > search with `num_return_sequences ≤ num_beams`. Counted on the zoo's wrapper:
+
+# %%
+for sampler in ("greedy", "top_k"):
+    texts = model.generate(PROMPT, max_length=12, num_return_sequences=5, sampler=sampler, seed=0)
+    print(f"{sampler:>6}: {len(set(texts))} distinct of 5")
+assert len(set(model.generate(PROMPT, max_length=12, num_return_sequences=5, sampler="greedy"))) == 1
+
+# %% [markdown]
+# ### The articles' Hugging Face calls, in keras-nlp
+#
+# | The articles (Hugging Face `transformers`) | keras-nlp / this library | Note |
+# |---|---|---|
+# | `GPT2LMHeadModel.from_pretrained("gpt2")` | `keras_nlp.models.GPT2CausalLM.from_preset("gpt2_base_en")`, or `gpt2.load_preset(...)` | a preset bundles config, weights and tokenizer; a directory path works too |
+# | `GPT2Tokenizer.from_pretrained("gpt2")` | `keras_nlp.models.GPT2Tokenizer.from_preset("gpt2_base_en")` | the task model's preprocessor already holds it: `generate` takes strings |
+# | `tokenizer.encode(text, return_tensors="pt")` | `tokenizer(text)` (a tensor already), or `model.tokenizer.encode(text)` here (a list) | no `return_tensors`: Keras tensors are backend tensors |
+# | `model.generate(ids, max_length=50)` | `causal_lm.generate(text, max_length=50)` | both count the prompt in `max_length`; HF's `max_new_tokens` is this wrapper's `max_length` |
+# | `num_return_sequences=5` | `model.generate(..., num_return_sequences=5, sampler="top_k")` here; keras-nlp: a batch of 5 prompts with a random sampler | needs sampling (or beams): greedy gives copies |
+# | `do_sample=True, top_k=50, top_p=0.9, temperature=0.7` | `causal_lm.compile(sampler=keras_nlp.samplers.TopKSampler(k=50))` (or `TopPSampler`, `temperature=`) | the sampler is chosen at compile time, not per call |
+# | `tokenizer.decode(ids, skip_special_tokens=True)` | `tokenizer.detokenize(ids)`; `generate` strips `<|endoftext|>` itself, as `model.generate` here does | decode **all** new ids, never `ids[:, :-1]` |
 
 # %% [markdown]
 # ### Byte-level BPE, and Chinese
@@ -137,8 +187,10 @@ assert model.tokenizer.decode(zh_ids) == chinese and "\ufffd" not in "".join(mod
 # %%
 show(sampling.filter_log_probs)
 transformer = lmzoo.train("transformer", corpus, OUT / "transformer", preset=preset())
-print(f"{transformer.num_params():,} parameters;",
-      f"{score_text(transformer, corpus.valid[:5000])['bits_per_char']:.2f} bits/char on the validation split")
+claim("transformer_steps", transformer.config.steps, full=(600, 600), quick=(300, 300), text=f"{preset()} preset")
+print(f"{transformer.num_params():,} parameters")
+claim("valid_bpc", score_text(transformer, corpus.valid[:5000])["bits_per_char"], full=(2.9, 3.4), quick=(3.5, 4.5),
+      text="bits per character, first 5,000 characters of the validation split")
 
 # %%
 STRATEGIES = {
@@ -179,8 +231,9 @@ axes[1].set_title("likelihood under the model")
 for ax in axes:
     ax.tick_params(axis="x", rotation=30)
 fig.tight_layout()
-fig.savefig(OUT / "decoding_strategies.png", dpi=120)
-plt.close(fig)
+save_and_show(fig, OUT / "decoding_strategies.png")
+claim("greedy_distinct_4grams", results["greedy"]["distinct"], full=(0, 0.3), text="distinct / all 4-grams")
+claim("topk_distinct_4grams", results["top-k 10"]["distinct"], full=(0.8, 1.0), text="distinct / all 4-grams")
 
 # %% [markdown]
 # ### Why greedy repeats itself
@@ -222,9 +275,22 @@ print("one pass, argmax : ", repr(transformer.tokenizer.decode(argmax[:-1].tolis
 accuracy = float(np.mean(argmax[:-1] == np.asarray(prompt_ids)))
 print(f"it guesses the prompt's own next character {accuracy:.0%} of the time; the only new token is "
       f"{transformer.tokenizer.decode(argmax[-1:].tolist())!r}")
+claim("one_pass_accuracy", accuracy, full=(0.2, 0.45), text="share of the prompt's next characters the argmax gets")
 greedy_ids = transformer.generate_ids(prompt_ids, max_length=LENGTH, sampler="greedy")[0]
 print("autoregressive   :", repr(PROMPT + transformer.tokenizer.decode(greedy_ids)))
 assert greedy_ids[0] == argmax[-1]  # the first generated token is the one-pass prediction at the end
+
+# %% [markdown]
+# > **Common mistake: `decode(predicted_ids[:, :-1])` (article 002).** The article runs one forward pass,
+# > takes the argmax at every position, drops the last one and decodes the rest. The last position is the
+# > **only** prediction of a token that is not already in the prompt: everything before it re-predicts
+# > the prompt's own characters (shifted by one). Dropping it throws away the one new token and prints a
+# > noisy copy of the prompt, so the printed "generated text" in the article cannot come from that code.
+# > Keep position −1, append it, and run again: that is generation.
+
+# %%
+print("decode(argmax[:-1]):", repr(transformer.tokenizer.decode(argmax[:-1].tolist())), "<- only prompt positions")
+print("decode(argmax[-1:]):", repr(transformer.tokenizer.decode(argmax[-1:].tolist())), "<- the one new token")
 
 # %% [markdown]
 # ### Autoregressive decoding with a key/value cache
@@ -280,9 +346,116 @@ ax.bar(list(speeds), list(speeds.values()), color=["tab:green", "tab:red", "tab:
 ax.set_ylabel("tokens per second (greedy)")
 ax.set_title(f"transformer ({preset()} preset): decoding {STEPS} tokens")
 fig.tight_layout()
-fig.savefig(OUT / "kv_cache_speed.png", dpi=120)
-plt.close(fig)
-print("figures in", OUT)
+save_and_show(fig, OUT / "kv_cache_speed.png")
+try:
+    bench = read_result("transformer_shakespeare.json", "generation")
+    source = "benchmarks/results/transformer_shakespeare.json"
+    for key, name, low, high in (("cached_tokens_per_second", "bench_cached_tokens_per_s", 3500, 4500),
+                                 ("recompute_tokens_per_second", "bench_recompute_tokens_per_s", 700, 1000),
+                                 ("python_loop_recompute_tokens_per_second", "bench_python_loop_tokens_per_s", 400, 700),
+                                 ("cache_speedup", "bench_cache_speedup", 4.0, 5.5)):
+        claim(name, bench[key], full=(low, high), quick=(low, high), text=f"{bench['new_tokens']} new tokens",
+              source=source)
+except FileNotFoundError:
+    print("benchmarks/results/transformer_shakespeare.json is not here: run benchmarks/transformer_shakespeare.py")
+
+# %% [markdown]
+# ## The landscape: three kinds of Transformer language model
+#
+# | Kind | Example | Trained to | Good at | In this zoo |
+# |---|---|---|---|---|
+# | encoder-only | BERT, RoBERTa | fill in masked tokens from both sides (masked LM) | reading: classification, tagging, retrieval | (none: it cannot generate left to right) |
+# | encoder–decoder | T5, BART, the original Transformer | rebuild or transform a text: span corruption / denoising, translation | text to text: translation, summarisation | the GRU autoencoder of lesson 03 (recurrent, same shape) |
+# | decoder-only | GPT-2, GPT-3 | predict the next token, Σ_t log p(x_t \| x_<t) | generation, and any task written as a prompt | the `transformer` family (lessons 04-06) |
+#
+# ### Scale, on one log axis
+# The parameters of this lesson's models are counted here; GPT-2 small's 124 million (Radford et al.
+# 2019, keras-nlp's `gpt2_base_en`), GPT-2 XL's 1.5 billion and GPT-3's 175 billion (Brown et al. 2020)
+# are the published sizes.
+
+# %%
+sizes = {f"zoo transformer ({preset()})": transformer.num_params(), "tiny GPT-2 (this lesson)": model.num_params()}
+if source == "gpt2_base_en":
+    sizes["GPT-2 small, loaded"] = model.num_params()
+sizes.update({"GPT-2 small (published)": 124e6, "GPT-2 XL (published)": 1.5e9, "GPT-3 (published)": 175e9})
+fig, ax = plt.subplots(figsize=(7, 3.6))
+bars = ax.barh(list(sizes), list(sizes.values()), color=["tab:green"] * 2 + ["tab:gray"] * (len(sizes) - 2))
+ax.bar_label(bars, [f"{v:,.0f}" if v < 1e6 else f"{v / 1e6:,.0f} M" for v in sizes.values()], fontsize=8)
+ax.set_xscale("log")
+ax.set_xlabel("parameters (log scale)")
+ax.set_title("model size: this zoo against published GPT models")
+save_and_show(fig, OUT / "scale.png")
+print(f"GPT-3 has {175e9 / transformer.num_params():,.0f} times the parameters of the zoo's Transformer")
+
+# %% [markdown]
+# ## The limits, each checked on this zoo's own models
+# The articles list what large language models cannot be trusted with. Each has a small, checkable
+# version here.
+#
+# **Memorisation and privacy.** A language model gives high probability to its training text, and can
+# write it back word for word, names included. Below, the zoo's word 5-gram writes samples, and we
+# measure the longest run of words in each that occurs verbatim in the training text (any span longer
+# than the model's order of 5 was stitched together from overlapping training n-grams).
+
+# %%
+ngram = lmzoo.train("ngram", corpus, OUT / "ngram5", preset=preset(), order=5)
+train_words = " " + " ".join(w for line in corpus.train.splitlines() for w in ngram.tokenizer.words(line)) + " "
+
+
+def longest_copied_span(words: list[str]) -> tuple[int, str]:
+    """The longest run of consecutive `words` found verbatim in the training text."""
+    best = (0, "")
+    for i in range(len(words)):
+        j = i + best[0] + 1
+        while j <= len(words) and f" {' '.join(words[i:j])} " in train_words:
+            best, j = (j - i, " ".join(words[i:j])), j + 1
+    return best
+
+
+spans = []
+for seed in range(5):
+    sample = ngram.generate("The", max_length=40, sampler="top_k", top_k=10, seed=seed)[0]
+    spans.append(longest_copied_span(["The", *ngram.tokenizer.words(sample)]))
+length, copied = max(spans)
+print(f"longest span copied verbatim from the training text: {length} words: {copied!r}")
+claim("longest_copied_span", length, full=(6, 45), quick=(6, 45), text="words, over 5 samples of the word 5-gram")
+
+# %% [markdown]
+# **Data and its bias.** A model knows only the text it was trained on. The articles' example sentence is
+# modern Chinese; a character model trained on Tang poems (the `tang-poems` corpus, or the embedded sample
+# when it is absent) has never seen some of its characters, and continues it in the style of the poems.
+
+# %%
+try:
+    poems = lmzoo.load_corpus("tang-poems", allow_download=not quick())
+except LmzooError as err:
+    print(f"tang-poems is not available here ({err})")
+    poems = lesson.chinese_sample_corpus()
+    print(f"FALLBACK: using {poems.source} instead")
+tang = lmzoo.train("ngram", poems, OUT / "tang_ngram", preset=preset(), tokenizer="char", order=4)
+modern = "我明天要去看电影。"
+unknown = [ch for ch in modern if ch not in tang.tokenizer.index]
+print(f"characters of {modern!r} the poem model never saw: {unknown} ({len(unknown)} of {len(modern)})")
+print("its continuation:", repr(tang.generate(modern, max_length=24, sampler="top_k", top_k=5, seed=0)[0]))
+assert unknown  # e.g. the simplified 电 of 电影: the poems are written in traditional characters
+
+# %% [markdown]
+# **Compute.** Training cost grows with parameters × tokens: about 6 floating-point operations per
+# parameter per training token (forward and backward). The zoo's Transformer and GPT-3 (175 billion
+# parameters, 300 billion training tokens, Brown et al. 2020), on that rule:
+
+# %%
+tokens_seen = transformer.config.steps * transformer.config.batch_size * transformer.config.context
+zoo_flops, gpt3_flops = 6 * transformer.num_params() * tokens_seen, 6 * 175e9 * 300e9
+print(f"zoo Transformer: 6 × {transformer.num_params():,} × {tokens_seen:,} = {zoo_flops:.2e} FLOPs")
+print(f"GPT-3: {gpt3_flops:.2e} FLOPs, {gpt3_flops / zoo_flops:.1e} times more")
+
+# %% [markdown]
+# **Safety and truth.** A language model writes what is *likely* given its training text, not what is
+# true or safe: the samples above are fluent-looking pieces of news stitched together with no regard for
+# facts, and a model trained on the web learns whatever the web says. Nothing in the maximum-likelihood
+# objective of lesson 05 rewards truth; the remedies (curated data, fine-tuning on instructions and human
+# preferences, filters) are outside this course.
 
 # %% [markdown]
 # ## Summary
@@ -294,6 +467,9 @@ print("figures in", OUT)
 #   likelihood for diversity.
 # - One forward pass predicts the next token at every prompt position; generation feeds each choice
 #   back in. The key/value cache makes each step cost one position, with the same output.
+# - Encoder-only models read (BERT), encoder-decoder models transform (T5), decoder-only models write
+#   (GPT); GPT-3 has hundreds of thousands of times the zoo Transformer's parameters, and shares its limits:
+#   it repeats its training text, knows only its data, and optimises likelihood, not truth.
 #
 # ## Exercises
 # 1. Online (or with a local copy of `gpt2_base_en` under `~/.cache/lmzoo/presets`), rerun the first
