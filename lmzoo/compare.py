@@ -135,8 +135,8 @@ def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: flo
     except LmzooError:  # ...and starts any other over; without --resume every entry starts over
         run.begin(**claim, overwrite=True)
     seed_everything(seed, deterministic)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:  # records what the filters let through...
+        warnings.filterwarnings("always", message=".*jit_compile.*")  # ...and always Keras's fallback
         model = family.train(config, corpus, run)
     for warning in caught:
         if JIT_FALLBACK in str(warning.message):
