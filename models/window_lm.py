@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,11 +49,19 @@ from lmzoo.runs import RunDir
 # Data ------------------------------------------------------------------------------------------
 
 
+def _tf_data() -> bool:
+    """tf.data feeds the TensorFlow backend; other backends (JAX, where TensorFlow may not even be
+    installed, as on a GPU machine with JAX only) get numpy batches from a Python generator."""
+    return keras.config.backend() == "tensorflow"
+
+
 def random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int, start_step: int = 0) -> Any:
     """An endless tf.data stream of (x, y) batches at uniformly random offsets (nanoGPT's get_batch).
 
     `start_step` skips the batches of the steps already trained (a resumed run continues the
-    stream instead of replaying it).
+    stream instead of replaying it). On a backend other than TensorFlow it is a generator of
+    numpy batches whose offsets for step k come from `numpy.random.default_rng((seed, k))`, so it
+    is resumable the same way (the offsets differ from tf.data's).
 
     Example:
         >>> import numpy as np
@@ -62,6 +71,8 @@ def random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int, sta
         >>> bool((fresh[2] == resumed).all())
         True
     """
+    if not _tf_data():
+        return _numpy_random_windows(np.asarray(ids, dtype=np.int32), length, batch_size, seed, start_step)
     import tensorflow as tf
 
     data = tf.constant(np.asarray(ids, dtype=np.int32))
@@ -70,6 +81,16 @@ def random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int, sta
     pairs = offsets.map(lambda r: tf.cast(r % high, tf.int32)).map(
         lambda s: (data[s : s + length], data[s + 1 : s + length + 1]))
     return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _numpy_random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int, start_step: int) -> Any:
+    positions = np.arange(length + 1)
+    step = start_step
+    while True:
+        offsets = np.random.default_rng((seed, step)).integers(0, len(ids) - length, size=batch_size)
+        rows = ids[offsets[:, None] + positions]  # (batch, length + 1)
+        yield rows[:, :-1], rows[:, 1:]
+        step += 1
 
 
 def contiguous_windows(ids: np.ndarray, length: int, batch_size: int, start_step: int = 0) -> Any:
@@ -85,8 +106,6 @@ def contiguous_windows(ids: np.ndarray, length: int, batch_size: int, start_step
         >>> x.numpy().tolist(), y.numpy().tolist()
         ([[2, 3], [12, 13]], [[3, 4], [13, 14]])
     """
-    import tensorflow as tf
-
     ids = np.asarray(ids, dtype=np.int32)
     per_stream = (len(ids) - 1) // batch_size
     batches = per_stream // length
@@ -94,7 +113,13 @@ def contiguous_windows(ids: np.ndarray, length: int, batch_size: int, start_step
         raise LmzooError(f"the text has {len(ids)} tokens, too few for {batch_size} streams of {length}",
                          "use a smaller batch_size or context")
     starts = np.arange(batch_size) * per_stream
-    rows = tf.constant(np.stack([ids[s : s + per_stream + 1] for s in starts]))  # (batch, per_stream + 1)
+    streams = np.stack([ids[s : s + per_stream + 1] for s in starts])  # (batch, per_stream + 1)
+    if not _tf_data():
+        return ((streams[:, p : p + length], streams[:, p + 1 : p + length + 1])
+                for p in (k % batches * length for k in itertools.count(start_step)))
+    import tensorflow as tf
+
+    rows = tf.constant(streams)
     steps = tf.data.Dataset.range(start_step, 2**62).map(lambda k: tf.cast(k % batches, tf.int32) * length)
     pairs = steps.map(lambda p: (rows[:, p : p + length], rows[:, p + 1 : p + length + 1]))
     return pairs.prefetch(tf.data.AUTOTUNE)
@@ -104,6 +129,13 @@ def validation_windows(ids: Sequence[int], length: int, batch_size: int, eval_ba
     """Non-overlapping validation windows (the first `eval_batches` batches), or None if too short."""
     if len(ids) < length * batch_size + 1:
         return None
+    if not _tf_data():  # (x, y) arrays of whole batches; fit_windows batches them
+        ids = np.asarray(ids, dtype=np.int32)
+        count = (len(ids) - 1) // length // batch_size * batch_size
+        if eval_batches:
+            count = min(count, eval_batches * batch_size)
+        rows = ids[: count * length + 1]
+        return rows[:-1].reshape(count, length), rows[1:].reshape(count, length)
     from lmzoo.datasets.batching import lm_windows
 
     valid = lm_windows(ids, length, batch_size, shuffle=False)
@@ -201,6 +233,8 @@ def fit_windows(
     with run.timed() as timing:
         if epochs:
             network.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid_data,
+                        # numpy windows (not tf.data): equal-length windows, so any batch gives the same mean
+                        validation_batch_size=64 if isinstance(valid_data, tuple) else None,
                         callbacks=[StopAtStep(steps), *standard, *extra, *callbacks], verbose=0)
         timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
 

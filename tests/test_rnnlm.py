@@ -177,3 +177,20 @@ def test_tied_embeddings_share_one_matrix():
 def test_bad_settings_are_refused_in_one_line(overrides, message):
     with pytest.raises(LmzooError, match=message):
         replace(RNNLMConfig(), overrides)
+
+
+def test_numpy_window_streams_resume_like_tf_data(monkeypatch):
+    """Backends other than TensorFlow (JAX on a GPU machine without TensorFlow) get numpy windows."""
+    from lmzoo.models import window_lm
+
+    ids = np.arange(200, dtype=np.int32)
+    monkeypatch.setattr(window_lm, "_tf_data", lambda: False)
+    fresh = window_lm.random_windows(ids, 5, 3, seed=7)
+    batches = [next(fresh) for _ in range(3)]
+    resumed = next(window_lm.random_windows(ids, 5, 3, seed=7, start_step=2))
+    np.testing.assert_array_equal(resumed[0], batches[2][0])
+    np.testing.assert_array_equal(batches[0][1], batches[0][0] + 1)  # targets are the next ids
+    x, y = next(window_lm.contiguous_windows(ids, 4, 2, start_step=1))
+    assert x.tolist() == [[4, 5, 6, 7], [103, 104, 105, 106]] and (y == x + 1).all()
+    vx, vy = window_lm.validation_windows(ids, 4, 8, eval_batches=2)
+    assert vx.shape == (16, 4) and (vy == vx + 1).all() and vx[1, 0] == 4
