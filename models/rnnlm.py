@@ -437,19 +437,9 @@ def load(run: RunDir) -> RNNLM:
     """Reload a finished run; a corrupt or mismatched model file gives a clear LmzooError."""
     config = from_dict(RNNLMConfig, run.read_config()["config"])
     tokenizer = load_tokenizer(run.tokenizer_path)
-    path = run.file(MODEL_FILE)
-    if not path.exists():
-        raise LmzooError(f"'{path}' is missing", "retrain the run with `lmzoo train rnnlm`")
-    try:
-        network = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as err:  # Keras raises many types for a damaged archive; all mean the same here
-        raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "retrain the run") from None
     expected = {"vocabulary_size": tokenizer.vocabulary_size(), "layer_sizes": config.layer_sizes, "cell": config.cell,
                 "tie_embeddings": config.tie_embeddings}
-    actual = {key: getattr(network, key, None) for key in expected}
-    if actual != expected or not isinstance(network, RNNLanguageNetwork):
-        raise LmzooError(f"'{path}' does not match the run's config and tokenizer (model {actual}, run {expected})",
-                         "retrain the run, or restore its matching config.json/tokenizer.json")
+    network = window_lm.load_network(run, MODEL_FILE, "rnnlm", expected, RNNLanguageNetwork)
     return RNNLM(config, tokenizer, network)
 
 

@@ -63,6 +63,7 @@ from lmzoo.models.window_lm import (
     WarmupCosineDecay,
     compile_fn,
     fit_windows,
+    load_network,
     random_windows,
     restore_checkpoint,
     rolling_log_probs,
@@ -574,19 +575,9 @@ def load(run: RunDir) -> TransformerLM:
     """Reload a finished run; a corrupt or mismatched model file gives a clear LmzooError."""
     config = from_dict(TransformerConfig, run.read_config()["config"])
     tokenizer = load_tokenizer(run.tokenizer_path)
-    path = run.file(MODEL_FILE)
-    if not path.exists():
-        raise LmzooError(f"'{path}' is missing", "retrain the run with `lmzoo train transformer`")
-    try:
-        network = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as err:  # Keras raises many types for a damaged archive; all mean the same here
-        raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "retrain the run") from None
     expected = {"vocabulary_size": tokenizer.vocabulary_size(), "num_layers": config.num_layers,
                 "num_heads": config.num_heads, "hidden_dim": config.hidden_dim, "max_length": config.context}
-    actual = {key: getattr(network, key, None) for key in expected}
-    if actual != expected or not isinstance(network, _CausalLMNetwork):
-        raise LmzooError(f"'{path}' does not match the run's config and tokenizer (model {actual}, run {expected})",
-                         "retrain the run, or restore its matching config.json/tokenizer.json")
+    network = load_network(run, MODEL_FILE, "transformer", expected, _CausalLMNetwork)
     return TransformerLM(config, tokenizer, network)
 
 

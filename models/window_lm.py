@@ -239,6 +239,26 @@ def fit_windows(
         timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
 
 
+def load_network(run: RunDir, filename: str, family: str, expected: dict, network_type: type) -> keras.Model:
+    """The run's saved network (safe mode), checked against the run's config and tokenizer.
+
+    `expected` maps network attributes to the values the run's config implies; a missing,
+    damaged or mismatched file is one `LmzooError` naming it.
+    """
+    path = run.file(filename)
+    if not path.exists():
+        raise LmzooError(f"'{path}' is missing", f"retrain the run with `lmzoo train {family}`")
+    try:
+        network = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as err:  # Keras raises many types for a damaged archive; all mean the same here
+        raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "retrain the run") from None
+    actual = {key: getattr(network, key, None) for key in expected}
+    if actual != expected or not isinstance(network, network_type):
+        raise LmzooError(f"'{path}' does not match the run's config and tokenizer (model {actual}, run {expected})",
+                         "retrain the run, or restore its matching config.json/tokenizer.json")
+    return network
+
+
 # Scoring ---------------------------------------------------------------------------------------
 
 
