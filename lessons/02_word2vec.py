@@ -295,11 +295,13 @@ except FileNotFoundError:
 #
 # > **Common mistake: "every word gets a vector that captures its meaning in context".** The articles'
 # > central claim is context, but Word2Vec gives each word **one static vector**, whatever sentence it is
-# > in. A word with several senses gets the average of them: its neighbours mix the senses. Below, the
-# > neighbours of a few words that have more than one sense in the news ("bank": the West Bank and a
-# > bank; "court"; "party"; "fire": a bushfire and to fire a weapon). The Transformer of lesson 05 gives
-# > every *occurrence* its own vector, its hidden state, which changes with the sentence (lesson 05
-# > measures how much).
+# > in. A word with several senses gets one mixture of them, weighted by how often each sense occurs:
+# > the frequent sense takes the vector, and the rare one is lost or blurs the neighbours. Below, the
+# > neighbours of a few words with more than one sense in the news ("bank": the West Bank or a bank;
+# > "court": of law or of tennis; "party": political or a celebration; "fire": a bushfire or to fire a
+# > weapon). In the full run, "bank" sits among West Bank words, so its vector says nothing about a
+# > bank that lends money. The Transformer of lesson 05 gives every *occurrence* its own vector, its
+# > hidden state, which changes with the sentence (lesson 05 measures how much).
 
 # %%
 for word, neighbours in nearest_neighbours(model, [w for w in ("bank", "court", "party", "fire")

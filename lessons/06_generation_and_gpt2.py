@@ -440,8 +440,8 @@ print("its continuation:", repr(tang.generate(modern, max_length=24, sampler="to
 assert unknown  # e.g. the simplified 电 of 电影: the poems are written in traditional characters
 
 # %% [markdown]
-# **Compute.** Training cost grows with parameters × tokens: about 6 floating-point operations per
-# parameter per training token (forward and backward). The zoo's Transformer and GPT-3 (175 billion
+# **Compute.** Training cost grows with parameters × tokens: 6 floating-point operations (a rule of
+# thumb) per parameter per training token (forward and backward). The zoo's Transformer and GPT-3 (175 billion
 # parameters, 300 billion training tokens, Brown et al. 2020), on that rule:
 
 # %%

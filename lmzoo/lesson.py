@@ -6,8 +6,8 @@ window under an interactive backend; the tests set `MPLBACKEND=Agg`, so nothing 
 Claims: a lesson never types a result by hand. Every figure its prose quotes is measured by the run (or
 read from a results file the repository keeps) and recorded with `claim`, which prints it beside the
 range the text promises and writes it to `claims.json` in the lesson's output folder. The prose names
-the claim after the number, e.g. "Kneser-Ney scores 405 [kn3_perplexity]" (full mode) or
-"[quick:kn3_perplexity]"; `tests/test_lessons.py` checks each such number against the ranges and the
+the claim after the number, e.g. "Kneser-Ney scores 395-415 [kn_order3_perplexity]" (a full-mode range)
+or "[quick:kn_order3_perplexity]"; `tests/test_lessons.py` checks each such number against the ranges and the
 quick run's measurement.
 
 Example:

@@ -102,3 +102,29 @@ def test_a_lesson_executes_as_a_notebook_with_inline_figures(tmp_path, monkeypat
     images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the executed notebook shows no figures"
+
+
+def test_claim_records_and_flags_a_mismatch(tmp_path, monkeypatch, capsys):
+    from lmzoo import lesson
+
+    monkeypatch.setenv("LMZOO_QUICK", "1")
+    out = lesson.output_dir("x", root=tmp_path)
+    assert lesson.claim("a", 2.0, quick=(1, 3), full=(5, 6)) is True
+    assert lesson.claim("b", 9.0, quick=(1, 3)) is False
+    assert "b = 9 (expected 1-3 in quick mode) MISMATCH" in capsys.readouterr().out
+    saved = json.loads((out / CLAIMS_FILE).read_text())
+    assert saved["a"] == {"value": 2.0, "mode": "quick", "ok": True, "text": "", "source": None, "full": [5, 6],
+                          "quick": [1, 3]}
+    assert saved["b"]["ok"] is False
+    lesson.output_dir("x", root=tmp_path)  # a new run starts with no claims
+    assert not (out / CLAIMS_FILE).exists()
+
+
+def test_read_result_takes_the_first_key_present():
+    from lmzoo.lesson import read_result
+
+    rows = read_result("word2vec.json", ("summary_v2", "summary"))
+    assert rows and {"corpus", "library", "arch"} <= set(rows[0])
+    assert read_result("word2vec.json", "no such key", default=None) is None
+    with pytest.raises(KeyError, match="none of"):
+        read_result("word2vec.json", ("a", "b"))
