@@ -26,7 +26,7 @@ import lmzoo
 from lmzoo.compare import ENTRIES, compare
 from lmzoo.datasets import load_corpus
 from lmzoo.harness import score_text
-from lmzoo.lesson import output_dir, quick, show, show_png
+from lmzoo.lesson import output_dir, quick, show, show_saved
 from lmzoo.spelling import SpellingModel
 
 OUT = output_dir("07_compare")
@@ -61,7 +61,7 @@ print(f"{saved['preset']} preset, budget {saved['budget']}, seed {saved['seed']}
 
 # %%
 print((OUT / "results.md").read_text())
-show_png(OUT / "bits_per_char.png")
+show_saved(OUT / "bits_per_char.png")
 
 # %% [markdown]
 # ## Common mistake: closed-vocabulary bits per character
@@ -125,8 +125,8 @@ for word in ("the", "government", "Pyrmont", "xzqv"):
 # per token: quantities that cannot be compared) in their own panels.
 
 # %%
-show_png(OUT / "quality_vs_params.png")
-show_png(OUT / "learning_curves.png")
+show_saved(OUT / "quality_vs_params.png")
+show_saved(OUT / "learning_curves.png")
 
 
 def describe(name: str) -> str:

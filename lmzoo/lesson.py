@@ -176,17 +176,6 @@ def read_result(filename: str, *keys: str | int, default: Any = KeyError) -> Any
     return data
 
 
-def show_png(path: str | Path) -> None:
-    """Display a saved figure inline in a notebook (IPython), or print where it is otherwise."""
-    path = Path(path)
-    if _in_notebook():
-        from IPython.display import Image, display
-
-        display(Image(filename=str(path)))
-    else:
-        print(f"figure: {path}")
-
-
 # Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the
 # Chinese text a lesson falls back to, and says so, when the `tang-poems` corpus is not on this machine.
 CHINESE_SAMPLE = (

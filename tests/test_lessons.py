@@ -76,10 +76,9 @@ def test_lesson_header_exercises_and_no_hand_typed_figures(lesson):
     for part in ("what you will learn", "prerequisites", "run time", "expected"):
         assert part in head, f"{lesson.name}: header lacks '{part}'"
     assert "exercises" in text.lower(), f"{lesson.name}: no exercises"
-    if lesson.name < "07":  # lessons 07 and 08 adopt these rules as their own issues land
-        assert 'matplotlib.use("Agg")' not in text, f"{lesson.name}: let MPLBACKEND choose the backend"
-        loose = [m.group(0) for m in APPROXIMATE.finditer(prose_results(lesson))]
-        assert not loose, f"{lesson.name}: approximate figures that name no claim: {loose}"
+    assert 'matplotlib.use("Agg")' not in text, f"{lesson.name}: let MPLBACKEND choose the backend"
+    loose = [m.group(0) for m in APPROXIMATE.finditer(prose_results(lesson))]
+    assert not loose, f"{lesson.name}: approximate figures that name no claim: {loose}"
 
 
 def test_markers_and_loose_figures_are_found():
