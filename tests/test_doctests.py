@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["lmzoo", "lmzoo.errors", "lmzoo.config", "lmzoo.runs", "lmzoo.families", "lmzoo.plots", "lmzoo.lesson",
            "lmzoo.harness", "lmzoo.datasets.corpus", "lmzoo.datasets.tokenizers", "lmzoo.datasets.batching",
-           "lmzoo.models.sampling", "lmzoo.models.gpt2"]
+           "lmzoo.models.sampling", "lmzoo.models.gpt2", "lmzoo.models.window_lm", "lmzoo.models.rnnlm"]
 
 
 @pytest.mark.parametrize("name", MODULES)
