@@ -127,7 +127,9 @@ def main() -> None:
     epochs = steps / steps_per_epoch
     result = {
         "benchmark": "rnnlm_ptb",
-        "command": " ".join([".venv/bin/python", "benchmarks/rnnlm_ptb.py", *sys.argv[1:]]),
+        # The run directory is this machine's: recorded as DIR.
+        "command": " ".join([".venv/bin/python", "benchmarks/rnnlm_ptb.py", *sys.argv[1:]]).replace(
+            f"--run-dir {args.run_dir}", "--run-dir DIR"),
         "data": "ptb (LMZOO_DATA=../shared/corpora)",
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "cpus": os.cpu_count(),
