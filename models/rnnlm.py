@@ -17,6 +17,11 @@ backpropagation truncated at the window. Two data layouts:
 - `carry_state=True`: Zaremba et al.'s layout: the text is cut into `batch_size` parallel
   streams read left to right, and the final state of each batch is the initial state of the
   next (gradients stop at the window boundary). The model learns to use the whole history.
+  Caution, measured on PTB (benchmarks/results/rnnlm_ptb_first_run_carry.json): trained this way
+  for a third of an epoch with AdamW, the LSTM's cell states grew to thousands along the streams
+  (forget gate near 1), and scoring from a fresh state at `<s>` then fell far outside what
+  training saw (perplexity 19,848). Zaremba et al. train many epochs with SGD and reset the state
+  each epoch.
 AdamW (weight decay on matrices only) or plain SGD, both with global-norm gradient clipping and
 nanoGPT's warm-up + cosine learning rate. XLA (`jit_compile=True`) is available but off by
 default: on this project's 2-core CPU it made a training step of Keras's LSTM (a `tf.while_loop`

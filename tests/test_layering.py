@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"lmzoo": "lmzoo", "models": "lmzoo.models", "datasets": "lmzoo.datasets"}
-FAMILY_MODULES = {"unigram", "ngram", "arpa", "word2vec", "seq2seq", "transformer", "transformer_layers", "gpt2"}
+FAMILY_MODULES = {"unigram", "ngram", "arpa", "word2vec", "seq2seq", "rnnlm", "transformer", "transformer_layers", "gpt2"}
 # Modules that must stay instant to import: no TensorFlow/Keras at module level.
 LIGHT = {"lmzoo", "lmzoo.cli", "lmzoo.families", "lmzoo.datasets.catalog", "lmzoo.errors", "lmzoo.config",
          "lmzoo.protocols", "lmzoo.runs", "lmzoo.plots"}
