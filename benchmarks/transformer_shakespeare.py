@@ -22,7 +22,8 @@ folder is missing, the script says so in one line and records only our figures.
 `--gpu` runs nanoGPT's GPU config instead (6 layers, 6 heads, 384 wide, context 256, batch 64,
 5,000 steps, dropout 0.2, bf16 mixed precision) and records tokens/s and MFU against the GPU's
 bf16 peak. `--dry-run` builds our model with the chosen config and traces one training step,
-prepares nanoGPT's data and prints both commands without running them (no GPU needed).
+prepares nanoGPT's data and prints both commands without running them (no GPU needed; the
+step is traced as a TensorFlow graph without the XLA compile, which takes minutes on a busy CPU).
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/transformer_shakespeare.py [--gpu] [--dry-run]
@@ -127,11 +128,11 @@ def run_process(command: list[str], cwd: Path, log: Path, env: dict | None = Non
     return wall
 
 
-def nanogpt_missing() -> str | None:
+def nanogpt_missing(folder: Path) -> str | None:
     if importlib.util.find_spec("torch") is None:
         return "nanoGPT not raced: PyTorch is not installed (pip install -e '.[bench]')"
-    if not (NANOGPT / "train.py").is_file():
-        return "nanoGPT not raced: ../shared/peers/nanoGPT is missing"
+    if not (folder / "train.py").is_file():
+        return f"nanoGPT not raced: {folder} has no train.py (give --nanogpt, default ../shared/peers/nanoGPT)"
     return None
 
 
@@ -235,7 +236,8 @@ def dry_run(args, settings: dict, text: str) -> int:
     sample = text[:20_000]
     cut = int(len(sample) * 0.9)
     corpus = Corpus(name="dry-run", train=sample[:cut], valid=sample[cut:], test=sample[cut:])
-    one = {**settings, "steps": 1, "eval_every": 1, "eval_batches": 1, "warmup_steps": 0}
+    # One traced step, without the XLA compile (minutes on a busy CPU); the full runs compile.
+    one = {**settings, "steps": 1, "eval_every": 1, "eval_batches": 1, "warmup_steps": 0, "jit_compile": False}
     if not args.gpu:
         one.pop("mixed_precision", None)
     with tempfile.TemporaryDirectory() as tmp:
@@ -246,7 +248,7 @@ def dry_run(args, settings: dict, text: str) -> int:
         print(f"nanoGPT data prepared: {meta}")
     print("would run: python train.py " + " ".join(nanogpt_args(settings, args.gpu)))
     print("would run: lmzoo train transformer --corpus tinyshakespeare " + " ".join(our_args(settings, args.gpu)))
-    print(nanogpt_missing() or "nanoGPT and PyTorch are present")
+    print(nanogpt_missing(Path(args.nanogpt)) or "nanoGPT and PyTorch are present")
     return 0
 
 
@@ -257,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="override the number of steps for both (default: the config's)")
     parser.add_argument("--gpu", action="store_true", help="nanoGPT's GPU config on a GPU")
     parser.add_argument("--dry-run", action="store_true", help="build and trace one step; run neither trainer")
+    parser.add_argument("--nanogpt", default=str(NANOGPT), help="nanoGPT's folder (read-only; it runs from a copy)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run nanoGPT (records only our figures)")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/transformer_shakespeare.json"))
     args = parser.parse_args(argv)
@@ -280,17 +283,20 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         # nanoGPT first, as its users run it.
         missing = None if not args.skip_peer else "nanoGPT not raced: --skip-peer"
-        missing = missing or nanogpt_missing()
+        missing = missing or nanogpt_missing(Path(args.nanogpt))
         if missing:
             print(missing)
             result["nanogpt"] = {"skipped": missing}
         else:
             work = tmp / "nanoGPT"
-            shutil.copytree(NANOGPT, work)
+            shutil.copytree(args.nanogpt, work)
             prepare_nanogpt_data(text, work / "data" / "shakespeare_char")
             command = [sys.executable, "train.py", *nanogpt_args(settings, args.gpu)]
             print("nanoGPT: " + " ".join(command[1:]), flush=True)
-            wall = run_process(command, work, tmp / "nanogpt.log")
+            # As its users run it: train.py imports model.py from its own folder, which
+            # PYTHONSAFEPATH (set for this project) would hide.
+            plain = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
+            wall = run_process(command, work, tmp / "nanogpt.log", env=plain)
             log = (tmp / "nanogpt.log").read_text().splitlines()
             times = [float(m.group(2)) for m in map(_ITER_RE.match, log) if m and int(m.group(1)) > 0]
             evals = [{"step": int(m.group(1)), "val_loss_20_batches": float(m.group(3))} for m in map(_EVAL_RE.match, log) if m]

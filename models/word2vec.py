@@ -236,8 +236,11 @@ def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(probabilities)
     scaled = np.asarray(probabilities, dtype=np.float64) * n / np.sum(probabilities)
     keep, alias = np.ones(n), np.arange(n, dtype=np.int32)
-    small = [i for i in range(n) if scaled[i] < 1.0]
-    large = [i for i in range(n) if scaled[i] >= 1.0]
+    # Smallest first (pop() takes from the end), so zero-probability words are paired while
+    # large ones remain and can never be left over with keep = 1 by rounding.
+    by_size = np.argsort(-scaled, kind="stable").tolist()
+    small = [i for i in by_size if scaled[i] < 1.0]
+    large = [i for i in by_size if scaled[i] >= 1.0]
     while small and large:
         s, g = small.pop(), large.pop()
         keep[s], alias[s] = scaled[s], g
