@@ -40,7 +40,12 @@ lessons: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/jupytext --to notebook --output-dir runs/notebooks lessons/[0-9]*.py
 
-bench: $(STAMP)
+# The peers the benchmarks race (PyTorch for nanoGPT, KenLM, nltk): the `bench` extra.
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install -q -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	for f in benchmarks/*.py; do LMZOO_DATA=$(DATA_DIR) $(BIN)/python $$f --data-dir $(DATA_DIR) || exit 1; done
 
 clean:
