@@ -20,6 +20,7 @@ so an interrupted run keeps what it measured.
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/finetune.py [--scale 1.0] [--parts classify,translate]
+    .venv/bin/python benchmarks/finetune.py --merge RESULTS.json ... # joins separate runs into results/finetune.json
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 import lmzoo
 from lmzoo.config import replace
@@ -193,7 +196,37 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
             results.add(row | (info if init == "pretrained" else {"pretrain_text": None}))
 
 
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean, standard deviation and count over seeds of each (task, model, init, labels or direction)."""
+    groups: dict[tuple, list[float]] = {}
+    for row in rows:
+        if row["task"] == "classify":
+            groups.setdefault(("classify", row["model"], row["init"], row["labels"]), []).append(100 * row["accuracy"])
+        elif row["task"] == "translate":
+            groups.setdefault(("translate", row["model"], row["init"], row["direction"]), []).append(row["bleu"])
+    return [{"task": task, "model": model, "init": init, "labels_or_direction": key,
+             "metric": "accuracy %" if task == "classify" else "BLEU", "mean": float(np.mean(values)),
+             "std": float(np.std(values)), "runs": len(values)}
+            for (task, model, init, key), values in groups.items()]
+
+
+def merge(paths: list[str], out: str) -> None:
+    """Join the result files of separate runs (e.g. `--parts classify` and `--parts translate`) into one."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    rows = [row for run in runs for row in run["rows"]]
+    merged = {"runs": [{k: v for k, v in run.items() if k != "rows"} for run in runs], "summary": summarise(rows),
+              "rows": rows}
+    Path(out).write_text(json.dumps(merged, indent=1, ensure_ascii=False, default=str) + "\n")
+    for line in merged["summary"]:
+        print(f"{line['model']:<48} {line['init']:<11} {line['labels_or_direction']!s:<7} "
+              f"{line['metric']:<10} {line['mean']:6.2f} ± {line['std']:5.2f} (n={line['runs']})")
+    print(f"wrote {out}")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--merge"]:
+        merge(sys.argv[2:], str(RESULTS / "finetune.json"))
+        return
     args = parse_args()
     results = Results(Path(args.out), args)
     work = Path(args.work or tempfile.mkdtemp(prefix="lmzoo-finetune-"))
