@@ -59,6 +59,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3, help="subsample seeds for 100 and 1,000 labels (all: one)")
     parser.add_argument("--backbones", default="seq2seq,word2vec", help="any of seq2seq, transformer, word2vec")
     parser.add_argument("--translate-epochs", type=float, default=0.6, help="passes over the 27,655 training pairs")
+    parser.add_argument("--forward-rows", default="decoder_only:pretrained,decoder_only:scratch,encoder_decoder:scratch",
+                        help="English→Chinese models, ARCHITECTURE:INIT")
+    parser.add_argument("--reverse-rows", default="decoder_only:pretrained,decoder_only:scratch,encoder_decoder:scratch",
+                        help="Chinese→English models, ARCHITECTURE:INIT")
+    parser.add_argument("--max-new-tokens", type=int, default=32, help="longest translation, in tokens")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
     return parser.parse_args()
@@ -179,12 +184,12 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
         copy = tasks.CopyTranslator(pairs.source_language, pairs.target_language)
         results.add({"task": "translate", "model": "copy the source", "init": "baseline",
                      **score_translation(copy, pairs, "test")})
-        for architecture, init in (("decoder_only", "pretrained"), ("decoder_only", "scratch"),
-                                   ("encoder_decoder", "scratch")):
+        rows = args.forward_rows if direction == "forward" else args.reverse_rows
+        for architecture, init in (item.split(":") for item in rows.split(",") if item):
             config = replace(tasks.PRESETS["default"], {
                 "task": "translate", "architecture": architecture, "direction": direction, "init": init,
                 "epochs": args.translate_epochs * args.scale, "batch_size": 64, "max_length": 32,
-                "max_new_tokens": 40, "learning_rate": 1e-3, "hidden_dim": 256, "embedding_dim": 128,
+                "max_new_tokens": args.max_new_tokens, "learning_rate": 1e-3, "hidden_dim": 256, "embedding_dim": 128,
                 "checkpoint_every_n_steps": 100})
             out = work / f"translate-{architecture}-{init}-{direction}"
             model, wall, cpu = timed(lambda c=config, o=out: tasks.finetune(pretrained, data, o, c))
