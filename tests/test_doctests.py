@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["lmzoo", "lmzoo.errors", "lmzoo.config", "lmzoo.runs", "lmzoo.families", "lmzoo.plots", "lmzoo.lesson",
-           "lmzoo.harness", "lmzoo.datasets.corpus", "lmzoo.datasets.tokenizers", "lmzoo.datasets.batching",
+           "lmzoo.harness", "lmzoo.datasets.corpus", "lmzoo.datasets.labelled", "lmzoo.datasets.tokenizers", "lmzoo.datasets.batching",
            "lmzoo.models.sampling", "lmzoo.models.gpt2"]
 
 
