@@ -134,7 +134,7 @@ def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float) -> tuple
 
 
 def classify_budget(count: int | None, scale: float) -> dict[str, Any]:
-    """Fine-tuning budget by label count: about 50, 125 and 285 steps of 32 examples (at scale 1)."""
+    """Fine-tuning budget by label count: about 60, 128 and 284 steps of 32 examples (at scale 1)."""
     epochs = {100: 15.0, 1000: 4.0}.get(count, 1.0) * scale
     return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 64, "dropout": 0.3,
             "learning_rate": 1e-3, "backbone_learning_rate": 3e-4, "checkpoint_every_n_steps": 100}
