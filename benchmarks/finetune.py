@@ -20,6 +20,7 @@ so an interrupted run keeps what it measured.
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/finetune.py [--scale 1.0] [--parts classify,translate]
+    .venv/bin/python benchmarks/finetune.py --merge RESULTS.json ... # joins separate runs into results/finetune.json
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 import lmzoo
 from lmzoo.config import replace
@@ -56,6 +59,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3, help="subsample seeds for 100 and 1,000 labels (all: one)")
     parser.add_argument("--backbones", default="seq2seq,word2vec", help="any of seq2seq, transformer, word2vec")
     parser.add_argument("--translate-epochs", type=float, default=0.6, help="passes over the 27,655 training pairs")
+    parser.add_argument("--forward-rows", default="decoder_only:pretrained,decoder_only:scratch,encoder_decoder:scratch",
+                        help="English→Chinese models, ARCHITECTURE:INIT")
+    parser.add_argument("--reverse-rows", default="decoder_only:pretrained,decoder_only:scratch,encoder_decoder:scratch",
+                        help="Chinese→English models, ARCHITECTURE:INIT")
+    parser.add_argument("--max-new-tokens", type=int, default=32, help="longest translation, in tokens")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
     return parser.parse_args()
@@ -126,7 +134,7 @@ def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float) -> tuple
 
 
 def classify_budget(count: int | None, scale: float) -> dict[str, Any]:
-    """Fine-tuning budget by label count: about 50, 125 and 285 steps of 32 examples (at scale 1)."""
+    """Fine-tuning budget by label count: about 60, 128 and 284 steps of 32 examples (at scale 1)."""
     epochs = {100: 15.0, 1000: 4.0}.get(count, 1.0) * scale
     return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 64, "dropout": 0.3,
             "learning_rate": 1e-3, "backbone_learning_rate": 3e-4, "checkpoint_every_n_steps": 100}
@@ -176,12 +184,12 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
         copy = tasks.CopyTranslator(pairs.source_language, pairs.target_language)
         results.add({"task": "translate", "model": "copy the source", "init": "baseline",
                      **score_translation(copy, pairs, "test")})
-        for architecture, init in (("decoder_only", "pretrained"), ("decoder_only", "scratch"),
-                                   ("encoder_decoder", "scratch")):
+        rows = args.forward_rows if direction == "forward" else args.reverse_rows
+        for architecture, init in (item.split(":") for item in rows.split(",") if item):
             config = replace(tasks.PRESETS["default"], {
                 "task": "translate", "architecture": architecture, "direction": direction, "init": init,
                 "epochs": args.translate_epochs * args.scale, "batch_size": 64, "max_length": 32,
-                "max_new_tokens": 40, "learning_rate": 1e-3, "hidden_dim": 256, "embedding_dim": 128,
+                "max_new_tokens": args.max_new_tokens, "learning_rate": 1e-3, "hidden_dim": 256, "embedding_dim": 128,
                 "checkpoint_every_n_steps": 100})
             out = work / f"translate-{architecture}-{init}-{direction}"
             model, wall, cpu = timed(lambda c=config, o=out: tasks.finetune(pretrained, data, o, c))
@@ -193,7 +201,37 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
             results.add(row | (info if init == "pretrained" else {"pretrain_text": None}))
 
 
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean, standard deviation and count over seeds of each (task, model, init, labels or direction)."""
+    groups: dict[tuple, list[float]] = {}
+    for row in rows:
+        if row["task"] == "classify":
+            groups.setdefault(("classify", row["model"], row["init"], row["labels"]), []).append(100 * row["accuracy"])
+        elif row["task"] == "translate":
+            groups.setdefault(("translate", row["model"], row["init"], row["direction"]), []).append(row["bleu"])
+    return [{"task": task, "model": model, "init": init, "labels_or_direction": key,
+             "metric": "accuracy %" if task == "classify" else "BLEU", "mean": float(np.mean(values)),
+             "std": float(np.std(values)), "runs": len(values)}
+            for (task, model, init, key), values in groups.items()]
+
+
+def merge(paths: list[str], out: str) -> None:
+    """Join the result files of separate runs (e.g. `--parts classify` and `--parts translate`) into one."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    rows = [row for run in runs for row in run["rows"]]
+    merged = {"runs": [{k: v for k, v in run.items() if k != "rows"} for run in runs], "summary": summarise(rows),
+              "rows": rows}
+    Path(out).write_text(json.dumps(merged, indent=1, ensure_ascii=False, default=str) + "\n")
+    for line in merged["summary"]:
+        print(f"{line['model']:<48} {line['init']:<11} {line['labels_or_direction']!s:<7} "
+              f"{line['metric']:<10} {line['mean']:6.2f} ± {line['std']:5.2f} (n={line['runs']})")
+    print(f"wrote {out}")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--merge"]:
+        merge(sys.argv[2:], str(RESULTS / "finetune.json"))
+        return
     args = parse_args()
     results = Results(Path(args.out), args)
     work = Path(args.work or tempfile.mkdtemp(prefix="lmzoo-finetune-"))

@@ -12,15 +12,18 @@
 # **Prerequisites:** lessons 02 (Word2Vec), 03 (the seq2seq autoencoder) and 05 (the Transformer
 # LM).
 #
-# **Run time:** under a minute in quick mode (`LMZOO_QUICK=1`: gensim's 200-sentence MR sample and
-# 32 sentence pairs this lesson writes itself); about 20 minutes in full on 2 CPU cores (the
+# **Run time:** about a minute in quick mode on an idle 2-core CPU (`LMZOO_QUICK=1`: gensim's
+# 200-sentence MR sample, one backbone, and 32 sentence pairs this lesson writes itself); about 20
+# minutes in full on 2 CPU cores (the
 # 10,662-sentence MR data and 29,155 Tatoeba pairs, downloaded or read from `LMZOO_DATA`).
 #
-# **Expected results:** in quick mode the numbers are noise (20 test sentences): the point is that
-# the code runs. In full mode, on MR's seeded 1,066-sentence test split, the counting baselines
-# reach about 67-70% with 1,000 labels and 76-79% with all 9,063; what pre-training adds to a
-# neural classifier is measured by `benchmarks/finetune.py` (`benchmarks/results/finetune.json`),
-# and a CPU budget of minutes gives English→Chinese BLEU far below the 15 the issue aims for.
+# **Expected results:** in quick mode the accuracies are noise (20 test sentences: anything from
+# 0.25 to 0.75) and the decoder-only model learns the 27 written pairs (BLEU ≈ 20 on the 3 held-out
+# ones, copying scores 0): the point is that the code runs. In full mode, on MR's seeded
+# 1,066-sentence test split, the counting baselines reach about 68% with 1,000 labels and 76-79%
+# with all 9,063; at the short budgets of `benchmarks/finetune.py` the pre-trained backbones did
+# *worse* than the same networks from scratch (57% against 74% with all labels for the GRU
+# encoder; `benchmarks/results/finetune.json`), and minutes of CPU give English→Chinese BLEU ≈ 5.
 #
 # **Library modules used:** `lmzoo.datasets.labelled` (labelled examples and sentence pairs),
 # `lmzoo.models.tasks` (heads, fine-tuning, baselines), `lmzoo.harness` (`score_classification`,
@@ -71,10 +74,9 @@ for text, label in mr.train[:3]:
 # %%
 unlabelled = as_text_corpus(mr)
 assert not set(unlabelled.train.splitlines()) & {text for text, _ in mr.test}
-pretrained = {
-    "seq2seq": lmzoo.train("seq2seq", unlabelled, RUNS / "seq2seq", preset=lesson.preset(), min_count=1),
-    "word2vec": lmzoo.train("word2vec", unlabelled, RUNS / "word2vec", preset=lesson.preset(), min_count=1),
-}
+pretrained = {"seq2seq": lmzoo.train("seq2seq", unlabelled, RUNS / "seq2seq", preset=lesson.preset(), min_count=1)}
+if not QUICK:  # quick mode keeps to one backbone
+    pretrained["word2vec"] = lmzoo.train("word2vec", unlabelled, RUNS / "word2vec", min_count=2)
 for name, model in pretrained.items():
     print(f"{name}: a Backbone? {isinstance(model, Backbone)}; {model.num_params():,} parameters")
 
@@ -156,15 +158,15 @@ print({split: len(pairs.split(split)) for split in ("train", "valid", "test")}, 
 lm = lmzoo.train("transformer", as_text_corpus(pairs), RUNS / "lm", preset=lesson.preset(),
                  **({"steps": 60, "context": 32, "eval_every": 60} if QUICK else {"tokenizer": "word", "context": 32}))
 x, y, weights = tasks.translation_rows(lm.tokenizer, pairs.train[:1], max_length=24)
-print("inputs :", lm.tokenizer.decode(x[0]).replace("\n", " <sep> "))
+print("inputs :", " ".join(lm.tokenizer.id_to_token(int(i)) for i in x[0] if i))  # the first </s> is <sep>
 print("weights:", weights[0].astype(int).tolist())
 
 # %%
 translation = replace(tasks.PRESETS[lesson.preset()], {"task": "translate", "learning_rate": 3e-3,
-                                                        "epochs": 30.0 if QUICK else 1.0})
+                                                        "epochs": 20.0 if QUICK else 1.0})
 bleu = {"copy the source": score_translation(tasks.CopyTranslator("en", "zh"), pairs)}
-for architecture in ("decoder_only", "encoder_decoder"):
-    for init in (("pretrained", "scratch") if architecture == "decoder_only" else ("scratch",)):
+for architecture in ("decoder_only",) if QUICK else ("decoder_only", "encoder_decoder"):
+    for init in ("pretrained",) if QUICK else ("pretrained", "scratch") if architecture == "decoder_only" else ("scratch",):
         config = replace(translation, {"architecture": architecture, "init": init})
         translator = tasks.finetune(lm, pairs, RUNS / f"{architecture}-{init}", config)
         bleu[f"{architecture} {init}"] = score_translation(translator, pairs)

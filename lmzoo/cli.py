@@ -149,9 +149,10 @@ def _run(args: argparse.Namespace) -> None:
             **options)
         outputs = model.generate(args.prompt, max_length=args.max_length, num_return_sequences=args.num_return_sequences,
                                  sampler=args.sampler, seed=args.seed, **options)
-        from lmzoo.protocols import Reconstructor
+        from lmzoo.protocols import Reconstructor, Translator
 
-        echo = "" if isinstance(model, Reconstructor) else args.prompt  # an autoencoder rewrites the prompt
+        # An autoencoder rewrites the prompt and a translator translates it: neither continues it.
+        echo = "" if isinstance(model, (Reconstructor, Translator)) else args.prompt
         for i, text in enumerate(outputs):
             print(f"[{i}] {echo}{' ' if echo and not text.startswith(' ') else ''}{text}")
         return

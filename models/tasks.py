@@ -690,11 +690,12 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     x, y, w = arrays(train)
     steps_per_pass = math.ceil(len(y) / config.batch_size)
     total = max(1, math.ceil(config.epochs * steps_per_pass))
-    chunk = min(config.checkpoint_every_n_steps, total)
+    chunks = math.ceil(total / config.checkpoint_every_n_steps)
+    chunk = math.ceil(total / chunks)  # equal chunks, so that chunks * chunk overshoots `total` by < chunks
     valid = arrays(data.valid) if data.valid else None
     tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
     with run.timed() as timing:
-        network.fit(_dataset(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=math.ceil(total / chunk),
+        network.fit(_dataset(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=chunks,
                     steps_per_epoch=chunk, shuffle=False, verbose=0,
                     validation_data=_dataset(*valid, 256, config.seed, shuffle=False) if valid else None,
                     callbacks=training_callbacks(run, tokens_per_step=tokens_per_step))
