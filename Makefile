@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONSAFEPATH := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-DATA_DIR ?= $(abspath ../shared/corpora)
+DATA_DIR ?= ../shared/corpora
 
 .PHONY: install test test-all lint compare lessons notebooks bench clean
 
