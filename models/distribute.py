@@ -17,7 +17,10 @@ steps, so it is unchanged; checkpoints (`BackupAndRestore`), resume and metrics.
 same files. Only the chief (worker 0, or the "chief" task) writes the run directory: other
 workers write theirs to a temporary directory, as the Keras multi-worker guide does. Random draws
 inside a step (dropout, scheduled sampling) are drawn per replica, so they differ from a
-single-device run; the deterministic parts agree.
+single-device run; the deterministic parts agree. One more difference: under a TensorFlow
+strategy Keras draws a batch from a first iterator to build the model, then trains from a new
+one, so a dataset that reshuffles on every iteration (seq2seq's batch shuffle) starts on its
+second permutation: the same batches, in another order.
 
 Usage in a family's `train()` (two lines; a shared fit loop such as `models/window_lm.py` does
 the same):

@@ -11,6 +11,7 @@ reloads in this single-device process and scores text like the single-device mod
 Every wait is bounded: subprocess timeouts here, and the collectives' timeout in the workers.
 """
 
+import importlib.util
 import json
 import os
 import socket
@@ -56,7 +57,7 @@ print("trained", spec["out"], flush=True)
 
 def env(**extra: str) -> dict:
     out = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONSAFEPATH": "1", "CUDA_VISIBLE_DEVICES": "",
-           distribute.TIMEOUT_ENV: "60"}
+           "KERAS_BACKEND": "tensorflow", distribute.TIMEOUT_ENV: "60"}
     out.pop("TF_CONFIG", None)
     return {**out, **extra}
 
@@ -181,6 +182,24 @@ def test_a_dead_peer_stops_training_with_one_line(tmp_path):
     workers[1].communicate()
     assert workers[0].returncode != 0
     assert "multi-worker training stopped: a worker died or stopped answering" in output
+
+
+# JAX: keras.distribution.DataParallel --------------------------------------------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="the jax extra is not installed (pip install .[jax])")
+def test_jax_data_parallel_on_two_host_devices_equals_one_device(tmp_path):
+    jax = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    overrides = {**TRANSFORMER, "jit_compile": True}
+    single = start("transformer", tmp_path / "single", overrides, **jax)
+    parallel = start("transformer", tmp_path / "parallel", {**overrides, "distribute": "mirrored"}, **jax)
+    finish(single)
+    finish(parallel)
+    assert_same_training(tmp_path / "parallel", tmp_path / "single")
+    # The JAX-trained checkpoint reloads in this process, whatever its backend.
+    a, b = (lmzoo.load(tmp_path / name) for name in ("parallel", "single"))
+    ids = a.tokenizer.encode(TEXT)
+    np.testing.assert_allclose(a.token_log_probs(ids), b.token_log_probs(ids), rtol=1e-3, atol=1e-4)
 
 
 # configuration errors (in this process) ----------------------------------------------------------
