@@ -57,15 +57,14 @@ import os
 import socket
 import tempfile
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import keras
 
 from lmzoo.errors import LmzooError
 from lmzoo.runs import RunDir
 
-Distribute = Literal["none", "mirrored", "multi-worker"]
-MODES = ("none", "mirrored", "multi-worker")
+MODES = ("none", "mirrored", "multi-worker")  # the families' `distribute` field is this Literal
 TIMEOUT_ENV = "LMZOO_COLLECTIVE_TIMEOUT"
 
 _strategies: dict[str, Any] = {}  # one strategy per process: TensorFlow allows one multi-worker setup
@@ -98,9 +97,7 @@ def tf_config() -> dict | None:
     try:
         config = json.loads(text)
         task, cluster = config["task"], config["cluster"]
-        addresses = cluster[task["type"]]
-        int(task.get("index", 0))
-        addresses[int(task.get("index", 0))]
+        cluster[task["type"]][int(task.get("index", 0))]  # this task's own address must exist
     except (ValueError, KeyError, TypeError, IndexError):
         raise LmzooError("TF_CONFIG is not a valid cluster description",
                          'set it to {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", '
