@@ -1,7 +1,7 @@
 """Benchmark: Transformer training throughput at 1 and 2 data-parallel replicas, and what it means at scale.
 
 Measured: tokens/s of `lmzoo train transformer` on tiny Shakespeare with nanoGPT's CPU config
-(4 layers, 128 wide, context 64, global batch 12), once with `distribute=none` and once with
+(4 layers, 128 wide, context 64, global batch 12; without XLA, which tf.distribute cannot run), once with `distribute=none` and once with
 `distribute=mirrored` over 2 replicas (2 logical CPU devices here, `lmzoo.models.distribute.
 use_logical_cpus`), each in a fresh process. The rate is the steady one: tokens between the
 first and the last logged step over the seconds between them (compilation and the final
@@ -37,9 +37,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CPU_CONFIG = {"num_layers": 4, "num_heads": 4, "hidden_dim": 128, "context": 64, "batch_size": 12,
               "learning_rate": 1e-3, "min_learning_rate": 1e-4, "warmup_steps": 100, "beta_2": 0.99,
-              "dropout": 0.0, "eval_batches": 1, "jit_compile": True}
+              "dropout": 0.0, "eval_batches": 1, "jit_compile": False}  # XLA does not run under tf.distribute
 GPU_CONFIG = {**CPU_CONFIG, "num_layers": 6, "num_heads": 6, "hidden_dim": 384, "context": 256, "batch_size": 64,
-              "dropout": 0.2, "mixed_precision": True}
+              "dropout": 0.2, "mixed_precision": True, "jit_compile": True}  # one replica
 # Link bandwidths for the all-reduce (bus bandwidth a ring achieves), bytes/s: assumptions.
 LINKS = {"NVLink 4 (8x H100 in one machine)": 350e9, "PCIe 4 x16 (GPUs without NVLink)": 20e9,
          "InfiniBand 400 Gb/s (between machines)": 45e9, "Ethernet 25 Gb/s (between machines)": 2.8e9}

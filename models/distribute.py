@@ -331,16 +331,22 @@ class ClipAfterAllReduce(keras.callbacks.Callback):
 
     Keras's TensorFlow optimizer calls `_clip_gradients` per replica, then
     `_all_reduce_sum_gradients`; under N > 1 replicas this moves the clipping after the sum.
-    With one replica, on JAX, or without clipping it does nothing.
+    With one replica, on JAX, or without clipping it does nothing. It also refuses XLA
+    (`jit_compile=True`) under a TensorFlow strategy, which fails there with a variable "located
+    in device CPU:1" accessed "from device CPU:0" (tensorflow.org/xla/known_issues), rather than
+    turning it off behind the config's back.
     """
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
         if keras.config.backend() != "tensorflow" or getattr(optimizer, "_lmzoo_clips_after_sum", False):
             return
-        if not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue):
-            return
         if self.model.distribute_strategy.num_replicas_in_sync == 1:
+            return
+        if getattr(self.model, "jit_compile", False):
+            raise LmzooError("jit_compile=True (XLA) does not run under a TensorFlow distribution strategy",
+                             "add --set jit_compile=False, or use KERAS_BACKEND=jax (always compiled)")
+        if not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue):
             return
         if not (hasattr(optimizer, "_clip_gradients") and hasattr(optimizer, "_all_reduce_sum_gradients")):
             raise LmzooError(f"keras {keras.__version__} changed its optimizer: gradient clipping cannot be moved "

@@ -27,7 +27,7 @@ from lmzoo.errors import LmzooError
 from lmzoo.models import distribute
 
 LOSS_RTOL = 1e-5
-TIMEOUT = 240  # seconds for any one worker process, TensorFlow import included (2 busy cores)
+TIMEOUT = 600  # seconds for any one worker process: a bound for a hang, far above a run on a loaded machine
 TEXT = "The fire spread quickly through the bush. Crews arrived."
 
 # A clip norm that every step hits, so that clipping each replica's share would show.
@@ -227,6 +227,14 @@ def test_bad_tf_config_and_chief_rule(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:2"]},
                                                 "task": {"type": "worker", "index": 0}}))
     assert not distribute.is_chief()
+
+
+def test_xla_under_a_tensorflow_strategy_is_refused_not_dropped(tmp_path):
+    mirrored = start("transformer", tmp_path / "xla", {**TRANSFORMER, "jit_compile": True, "distribute": "mirrored"},
+                     devices=2)
+    output, _ = mirrored.communicate(timeout=TIMEOUT)
+    assert mirrored.returncode != 0
+    assert "jit_compile=True (XLA) does not run under a TensorFlow distribution strategy" in output
 
 
 def test_gensim_baseline_refuses_distribution(tmp_path, lee):
