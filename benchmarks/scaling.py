@@ -91,7 +91,9 @@ def on_paper(params: int, tokens_per_second_one_replica: float, global_batch: in
     step_seconds = global_batch * context / tokens_per_second_one_replica
     gradient_bytes = params * 4
     out = {"params": params, "gradient_bytes": gradient_bytes, "global_batch": global_batch,
-           "single_replica_step_ms": 1000 * step_seconds, "setups": []}
+           "single_replica_step_ms": 1000 * step_seconds, "setups": [],
+           "note": "compute_ms is the measured single-replica step of THIS machine divided by N: on a CPU run it "
+                   "shows the all-reduce's share, not a GPU's speed"}
     for name, replicas, link in (("8 GPUs, one machine", 8, "NVLink 4 (8x H100 in one machine)"),
                                  ("8 GPUs without NVLink", 8, "PCIe 4 x16 (GPUs without NVLink)"),
                                  ("2 machines x 1 GPU, InfiniBand", 2, "InfiniBand 400 Gb/s (between machines)"),
