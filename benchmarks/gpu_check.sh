@@ -13,9 +13,10 @@
 # Everything lands in $OUT (gpu_check.log and the results JSON files).
 #
 # TensorFlow cannot travel (its wheel is far over the 64 MiB a call may carry), so the device runs
-# Keras on JAX. The Transformer's input pipeline imports TensorFlow (tf.data in
-# models/transformer.py random_windows and datasets/batching.py): until it has a path without
-# TensorFlow, `check` stops at the dry run, in about a minute, saying so.
+# Keras on JAX. On this branch the Transformer's input pipeline still imports TensorFlow (tf.data
+# in models/transformer.py random_windows and datasets/batching.py); with a TensorFlow-free path
+# (main's models/window_lm.py numpy streams) it runs, and without one `check` stops at the dry run
+# in about a minute, saying so, before the long run spends device time.
 set -uo pipefail
 MODE=${1:-check}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
