@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DATA_DIR ?= ../shared/corpora
 
-.PHONY: install test test-all lint compare lessons notebooks bench clean
+.PHONY: install test test-all test-jax lint compare lessons notebooks bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ test: lint
 
 test-all: lint
 	LMZOO_DATA=$(DATA_DIR) $(BIN)/pytest -q -m ""
+
+# The Keras families' model tests on the JAX backend, and data parallelism over 2 host devices.
+JAX_TESTS := tests/test_transformer.py tests/test_seq2seq.py tests/test_word2vec.py
+$(VENV)/.installed-jax: $(STAMP)
+	$(BIN)/pip install -q -e ".[test,jax]"
+	touch $@
+
+test-jax: $(VENV)/.installed-jax
+	KERAS_BACKEND=jax $(BIN)/pytest -q $(JAX_TESTS)
+	$(BIN)/pytest -q tests/test_distribute.py -k jax
 
 compare: $(STAMP)
 	$(BIN)/lmzoo compare --corpus lee --out runs/compare

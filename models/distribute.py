@@ -17,7 +17,10 @@ steps, so it is unchanged; checkpoints (`BackupAndRestore`), resume and metrics.
 same files. Only the chief (worker 0, or the "chief" task) writes the run directory: other
 workers write theirs to a temporary directory, as the Keras multi-worker guide does. Random draws
 inside a step (dropout, scheduled sampling) are drawn per replica, so they differ from a
-single-device run; the deterministic parts agree.
+single-device run; the deterministic parts agree. One more difference: under a TensorFlow
+strategy Keras draws a batch from a first iterator to build the model, then trains from a new
+one, so a dataset that reshuffles on every iteration (seq2seq's batch shuffle) starts on its
+second permutation: the same batches, in another order.
 
 Usage in a family's `train()` (two lines; a shared fit loop such as `models/window_lm.py` does
 the same):
@@ -54,15 +57,14 @@ import os
 import socket
 import tempfile
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import keras
 
 from lmzoo.errors import LmzooError
 from lmzoo.runs import RunDir
 
-Distribute = Literal["none", "mirrored", "multi-worker"]
-MODES = ("none", "mirrored", "multi-worker")
+MODES = ("none", "mirrored", "multi-worker")  # the families' `distribute` field is this Literal
 TIMEOUT_ENV = "LMZOO_COLLECTIVE_TIMEOUT"
 
 _strategies: dict[str, Any] = {}  # one strategy per process: TensorFlow allows one multi-worker setup
@@ -95,9 +97,7 @@ def tf_config() -> dict | None:
     try:
         config = json.loads(text)
         task, cluster = config["task"], config["cluster"]
-        addresses = cluster[task["type"]]
-        int(task.get("index", 0))
-        addresses[int(task.get("index", 0))]
+        cluster[task["type"]][int(task.get("index", 0))]  # this task's own address must exist
     except (ValueError, KeyError, TypeError, IndexError):
         raise LmzooError("TF_CONFIG is not a valid cluster description",
                          'set it to {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", '
@@ -331,16 +331,22 @@ class ClipAfterAllReduce(keras.callbacks.Callback):
 
     Keras's TensorFlow optimizer calls `_clip_gradients` per replica, then
     `_all_reduce_sum_gradients`; under N > 1 replicas this moves the clipping after the sum.
-    With one replica, on JAX, or without clipping it does nothing.
+    With one replica, on JAX, or without clipping it does nothing. It also refuses XLA
+    (`jit_compile=True`) under a TensorFlow strategy, which fails there with a variable "located
+    in device CPU:1" accessed "from device CPU:0" (tensorflow.org/xla/known_issues), rather than
+    turning it off behind the config's back.
     """
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
         if keras.config.backend() != "tensorflow" or getattr(optimizer, "_lmzoo_clips_after_sum", False):
             return
-        if not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue):
-            return
         if self.model.distribute_strategy.num_replicas_in_sync == 1:
+            return
+        if getattr(self.model, "jit_compile", False):
+            raise LmzooError("jit_compile=True (XLA) does not run under a TensorFlow distribution strategy",
+                             "add --set jit_compile=False, or use KERAS_BACKEND=jax (always compiled)")
+        if not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue):
             return
         if not (hasattr(optimizer, "_clip_gradients") and hasattr(optimizer, "_all_reduce_sum_gradients")):
             raise LmzooError(f"keras {keras.__version__} changed its optimizer: gradient clipping cannot be moved "
