@@ -141,6 +141,8 @@ class RunDir:
 
     def _check_resumable(self, family: str, fingerprint: dict) -> None:
         start_over = "or pass --overwrite (lmzoo.train(..., overwrite=True)) to start over"
+        if not self.is_complete() and not self.file("config.json").exists():
+            return  # a checkpoint that no run claims: the family's restore checks its shapes
         try:
             old_family = json.loads(self.file("config.json").read_text(encoding="utf-8"))["family"]
         except (OSError, ValueError, KeyError, TypeError):

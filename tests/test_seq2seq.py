@@ -286,5 +286,11 @@ def test_cli_train_evaluate_generate_on_lee(tmp_path, capsys):
     assert cli.main(["generate", out, "--prompt", "The fire spread.", "--sampler", "beam", "--set", "num_beams=2"]) == 0
     printed = capsys.readouterr().out.splitlines()  # the reconstruction alone: the prompt is not echoed
     assert len(printed) == 1 and printed[0].startswith("[0] ") and not printed[0].startswith("[0] The fire spread. ")
+    # The family's own options pass beside the checked sampler options; a misspelt one is one line.
+    assert cli.main(["generate", out, "--prompt", "The fire spread.", "--set", "interpolate_to=Talks ended.",
+                     "--set", "steps=3"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert cli.main(["generate", out, "--prompt", "The fire spread.", "--set", "num_beam=2"]) == 2
+    assert "did you mean 'num_beams'" in capsys.readouterr().err
     assert cli.main(["train", "seq2seq", "--corpus", "lee", "--out", str(tmp_path / "bad"), "--preset", "quick",
                      "--set", "overlong=cut"]) == 2
