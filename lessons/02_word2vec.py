@@ -167,7 +167,7 @@ for family, arch in [("word2vec", "skipgram"), ("word2vec", "cbow"), ("word2vec-
                      ("word2vec-gensim", "cbow")]:
     name = f"{'keras' if family == 'word2vec' else 'gensim'} {arch}"
     out = OUT / name.replace(" ", "-")
-    runs[name] = (train(family, corpus, out, preset=preset(), arch=arch, workers=1), RunDir(out))
+    runs[name] = (train(family, corpus, out, overwrite=True, preset=preset(), arch=arch, workers=1), RunDir(out))
     print(f"{name:<16} {runs[name][1].timing()['train_seconds']:5.1f} s")
 
 # %%

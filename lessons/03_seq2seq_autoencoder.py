@@ -227,7 +227,7 @@ if not QUICK:  # a third run is too slow for quick mode
     variants["scheduled 1.0 → 0.5"] = {"teacher_forcing_ratio": 1.0, "teacher_forcing_final": 0.5}
 for i, (name, options) in enumerate(variants.items()):
     start = time.perf_counter()
-    model = train("seq2seq", corpus, OUT / f"run_{i}", preset=lesson.preset(), **{**SMALL, **options})
+    model = train("seq2seq", corpus, OUT / f"run_{i}", overwrite=True, preset=lesson.preset(), **{**SMALL, **options})
     runs[name] = (model, RunDir(OUT / f"run_{i}").read_metrics())
     print(f"{name}: trained in {time.perf_counter() - start:.0f} s")
 
@@ -273,7 +273,7 @@ for attention, size in points:
         m = runs["teacher forcing (1.0)"][0]  # the same configuration was trained above
     else:
         options = {**SMALL, "latent_dim": size, "attention": attention, "monitor_sentences": 0}
-        m = train("seq2seq", corpus, OUT / f"sweep_{attention}_{size}", preset=lesson.preset(), **options)
+        m = train("seq2seq", corpus, OUT / f"sweep_{attention}_{size}", overwrite=True, preset=lesson.preset(), **options)
     sweep[(attention, size)] = (m, score_reconstruction(m, held_out))
     print(f"attention={attention} latent={size}: token accuracy "
           f"{sweep[(attention, size)][1]['reconstruction_token_accuracy']:.3f}")

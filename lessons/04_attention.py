@@ -147,7 +147,7 @@ save_and_show(fig, OUT / "relative_position_bias.png")
 
 # %%
 corpus = lmzoo.load_corpus("lee")
-w2v = lmzoo.train("word2vec-gensim", corpus, OUT / "word2vec", preset=preset())
+w2v = lmzoo.train("word2vec-gensim", corpus, OUT / "word2vec", overwrite=True, preset=preset())
 vectors = w2v.word_vectors()
 
 
@@ -200,7 +200,7 @@ save_and_show(fig, OUT / "attention_heatmaps.png")
 # to the last space. (Lesson 05 covers the model itself.)
 
 # %%
-transformer = lmzoo.train("transformer", corpus, OUT / "transformer", preset=preset())
+transformer = lmzoo.train("transformer", corpus, OUT / "transformer", overwrite=True, preset=preset())
 claim("transformer_steps", transformer.config.steps, full=(600, 600), quick=(300, 300), text=f"{preset()} preset")
 network = transformer.network
 chars = " ".join(words)[: min(40, transformer.config.context)]  # at most one context

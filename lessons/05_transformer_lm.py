@@ -109,7 +109,7 @@ assert moved < 1e-6  # causal: the past never sees the future
 
 # %%
 start = time.perf_counter()
-model = lmzoo.train("transformer", corpus, OUT / "run", preset=preset())
+model = lmzoo.train("transformer", corpus, OUT / "run", overwrite=True, preset=preset())
 print(f"trained {model.num_params():,} parameters in {time.perf_counter() - start:.1f} s")
 print(model.config)
 
@@ -175,8 +175,8 @@ claim("val_loss", [r["val_loss"] for r in records if "val_loss" in r][-1], full=
 # %%
 text = corpus.test[:4000] if quick() else corpus.test
 baselines = {
-    "unigram (char)": lmzoo.train("unigram", corpus, OUT / "unigram", tokenizer="char"),
-    "5-gram KN (char)": lmzoo.train("ngram", corpus, OUT / "ngram", preset=preset(), tokenizer="char", order=5),
+    "unigram (char)": lmzoo.train("unigram", corpus, OUT / "unigram", overwrite=True, tokenizer="char"),
+    "5-gram KN (char)": lmzoo.train("ngram", corpus, OUT / "ngram", overwrite=True, preset=preset(), tokenizer="char", order=5),
 }
 rows = {name: score_text(m, text) for name, m in (*baselines.items(), ("transformer (char)", model))}
 for name, row in rows.items():

@@ -186,7 +186,7 @@ assert model.tokenizer.decode(zh_ids) == chinese and "\ufffd" not in "".join(mod
 
 # %%
 show(sampling.filter_log_probs)
-transformer = lmzoo.train("transformer", corpus, OUT / "transformer", preset=preset())
+transformer = lmzoo.train("transformer", corpus, OUT / "transformer", overwrite=True, preset=preset())
 claim("transformer_steps", transformer.config.steps, full=(600, 600), quick=(300, 300), text=f"{preset()} preset")
 print(f"{transformer.num_params():,} parameters")
 claim("valid_bpc", score_text(transformer, corpus.valid[:5000])["bits_per_char"], full=(2.9, 3.4), quick=(3.5, 4.5),
@@ -398,7 +398,7 @@ print(f"GPT-3 has {175e9 / transformer.num_params():,.0f} times the parameters o
 # than the model's order of 5 was stitched together from overlapping training n-grams).
 
 # %%
-ngram = lmzoo.train("ngram", corpus, OUT / "ngram5", preset=preset(), order=5)
+ngram = lmzoo.train("ngram", corpus, OUT / "ngram5", overwrite=True, preset=preset(), order=5)
 train_words = " " + " ".join(w for line in corpus.train.splitlines() for w in ngram.tokenizer.words(line)) + " "
 
 
@@ -432,7 +432,7 @@ except LmzooError as err:
     print(f"tang-poems is not available here ({err})")
     poems = lesson.chinese_sample_corpus()
     print(f"FALLBACK: using {poems.source} instead")
-tang = lmzoo.train("ngram", poems, OUT / "tang_ngram", preset=preset(), tokenizer="char", order=4)
+tang = lmzoo.train("ngram", poems, OUT / "tang_ngram", overwrite=True, preset=preset(), tokenizer="char", order=4)
 modern = "我明天要去看电影。"
 unknown = [ch for ch in modern if ch not in tang.tokenizer.index]
 print(f"characters of {modern!r} the poem model never saw: {unknown} ({len(unknown)} of {len(modern)})")

@@ -73,9 +73,9 @@ for text, label in mr.train[:3]:
 # %%
 unlabelled = as_text_corpus(mr)
 assert not set(unlabelled.train.splitlines()) & {text for text, _ in mr.test}
-pretrained = {"seq2seq": lmzoo.train("seq2seq", unlabelled, RUNS / "seq2seq", preset=lesson.preset(), min_count=1)}
+pretrained = {"seq2seq": lmzoo.train("seq2seq", unlabelled, RUNS / "seq2seq", overwrite=True, preset=lesson.preset(), min_count=1)}
 if not QUICK:  # quick mode keeps to one backbone
-    pretrained["word2vec"] = lmzoo.train("word2vec", unlabelled, RUNS / "word2vec", min_count=2)
+    pretrained["word2vec"] = lmzoo.train("word2vec", unlabelled, RUNS / "word2vec", overwrite=True, min_count=2)
 for name, model in pretrained.items():
     print(f"{name}: a Backbone? {isinstance(model, Backbone)}; {model.num_params():,} parameters")
 

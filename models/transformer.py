@@ -467,8 +467,9 @@ class TransformerLM:
         unknown = sorted(set(options) - set(SAMPLER_OPTIONS))
         if unknown:
             raise LmzooError(f"unknown sampler option(s) {', '.join(unknown)}", f"valid: {', '.join(SAMPLER_OPTIONS)}")
-        sampling.check_sampling_options(sampler, num_return_sequences=num_return_sequences,
-                                        max_new_tokens=max_length, **options)
+        options = sampling.check_sampling_options(sampler, num_return_sequences=num_return_sequences,
+                                                  max_new_tokens=max_length,
+                                                  vocabulary_size=self.tokenizer.vocabulary_size(), **options)
         context = self.config.context
         ids = list(prompt_ids) or [BOS]
         if len(ids) >= context:
