@@ -690,8 +690,10 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
     # The loss is a sum over pairs, so replicas' summed gradients are the whole batch's as is.
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
         model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, name="word2vec")
-        # `fit` runs whole executions of steps_per_execution steps: round the epoch up to them.
-        per_call = min(config.steps_per_execution, stream.expected_steps())
+        # `fit` runs whole executions of steps_per_execution steps: round the epoch up to them. Under a
+        # distribution strategy one step a call: a multi-step call that outruns the pair stream at an
+        # epoch's end waits forever for its replicas' batches there.
+        per_call = min(config.steps_per_execution if config.distribute == "none" else 1, stream.expected_steps())
         steps = math.ceil(stream.expected_steps() / per_call) * per_call
         # Plain SGD on a summed loss is word2vec's per-pair update; the rate falls linearly to the end.
         model.compile(optimizer=keras.optimizers.SGD(_linear_decay(config, steps * config.epochs)),

@@ -40,7 +40,9 @@ TRANSFORMER = {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "context": 16,
 # what is tested (without it the replicas' gradients add up to twice the single-device one).
 SEQ2SEQ = {"embedding_dim": 8, "latent_dim": 16, "max_sentences": 8, "batch_size": 8, "epochs": 6.0,
            "checkpoint_every_n_steps": 2, "monitor_sentences": 0}
-WORD2VEC = {"dimension": 8, "epochs": 1, "batch_size": 512, "min_count": 3, "jit_compile": False}
+# One step per compiled call, as word2vec trains under a strategy, so both runs take the same steps.
+WORD2VEC = {"dimension": 8, "epochs": 1, "batch_size": 512, "min_count": 3, "jit_compile": False,
+            "steps_per_execution": 1}
 
 WORKER = r"""
 import json, os, sys
