@@ -268,7 +268,8 @@ def ensure_task_file(file: CorpusFile, directory: Path, allow_download: bool = T
         raise LmzooError(f"'{path}' is missing",
                          f"download {file.urls[0]} and put its member there, or point --data-dir / {DATA_ENV} at it")
     try:
-        archive = _fetch_bytes(file.urls[0], f"downloading {Path(file.urls[0]).name}", 60.0)
+        # The catalog knows the member's size, not the archive's (about 0.5 MB): cap the body generously.
+        archive = _fetch_bytes(file.urls[0], f"downloading {Path(file.urls[0]).name}", 60.0, limit=64 * 2**20)
     except OSError as err:  # URLError and timeouts are OSErrors
         raise LmzooError(f"'{path}' is missing and could not be downloaded from {file.urls[0]} "
                          f"({getattr(err, 'reason', err)})", f"put the file at {path} by hand") from None

@@ -52,8 +52,8 @@ def count_words(text: str) -> int:
     with each Han character counted as a word (Chinese has no spaces; the word tokenizer's rule).
 
     Example:
-        >>> count_words("the cat sat\n\n我明天要去看电影。")
-        10
+        >>> count_words("the cat sat\\n\\n我明天要去看电影。")
+        14
     """
     return sum(len(_WORD_COUNT_RE.findall(line)) + 1 for line in text.splitlines() if line.strip())
 
