@@ -35,7 +35,7 @@ import numpy as np
 from lmzoo.datasets import fit_tokenizer, load_corpus
 from lmzoo.datasets.tokenizers import UNK
 from lmzoo.errors import LmzooError
-from lmzoo.harness import score_text
+from lmzoo.harness import score_text, spelling_model
 from lmzoo.lesson import claim, output_dir, quick, read_result, save_and_show, show
 from lmzoo.models.arpa import nats_to_log10, read_arpa, write_arpa
 from lmzoo.models.ngram import NGramConfig, NGramLM, discount_table
@@ -106,8 +106,8 @@ for k, (low, high) in {2: (52, 55), 3: (84, 87), 4: (95, 97)}.items():
 kn3 = NGramLM.from_ids(NGramConfig(order=3, smoothing="kneser-ney"), tokenizer, train_ids)
 log_probs = kn3.token_log_probs(test_ids)  # natural logs, one per token, </s> included
 by_hand = math.exp(-log_probs.sum() / len(log_probs))
-print(f"perplexity by hand {by_hand:.2f}; harness {score_text(kn3, corpus.test)['perplexity']:.2f}")
-assert math.isclose(by_hand, score_text(kn3, corpus.test)["perplexity"])
+print(f"perplexity by hand {by_hand:.2f}; harness {score_text(kn3, corpus.test, spelling_model(corpus))['perplexity']:.2f}")
+assert math.isclose(by_hand, score_text(kn3, corpus.test, spelling_model(corpus))["perplexity"])
 
 # %% [markdown]
 # > **Common mistake:** leaving `</s>` out of the average, or averaging over words instead of tokens while
@@ -154,7 +154,7 @@ for name, options in smoothings.items():
     table[name] = []
     for order in orders:
         model = NGramLM.from_ids(NGramConfig(order=order, **options), tokenizer, train_ids)
-        table[name].append(score_text(model, corpus.test)["perplexity"])
+        table[name].append(score_text(model, corpus.test, spelling_model(corpus))["perplexity"])
 print(f"{'test perplexity':<22}" + "".join(f"{'order ' + str(o):>11}" for o in orders))
 for name, row in table.items():
     print(f"{name:<22}" + "".join(f"{p:>11.1f}" for p in row))

@@ -40,7 +40,7 @@ import numpy as np
 import lmzoo
 from lmzoo import plots
 from lmzoo.datasets.tokenizers import EOS
-from lmzoo.harness import score_text
+from lmzoo.harness import score_text, spelling_model
 from lmzoo.lesson import (
     claim,
     output_dir,
@@ -178,7 +178,7 @@ baselines = {
     "unigram (char)": lmzoo.train("unigram", corpus, OUT / "unigram", overwrite=True, tokenizer="char"),
     "5-gram KN (char)": lmzoo.train("ngram", corpus, OUT / "ngram", overwrite=True, preset=preset(), tokenizer="char", order=5),
 }
-rows = {name: score_text(m, text) for name, m in (*baselines.items(), ("transformer (char)", model))}
+rows = {name: score_text(m, text, spelling_model(corpus)) for name, m in (*baselines.items(), ("transformer (char)", model))}
 for name, row in rows.items():
     print(f"{name:>22}: {row['bits_per_char']:.3f} bits/char, perplexity per char {row['perplexity']:.2f}")
 assert rows["transformer (char)"]["bits_per_char"] < rows["unigram (char)"]["bits_per_char"]

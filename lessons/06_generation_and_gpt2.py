@@ -48,7 +48,7 @@ import numpy as np
 import lmzoo
 from lmzoo import lesson
 from lmzoo.errors import LmzooError
-from lmzoo.harness import score_text
+from lmzoo.harness import score_text, spelling_model
 from lmzoo.lesson import claim, output_dir, preset, quick, read_result, save_and_show, show
 from lmzoo.models import gpt2, sampling
 
@@ -189,7 +189,7 @@ show(sampling.filter_log_probs)
 transformer = lmzoo.train("transformer", corpus, OUT / "transformer", overwrite=True, preset=preset())
 claim("transformer_steps", transformer.config.steps, full=(600, 600), quick=(300, 300), text=f"{preset()} preset")
 print(f"{transformer.num_params():,} parameters")
-claim("valid_bpc", score_text(transformer, corpus.valid[:5000])["bits_per_char"], full=(2.9, 3.4), quick=(3.5, 4.5),
+claim("valid_bpc", score_text(transformer, corpus.valid[:5000], spelling_model(corpus))["bits_per_char"], full=(2.9, 3.4), quick=(3.5, 4.5),
       text="bits per character, first 5,000 characters of the validation split")
 
 # %%

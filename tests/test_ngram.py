@@ -14,7 +14,7 @@ from lmzoo.datasets import load_corpus
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import BOS, EOS, PAD, UNK, fit_tokenizer
 from lmzoo.errors import LmzooError
-from lmzoo.harness import score_text
+from lmzoo.harness import score_text, spelling_model
 from lmzoo.models.arpa import log10_to_nats, nats_to_log10, read_arpa, write_arpa
 from lmzoo.models.ngram import NORMALISED, NGramConfig, NGramLM, discount_table
 
@@ -232,7 +232,7 @@ def test_held_out_perplexity_is_finite_with_oov_words(lee):
     perplexities = {}
     for smoothing in NORMALISED:
         model = NGramLM.from_ids(NGramConfig(order=3, smoothing=smoothing), tokenizer, train_ids)
-        perplexities[smoothing] = score_text(model, corpus.test)["perplexity"]
+        perplexities[smoothing] = score_text(model, corpus.test, spelling_model(corpus))["perplexity"]
     assert math.isinf(perplexities["mle"])  # unsmoothed: an unseen word has probability 0
     for smoothing in ("add-k", "kneser-ney", "modified-kneser-ney"):
         assert math.isfinite(perplexities[smoothing]) and perplexities[smoothing] > 1
@@ -277,7 +277,7 @@ def test_stupid_backoff_generates_but_has_no_perplexity(lee):
     model = NGramLM.from_ids(NGramConfig(order=3, smoothing="stupid-backoff"), tokenizer, train_ids)
     assert model.generate("The", max_length=10, sampler="top_k", seed=0)[0]
     with pytest.raises(LmzooError, match="stupid backoff is unnormalised; it has no perplexity") as err:
-        score_text(model, corpus.test)
+        score_text(model, corpus.test, spelling_model(corpus))
     assert "\n" not in str(err.value)
     with pytest.raises(LmzooError, match="unnormalised"):
         model.export("arpa", "x.arpa")
@@ -287,7 +287,7 @@ def test_character_level_model(lee):
     corpus = lee[0]
     tokenizer = fit_tokenizer("char", corpus.train)
     model = NGramLM.from_text(NGramConfig(order=5, tokenizer="char"), tokenizer, corpus.train)
-    scores = score_text(model, corpus.test)
+    scores = score_text(model, corpus.test, spelling_model(corpus))
     assert 1.5 < scores["bits_per_char"] < 3.5
     assert math.isclose(np.exp(model.next_log_probs(tokenizer.encode("the"))).sum(), 1.0)
     assert 10 < len(model.generate("The ", max_length=20, sampler="top_k", seed=0)[0]) <= 20
