@@ -142,8 +142,9 @@ def test_two_workers_on_localhost_equal_one_device(tmp_path):
     for process in [*workers, single]:
         finish(process)
     assert_same_training(tmp_path / "worker0", tmp_path / "single")
-    # Only the chief writes its run directory; worker 1's --out holds the config written before training.
-    assert sorted(p.name for p in (tmp_path / "worker1").iterdir()) == ["config.json"]
+    # Only the chief writes its run directory; worker 1's --out holds what `train` claims it with before
+    # training (RunDir.begin: the config and the fingerprint a resume is checked against).
+    assert sorted(p.name for p in (tmp_path / "worker1").iterdir()) == ["config.json", "fingerprint.json"]
     chief, reference = lmzoo.load(tmp_path / "worker0"), lmzoo.load(tmp_path / "single")  # single-device reload
     ids = chief.tokenizer.encode(TEXT)
     np.testing.assert_allclose(chief.token_log_probs(ids), reference.token_log_probs(ids), rtol=1e-3, atol=1e-4)
