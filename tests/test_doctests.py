@@ -59,7 +59,7 @@ def test_no_module_imports_private_keras_modules():
 def test_no_absolute_path_of_this_machine_in_the_repository():
     """Paths are relative to the project (`../shared/...`) or temporary, never where this checkout lives."""
     project = Path(lmzoo.__file__).resolve().parents[1]
-    ancestors = [f"{a}/" for a in project.parents if a != a.parent]  # e.g. /work/, where ../shared lives
+    ancestors = [f"{a}/" for a in project.parents if a != a.parent]  # the folders above the project (where ../shared lives)
     files = [p for folder in ("lmzoo", "models", "datasets", "lessons", "benchmarks")
              for p in (project / folder).rglob("*") if p.suffix in (".py", ".json", ".md")]
     offenders = [str(p) for p in [*files, project / "README.md"]
