@@ -23,7 +23,14 @@ backpropagation truncated at the window. Two data layouts:
   training saw (perplexity 19,848). Zaremba et al. train many epochs with SGD and reset the state
   each epoch.
 AdamW (weight decay on matrices only) or plain SGD, both with global-norm gradient clipping and
-nanoGPT's warm-up + cosine learning rate. XLA (`jit_compile=True`) is available but off by
+nanoGPT's warm-up + cosine learning rate. SGD wants a large step: Zaremba et al.'s learning rate 1
+applies to the loss *summed* over 35 time steps (clip 5); on Keras's mean loss the same largest step
+is learning rate 20 with clip 0.25 (PyTorch's word_language_model example uses exactly these).
+`sampled_softmax=K` trains the output layer on the target and K shared negatives drawn from the
+training unigram^0.75, each logit corrected by -log(K q) (Jean et al. 2015; `window_lm.
+sampled_softmax_loss`): with a 10,000-word vocabulary the full softmax is most of a CPU step, and
+sampling 1,024 made PTB steps about 3x faster. The logged training loss is then the sampled loss
+(not a cross-entropy); validation and every score use the full softmax. XLA (`jit_compile=True`) is available but off by
 default: on this project's 2-core CPU it made a training step of Keras's LSTM (a `tf.while_loop`
 of small matrix products) about twice as slow, and unrolling it cost minutes of compile time. Each chunk of `eval_every` steps
 ends with a validation loss (windows from a zero state), a metrics.jsonl record and a resumable
@@ -52,7 +59,8 @@ Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU); Zaremba, Sutskever & Vinyals 201
 neural network regularization" (PTB "small": 2 × 200 LSTM, 35-step BPTT, 114.5 test
 perplexity); Merity, Keskar & Socher 2017, "Regularizing and optimizing LSTM language models"
 (weight tying, dropout placement); Press & Wolf 2017, "Using the output embedding to improve
-language models".
+language models"; Jean, Cho, Memisevic & Bengio 2015, "On using very large target vocabulary for
+neural machine translation" (sampled softmax).
 """
 
 from __future__ import annotations
@@ -101,6 +109,7 @@ class RNNLMConfig:
     embedding_dim: int | None = None  # default hidden_dim
     dropout: float = 0.0  # between layers only (Zaremba et al. 2014)
     tie_embeddings: bool = False
+    sampled_softmax: int = 0  # training negatives per step (0: the full softmax); scoring is always exact
     context: int = 64  # tokens per training window (the truncated-BPTT length)
     carry_state: bool = False  # contiguous streams with the state carried across batches
     batch_size: int = 32
@@ -141,6 +150,8 @@ class RNNLMConfig:
             raise LmzooError(f"need 0 < min_learning_rate={self.min_learning_rate} <= learning_rate={self.learning_rate}")
         if self.clipnorm < 0:
             raise LmzooError(f"clipnorm={self.clipnorm} must be >= 0 (0: no clipping)")
+        if self.sampled_softmax < 0:
+            raise LmzooError(f"sampled_softmax={self.sampled_softmax} must be >= 0 (0: the full softmax)")
 
 
 PRESETS = {
@@ -172,11 +183,12 @@ class RNNLanguageNetwork(keras.Model):
 
     def __init__(self, vocabulary_size: int, layer_sizes: Sequence[int], cell: str = "lstm",
                  embedding_dim: int | None = None, dropout: float = 0.0, tie_embeddings: bool = False,
-                 carry_batch_size: int = 0, **kwargs: Any):
+                 carry_batch_size: int = 0, sampled_softmax: int = 0, seed: int = 0, **kwargs: Any):
         super().__init__(**kwargs)
         self.vocabulary_size, self.layer_sizes, self.cell = vocabulary_size, tuple(layer_sizes), cell
         self.embedding_dim = embedding_dim or self.layer_sizes[0]
         self.dropout, self.tie_embeddings, self.carry_batch_size = dropout, tie_embeddings, carry_batch_size
+        self.sampled_softmax, self.seed = sampled_softmax, seed
         if tie_embeddings and self.layer_sizes[-1] != self.embedding_dim:
             raise LmzooError(f"tied embeddings need the last layer ({self.layer_sizes[-1]}) to match "
                              f"embedding_dim={self.embedding_dim}")
@@ -194,6 +206,10 @@ class RNNLanguageNetwork(keras.Model):
             self.add_weight(shape=(carry_batch_size, units), initializer="zeros", trainable=False, name=f"state_{i}_{j}")
             for i, units in enumerate(self.layer_sizes) for j in range(self.states_per_layer)
         ] if carry_batch_size else []
+        if sampled_softmax:  # the proposal q (set from the training text) and the negatives' random state
+            self.sampling_log_q = self.add_weight(shape=(vocabulary_size,), initializer="zeros", trainable=False,
+                                                  name="sampling_log_q")
+            self.seed_generator = keras.random.SeedGenerator(seed)
 
     @property
     def states_per_layer(self) -> int:
@@ -221,18 +237,34 @@ class RNNLanguageNetwork(keras.Model):
         return self.projection(hidden)
 
     def call(self, token_ids: Any, training: bool | None = None) -> Any:
+        """Logits; in training with `sampled_softmax`, the last hidden states (`compute_loss` samples)."""
         if training and self.carried:
             hidden, final = self.run(token_ids, [v.value for v in self.carried], training=True)
             for variable, state in zip(self.carried, final, strict=True):
                 variable.assign(ops.stop_gradient(state))  # truncated BPTT: no gradient into the past
         else:
             hidden, _ = self.run(token_ids, training=training)
-        return self.logits(self.dropouts[-1](hidden, training=training))
+        hidden = self.dropouts[-1](hidden, training=training)
+        return hidden if training and self.sampled_softmax else self.logits(hidden)
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> Any:
+        """The compiled loss on logits, or in training with `sampled_softmax` the sampled softmax."""
+        if not (training and self.sampled_softmax):
+            return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        if self.tie_embeddings:
+            weights, bias = self.embedding.embeddings, self.output_bias
+        else:
+            weights, bias = ops.transpose(self.projection.kernel), self.projection.bias
+        loss = window_lm.sampled_softmax_loss(y_pred, y, weights, bias, self.sampling_log_q, self.sampled_softmax,
+                                              self.seed_generator)
+        return loss + ops.sum(self.losses) if self.losses else loss
 
     def get_config(self) -> dict:
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "layer_sizes": list(self.layer_sizes),
                 "cell": self.cell, "embedding_dim": self.embedding_dim, "dropout": self.dropout,
-                "tie_embeddings": self.tie_embeddings, "carry_batch_size": self.carry_batch_size}
+                "tie_embeddings": self.tie_embeddings, "carry_batch_size": self.carry_batch_size,
+                "sampled_softmax": self.sampled_softmax, "seed": self.seed}
 
 
 def build_network(config: RNNLMConfig, vocabulary_size: int) -> RNNLanguageNetwork:
@@ -240,7 +272,8 @@ def build_network(config: RNNLMConfig, vocabulary_size: int) -> RNNLanguageNetwo
     network = RNNLanguageNetwork(vocabulary_size, config.layer_sizes, cell=config.cell,
                                  embedding_dim=config.embedding_dim or config.hidden_dim, dropout=config.dropout,
                                  tie_embeddings=config.tie_embeddings,
-                                 carry_batch_size=config.batch_size if config.carry_state else 0)
+                                 carry_batch_size=config.batch_size if config.carry_state else 0,
+                                 sampled_softmax=config.sampled_softmax, seed=config.seed)
     network(np.zeros((1, 2), dtype="int32"))
     return network
 
@@ -420,6 +453,8 @@ def train(config: RNNLMConfig, corpus: Corpus, run: RunDir) -> RNNLM:
                          "use a smaller context or batch_size, or more text")
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
         network = build_network(config, tokenizer.vocabulary_size())
+        if config.sampled_softmax:
+            network.sampling_log_q.assign(window_lm.sampling_log_probs(train_ids, tokenizer.vocabulary_size()))
         network.compile(optimizer=make_optimizer(config, network.trainable_variables),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=config.jit_compile)
         start = window_lm.restore_checkpoint(run, network)

@@ -174,6 +174,50 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "decay_steps": self.decay_steps}
 
 
+# Sampled softmax -------------------------------------------------------------------------------
+
+
+def sampling_log_probs(ids: np.ndarray, vocabulary_size: int, power: float = 0.75) -> np.ndarray:
+    """log q(w) for sampled softmax: the training unigram to the power 0.75 (+1 smoothing), float32.
+
+    Example:
+        >>> q = np.exp(sampling_log_probs(np.array([4, 4, 4, 5]), 6))
+        >>> round(float(q.sum()), 6), bool(q[4] > q[5] > q[0])
+        (1.0, True)
+    """
+    counts = np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocabulary_size).astype(np.float64)
+    weights = (counts + 1.0) ** power
+    weights[PAD] = 0.0  # never a target, never a negative
+    return np.log(np.maximum(weights / weights.sum(), 1e-30)).astype(np.float32)
+
+
+def sampled_softmax_loss(hidden: Any, targets: Any, output_weights: Any, output_bias: Any, log_q: Any,
+                         num_sampled: int, seed: Any) -> Any:
+    """Mean sampled-softmax cross-entropy (Jean et al. 2015): the full softmax's training cost at a fraction.
+
+    `hidden` (batch, time, units), `targets` (batch, time) int, `output_weights` (vocabulary,
+    units), `output_bias` (vocabulary,), `log_q` (vocabulary,) the proposal's log-probabilities.
+    One set of `num_sampled` negatives (with replacement) is shared by the whole batch; every
+    logit is corrected by -log(expected count) = -log(num_sampled * q(w)), and a negative that
+    equals the target is masked out (TensorFlow's `sampled_softmax_loss` does both). Training
+    only: the gradient estimates the full softmax's, biased by the finite sample; scoring always
+    uses the full softmax, so perplexities stay exact.
+    """
+    negatives = ops.reshape(keras.random.categorical(ops.expand_dims(log_q, 0), num_sampled, seed=seed), (-1,))
+    negatives = ops.cast(negatives, "int32")
+    targets = ops.cast(targets, "int32")
+    hidden = ops.cast(hidden, "float32")
+    log_expected = ops.log(float(num_sampled)) + log_q
+    true_logits = (ops.sum(hidden * ops.take(output_weights, targets, axis=0), axis=-1)
+                   + ops.take(output_bias, targets) - ops.take(log_expected, targets))
+    negative_logits = (ops.matmul(hidden, ops.transpose(ops.take(output_weights, negatives, axis=0)))
+                       + ops.take(output_bias, negatives) - ops.take(log_expected, negatives))
+    hits = ops.equal(ops.expand_dims(targets, -1), negatives)  # (batch, time, num_sampled)
+    negative_logits = ops.where(hits, -1e9, negative_logits)
+    logits = ops.concatenate([ops.expand_dims(true_logits, -1), negative_logits], axis=-1)
+    return ops.mean(ops.logsumexp(logits, axis=-1) - true_logits)
+
+
 # Training --------------------------------------------------------------------------------------
 
 

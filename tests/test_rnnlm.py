@@ -212,3 +212,32 @@ def test_a_carried_state_passes_from_batch_to_batch_in_fit():
     for variable, expected in zip(network.carried, states, strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), keras.ops.convert_to_numpy(expected), atol=1e-6)
     assert np.abs(keras.ops.convert_to_numpy(network.carried[0])).max() > 0.01
+
+
+def test_sampled_softmax_loss_estimates_the_full_cross_entropy():
+    """With many samples the corrected sampled loss is the full cross-entropy plus log(K q(target))."""
+    rng = np.random.default_rng(0)
+    vocabulary, units, samples = 50, 8, 200_000
+    weights, bias = rng.normal(size=(vocabulary, units)).astype("float32"), rng.normal(size=vocabulary).astype("float32")
+    hidden, targets = rng.normal(size=(2, 3, units)).astype("float32"), rng.integers(1, vocabulary, (2, 3))
+    log_q = window_lm.sampling_log_probs(rng.integers(1, vocabulary, 500), vocabulary)
+    logits = hidden @ weights.T + bias
+    full = np.mean(np.logaddexp.reduce(logits, axis=-1) - np.take_along_axis(logits, targets[..., None], -1)[..., 0])
+    sampled = float(window_lm.sampled_softmax_loss(hidden, targets, weights, bias, log_q, samples,
+                                                   keras.random.SeedGenerator(1)))
+    offset = np.mean(np.log(samples * np.exp(log_q[targets])))
+    assert abs(sampled - offset - full) < 0.05
+    assert np.exp(log_q[PAD]) < 1e-20  # padding is never drawn
+
+
+def test_sampled_softmax_trains_and_scores_with_the_full_softmax(lee, tmp_path):
+    model = lmzoo.train("rnnlm", lee, tmp_path, **TINY, tokenizer="word", steps=40, eval_every=20,
+                        sampled_softmax=64, learning_rate=1e-2, min_learning_rate=1e-3)
+    records = [r for r in RunDir(tmp_path).read_metrics() if "val_loss" in r]
+    assert records[-1]["val_loss"] < records[0]["val_loss"]  # the full-softmax validation loss falls
+    ids = model.tokenizer.encode(lee.test[:200])
+    reference = direct_log_probs(model, [BOS, *ids[:-1]])[np.arange(len(ids)), ids]
+    np.testing.assert_allclose(model.token_log_probs(ids), reference, atol=2e-5)  # exact, normalised scores
+    np.testing.assert_allclose(lmzoo.load(tmp_path).token_log_probs(ids), reference, atol=2e-5)
+    with pytest.raises(LmzooError, match="sampled_softmax"):
+        RNNLMConfig(sampled_softmax=-1).validate()
