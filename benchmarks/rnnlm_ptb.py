@@ -115,11 +115,14 @@ def main() -> None:
     run = RunDir(run_dir)
     train_seconds = run.timing()["train_seconds"]
     load_during = os.getloadavg()
+    # With a sampled softmax the training loss is the sampled loss, not a cross-entropy: kept as is.
+    train_key = "train_sampled_loss" if args.sampled_softmax else "train_ppl"
     curve = [{"step": r["step"], "epochs": r["step"] / steps_per_epoch, "seconds": r["seconds"],
-              "train_ppl": math.exp(r["loss"]), "valid_ppl_windows": math.exp(r["val_loss"])}
+              train_key: r["loss"] if args.sampled_softmax else math.exp(r["loss"]),
+              "valid_ppl_windows": math.exp(r["val_loss"])}
              for r in run.read_metrics() if "epoch" in r]
     for point in curve:
-        print(f"step {point['step']:5d}  {point['seconds']:7.1f} s  train ppl {point['train_ppl']:7.1f}  "
+        print(f"step {point['step']:5d}  {point['seconds']:7.1f} s  {train_key} {point[train_key]:7.2f}  "
               f"valid ppl (zero-state windows, {args.eval_batches} batches) {point['valid_ppl_windows']:7.1f}")
 
     score_start = time.perf_counter()

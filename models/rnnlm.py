@@ -17,11 +17,10 @@ backpropagation truncated at the window. Two data layouts:
 - `carry_state=True`: Zaremba et al.'s layout: the text is cut into `batch_size` parallel
   streams read left to right, and the final state of each batch is the initial state of the
   next (gradients stop at the window boundary). The model learns to use the whole history.
-  Caution, measured on PTB (benchmarks/results/rnnlm_ptb_first_run_carry.json): trained this way
-  for a third of an epoch with AdamW, the LSTM's cell states grew to thousands along the streams
-  (forget gate near 1), and scoring from a fresh state at `<s>` then fell far outside what
-  training saw (perplexity 19,848). Zaremba et al. train many epochs with SGD and reset the state
-  each epoch.
+  Measured on PTB: trained this way with AdamW for a third of an epoch, the LSTM's cell states
+  grew to thousands along the streams and scoring from a fresh state at `<s>` gave perplexity
+  19,848 (benchmarks/results/rnnlm_ptb_first_run_carry.json); with Zaremba's SGD recipe (below)
+  the same layout scores as expected (benchmarks/rnnlm_ptb.py).
 AdamW (weight decay on matrices only) or plain SGD, both with global-norm gradient clipping and
 nanoGPT's warm-up + cosine learning rate. SGD wants a large step: Zaremba et al.'s learning rate 1
 applies to the loss *summed* over 35 time steps (clip 5); on Keras's mean loss the same largest step

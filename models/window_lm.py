@@ -314,7 +314,7 @@ def compile_fn(fn: Callable, jit_compile: bool) -> Callable:
     if keras.config.backend() == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, jit_compile=jit_compile)
+        return tf.function(fn, jit_compile=jit_compile, autograph=False)  # Keras code: no Python control flow to convert
     return fn
 
 
