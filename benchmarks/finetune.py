@@ -56,8 +56,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--parts", default="classify,translate")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every pre-training and fine-tuning budget")
     parser.add_argument("--label-counts", default="100,1000,all")
-    parser.add_argument("--seeds", type=int, default=3, help="subsample seeds for 100 and 1,000 labels (all: one)")
-    parser.add_argument("--backbones", default="seq2seq,word2vec", help="any of seq2seq, transformer, word2vec")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per label count (subsample, initialisation, order)")
+    parser.add_argument("--backbones", default="rnnlm,seq2seq,word2vec",
+                        help="any of rnnlm, seq2seq, transformer, word2vec")
+    parser.add_argument("--counting", default="yes", choices=("yes", "no"), help="the counting baseline rows")
     parser.add_argument("--translate-epochs", type=float, default=0.6, help="passes over the 27,655 training pairs")
     parser.add_argument("--forward-rows", default="decoder_only:pretrained,decoder_only:scratch,encoder_decoder:scratch",
                         help="English→Chinese models, ARCHITECTURE:INIT")
@@ -74,7 +76,8 @@ class Results:
 
     def __init__(self, path: Path, args: argparse.Namespace):
         self.path, self.rows = path, []
-        self.meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "args": vars(args),
+        self.meta = {"command": " ".join([Path(sys.executable).name, *map(portable, sys.argv)]),
+                     "args": {k: portable(v) if isinstance(v, str) else v for k, v in vars(args).items()},
                      "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                      "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other jobs",
                      "load_average_start": os.getloadavg(), "versions": library_versions()}
@@ -85,6 +88,15 @@ class Results:
         self.meta["load_average_now"] = os.getloadavg()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps({**self.meta, "rows": self.rows}, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+def portable(value: str) -> str:
+    """A path argument as recorded in the results: relative to the project, or a placeholder for a work folder."""
+    if not os.path.isabs(value):
+        return value
+    if value.startswith(tempfile.gettempdir()):
+        return "a temporary directory (--work)"
+    return os.path.relpath(value, ROOT)
 
 
 def timed(fn: Any) -> tuple[Any, float, float]:
@@ -109,6 +121,11 @@ PRETRAIN = {
                                     "eval_every": 500, "eval_batches": 5, "dropout": 0.1, "learning_rate": 1e-3,
                                     "min_learning_rate": 1e-4, "warmup_steps": 100}),
     "word2vec": ("word2vec", {"dimension": 100, "min_count": 2, "epochs": 5}),
+    # Dai & Le (2015)'s LM pre-training: a word-level GRU LM on the training split's sentences.
+    "rnnlm": ("rnnlm", {"cell": "gru", "tokenizer": "word", "min_count": 2, "num_layers": 1, "hidden_dim": 256,
+                        "embedding_dim": 128, "dropout": 0.0, "context": 48, "batch_size": 32, "steps": 800,
+                        "eval_every": 200, "eval_batches": 5, "learning_rate": 3e-3, "min_learning_rate": 3e-4,
+                        "warmup_steps": 50}),
     # Tatoeba sentences are short: 32 word-level tokens hold a source and its translation.
     "transformer-pairs": ("transformer", {"tokenizer": "word", "min_count": 2, "num_layers": 2, "num_heads": 4,
                                           "hidden_dim": 128, "context": 32, "batch_size": 32, "steps": 300,
@@ -130,12 +147,18 @@ def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float) -> tuple
     return model, info
 
 
+def finetune_timing(out: Path, wall: float, cpu: float) -> dict[str, Any]:
+    """The fine-tuning run's own training time (from its timing.json), so that a reused finished run keeps it."""
+    seconds = RunDir(out).timing().get("train_seconds")
+    return {"finetune_seconds": seconds, "finetune_cpu_seconds": cpu, "reused_finished_run": wall < 0.5 * (seconds or 0)}
+
+
 # Classification -------------------------------------------------------------------------------------
 
 
 def classify_budget(count: int | None, scale: float) -> dict[str, Any]:
-    """Fine-tuning budget by label count: about 60, 128 and 284 steps of 32 examples (at scale 1)."""
-    epochs = {100: 15.0, 1000: 4.0}.get(count, 1.0) * scale
+    """Fine-tuning budget by label count: about 47, 125 and 567 steps of 32 examples (at scale 1)."""
+    epochs = {100: 15.0, 1000: 4.0}.get(count, 2.0) * scale
     return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 64, "dropout": 0.3,
             "learning_rate": 1e-3, "backbone_learning_rate": 3e-4, "checkpoint_every_n_steps": 100}
 
@@ -144,8 +167,8 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
     data = load_task_data("rt-polarity", args.data_dir)
     text = as_text_corpus(data)
     counts = [None if c == "all" else int(c) for c in args.label_counts.split(",")]
-    for count in counts:
-        for seed in range(1 if count is None else args.seeds):
+    for count in counts if args.counting == "yes" else []:
+        for seed in range(1 if count is None else args.seeds):  # all labels: deterministic, one run
             part = subsample(data, count, seed)
             texts, labels = [t for t, _ in part.train], [label for _, label in part.train]
             for name, model in (("counting: LR on binary word counts", tasks.CountingClassifier(order=1, naive_bayes=False)),
@@ -158,7 +181,7 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
         pretrained, info = pretrain(backbone, text, work, args.scale)
         results.add({"task": "pretrain", "model": backbone, **info})
         for count in counts:
-            for seed in range(1 if count is None else args.seeds):
+            for seed in range(args.seeds):
                 for init in ("pretrained", "scratch"):
                     config = replace(tasks.PRESETS["default"], {**classify_budget(count, args.scale), "init": init,
                                                                  "max_examples": count, "seed": seed})
@@ -167,7 +190,7 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
                     scores = score_classification(model, data, "test")
                     row = {"task": "classify", "model": f"{backbone} classifier", "init": init,
                            "labels": count or len(data.train), "seed": seed, "finetune_epochs": config.epochs,
-                           "finetune_seconds": wall, "finetune_cpu_seconds": cpu, "params": model.num_params(), **scores}
+                           **finetune_timing(out, wall, cpu), "params": model.num_params(), **scores}
                     results.add(row | (info if init == "pretrained" else {"pretrain_text": None}))
 
 

@@ -29,6 +29,10 @@ class FinetuneConfig:
     dropout: float = 0.1
     learning_rate: float = 1e-3
     backbone_learning_rate: float | None = None  # None: learning_rate for every weight
+    # encoder-decoder: "shared" reads the source with the pre-trained run's tokenizer; "char" or "word"
+    # fits a new one on the training split's sources (the target side keeps the run's tokenizer)
+    source_tokenizer: Literal["shared", "char", "word"] = "shared"
+    source_min_count: int = 1  # a new source tokenizer's rarest kept token
     hidden_dim: int = 256  # encoder-decoder GRU width
     embedding_dim: int = 128  # encoder-decoder embeddings (a pre-trained table sets its own)
     batch_size: int = 32
@@ -53,6 +57,11 @@ class FinetuneConfig:
             raise LmzooError(f"dropout={self.dropout} must be in [0, 1)")
         if self.max_examples is not None and self.max_examples < 2:
             raise LmzooError(f"max_examples={self.max_examples} must be >= 2 or None")
+        if self.source_tokenizer != "shared" and (self.task, self.architecture) != ("translate", "encoder_decoder"):
+            raise LmzooError(f"source_tokenizer={self.source_tokenizer!r} is for the encoder-decoder translator only",
+                             "drop it, or set task='translate' architecture='encoder_decoder'")
+        if self.source_min_count < 1:
+            raise LmzooError(f"source_min_count={self.source_min_count} must be >= 1")
         if self.freeze and self.init == "scratch":
             raise LmzooError("freeze=True with init='scratch' would train a head on random features",
                              "drop one of them")

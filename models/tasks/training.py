@@ -13,13 +13,18 @@ from keras import ops
 
 from lmzoo.config import from_dict, to_dict
 from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
-from lmzoo.datasets.tokenizers import load_tokenizer
+from lmzoo.datasets.tokenizers import fit_tokenizer, load_tokenizer
 from lmzoo.errors import LmzooError
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.models.tasks.classify import FinetunedClassifier, build_classifier
 from lmzoo.models.tasks.config import FAMILY_NAME, MODEL_FILE, PRESETS, FinetuneConfig
 from lmzoo.models.tasks.encoding import check_tokenizer, encode, pad, translation_rows
-from lmzoo.models.tasks.translate import FinetunedTranslator, build_translator, encoder_decoder_rows
+from lmzoo.models.tasks.translate import (
+    SOURCE_TOKENIZER_FILE,
+    FinetunedTranslator,
+    build_translator,
+    encoder_decoder_rows,
+)
 from lmzoo.protocols import Backbone, CausalNetwork, Family, ZooModel
 from lmzoo.runs import RunDir
 
@@ -77,7 +82,13 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
         data = data.reversed()
     tokenizer = pretrained.tokenizer
     train = subsample(list(data.train), config.max_examples, config.seed)
-    texts = [t for pair in train for t in pair] if isinstance(data, PairData) else [t for t, _ in train]
+    source_tokenizer = None
+    if isinstance(data, PairData) and config.source_tokenizer != "shared":
+        source_tokenizer = fit_tokenizer(config.source_tokenizer, "".join(s + "\n" for s, _ in train),
+                                         min_count=config.source_min_count)
+        texts = [t for _, t in train]  # the pre-trained tokenizer reads the targets only
+    else:
+        texts = [t for pair in train for t in pair] if isinstance(data, PairData) else [t for t, _ in train]
     unknown = check_tokenizer(tokenizer, texts, config.max_unknown_rate, "task's training")
     keras.utils.set_random_seed(config.seed)
     extra: dict[str, Any] = {}
@@ -91,19 +102,22 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
 
         extra["labels"] = list(data.labels)
     else:
-        network, length = build_translator(config, pretrained)
+        network, length, start = build_translator(config, pretrained, source_tokenizer)
 
         def arrays(items: Sequence[tuple[str, str]]) -> tuple[Any, np.ndarray, np.ndarray]:
             if config.architecture == "decoder_only":
                 x, y, w = translation_rows(tokenizer, items, length)
                 return x, y, w
-            return encoder_decoder_rows(tokenizer, items, length)
+            return encoder_decoder_rows(tokenizer, items, length, source_tokenizer)
 
-        extra |= {"source_language": data.source_language, "target_language": data.target_language}
+        extra |= {"source_language": data.source_language, "target_language": data.target_language,
+                  "network_start": start}
     run.write_config(FAMILY_NAME, to_dict(config), corpus=corpus_name or data.name, pretrained_run=pretrained_run,
                      pretrained_family=pretrained.family, backbone_module=type(pretrained).__module__,
                      sequence_length=length, train_examples=len(train), unknown_rate=unknown, **extra)
     tokenizer.save(run.tokenizer_path)
+    if source_tokenizer is not None:
+        source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
     x, y, w = arrays(train)
     steps_per_pass = math.ceil(len(y) / config.batch_size)
     total = max(1, math.ceil(config.epochs * steps_per_pass))
@@ -120,7 +134,8 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     if isinstance(data, LabelledData):
         model: FinetunedClassifier | FinetunedTranslator = FinetunedClassifier(config, tokenizer, network, data.labels, length)
     else:
-        model = FinetunedTranslator(config, tokenizer, network, length, data.source_language, data.target_language)
+        model = FinetunedTranslator(config, tokenizer, network, length, data.source_language, data.target_language,
+                                    source_tokenizer)
     model.save(run)
     run.mark_complete()
     return model
@@ -140,8 +155,9 @@ def load(run: RunDir) -> FinetunedClassifier | FinetunedTranslator:
     tokenizer = load_tokenizer(run.tokenizer_path)
     if config.task == "classify":
         return FinetunedClassifier(config, tokenizer, network, saved["labels"], saved["sequence_length"])
+    source = run.file(SOURCE_TOKENIZER_FILE)
     return FinetunedTranslator(config, tokenizer, network, saved["sequence_length"], saved["source_language"],
-                               saved["target_language"])
+                               saved["target_language"], load_tokenizer(source) if source.exists() else None)
 
 
 def _train(config: FinetuneConfig, corpus: Any, run: RunDir) -> ZooModel:
