@@ -59,6 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=2, help="seeds per label count (subsample, initialisation, order)")
     parser.add_argument("--backbones", default="rnnlm,seq2seq,word2vec",
                         help="any of rnnlm, seq2seq, transformer, word2vec")
+    parser.add_argument("--backbone-lr", type=float, default=3e-4, help="classification: the backbone's learning rate")
     parser.add_argument("--counting", default="yes", choices=("yes", "no"), help="the counting baseline rows")
     parser.add_argument("--translate-epochs", type=float, default=0.6, help="passes over the 27,655 training pairs")
     parser.add_argument("--seq2seq-epochs", type=float, default=1.0, help="encoder–decoder passes over the pairs")
@@ -165,11 +166,11 @@ def finetune_timing(out: Path, wall: float, cpu: float) -> dict[str, Any]:
 # Classification -------------------------------------------------------------------------------------
 
 
-def classify_budget(count: int | None, scale: float) -> dict[str, Any]:
+def classify_budget(count: int | None, scale: float, backbone_lr: float = 3e-4) -> dict[str, Any]:
     """Fine-tuning budget by label count: about 47, 125 and 284 steps of 32 examples (at scale 1)."""
     epochs = {100: 15.0, 1000: 4.0}.get(count, 1.0) * scale
     return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 48, "dropout": 0.3,
-            "learning_rate": 1e-3, "backbone_learning_rate": 3e-4, "checkpoint_every_n_steps": 100}
+            "learning_rate": 1e-3, "backbone_learning_rate": backbone_lr, "checkpoint_every_n_steps": 100}
 
 
 def run_classification(args: argparse.Namespace, results: Results, work: Path) -> None:
@@ -192,12 +193,15 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
         for count in counts:
             for seed in range(args.seeds):
                 for init in ("pretrained", "scratch"):
-                    config = replace(tasks.PRESETS["default"], {**classify_budget(count, args.scale), "init": init,
+                    config = replace(tasks.PRESETS["default"], {**classify_budget(count, args.scale, args.backbone_lr),
+                                                                 "init": init,
                                                                  "max_examples": count, "seed": seed})
-                    out = work / f"classify-{backbone}-{init}-{count}-{seed}"
+                    lr = "" if args.backbone_lr == 3e-4 else f"-lr{args.backbone_lr:g}"
+                    out = work / f"classify-{backbone}{lr}-{init}-{count}-{seed}"
                     model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: tasks.finetune(p, data, o, c))
                     scores = score_classification(model, data, "test")
-                    row = {"task": "classify", "model": f"{backbone} classifier", "init": init,
+                    name = f"{backbone} classifier" + (f" (backbone lr {args.backbone_lr:g})" if lr else "")
+                    row = {"task": "classify", "model": name, "init": init,
                            "labels": count or len(data.train), "seed": seed, "finetune_epochs": config.epochs,
                            **finetune_timing(out, wall, cpu), "params": model.num_params(), **scores}
                     results.add(row | (info if init == "pretrained" else {"pretrain_text": None}))
