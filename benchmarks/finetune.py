@@ -237,7 +237,8 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
         if key not in lms:
             sides = ("source", "target") if architecture == "decoder_only" else ("target",)
             side = ", both languages" if len(sides) == 2 else f", target side: {pairs.target_language}"
-            lms[key] = pretrain(key, as_text_corpus(pairs, sides=sides), work, args.scale, side)
+            text = data if architecture == "decoder_only" else pairs  # both languages: the same LM both ways
+            lms[key] = pretrain(key, as_text_corpus(text, sides=sides), work, args.scale, side)
             results.add({"task": "pretrain", "model": key, **lms[key][1]})
         return lms[key]
 
