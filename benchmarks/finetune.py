@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 import lmzoo
-from lmzoo.config import replace
+from lmzoo.config import replace, to_dict
 from lmzoo.datasets.labelled import LabelledData, as_text_corpus, load_task_data
 from lmzoo.harness import score_classification, score_translation
 from lmzoo.models import tasks
@@ -47,7 +47,7 @@ from lmzoo.runs import RunDir, library_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-EXAMPLE_ZH, EXAMPLE_EN = "我明天要去看电影。", "I am going to see a movie tomorrow."
+EXAMPLE_ZH, EXAMPLE_EN = "我明天要去看电影。", "I'm going to see a movie tomorrow."  # the articles' example
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,13 +56,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--parts", default="classify,translate")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every pre-training and fine-tuning budget")
     parser.add_argument("--label-counts", default="100,1000,all")
-    parser.add_argument("--seeds", type=int, default=3, help="subsample seeds for 100 and 1,000 labels (all: one)")
-    parser.add_argument("--backbones", default="seq2seq,word2vec", help="any of seq2seq, transformer, word2vec")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per label count (subsample, initialisation, order)")
+    parser.add_argument("--backbones", default="rnnlm,seq2seq,word2vec",
+                        help="any of rnnlm, seq2seq, transformer, word2vec")
+    parser.add_argument("--backbone-lr", type=float, default=3e-4, help="classification: the backbone's learning rate")
+    parser.add_argument("--counting", default="yes", choices=("yes", "no"), help="the counting baseline rows")
     parser.add_argument("--translate-epochs", type=float, default=0.6, help="passes over the 27,655 training pairs")
-    parser.add_argument("--forward-rows", default="decoder_only:pretrained,decoder_only:scratch,encoder_decoder:scratch",
-                        help="English→Chinese models, ARCHITECTURE:INIT")
-    parser.add_argument("--reverse-rows", default="decoder_only:pretrained,decoder_only:scratch,encoder_decoder:scratch",
-                        help="Chinese→English models, ARCHITECTURE:INIT")
+    parser.add_argument("--seq2seq-epochs", type=float, default=1.0, help="encoder–decoder passes over the pairs")
+    parser.add_argument("--seq2seq-learning-rate", type=float, default=2e-3)
+    rows = "encoder_decoder:pretrained,encoder_decoder:scratch,decoder_only:pretrained,decoder_only:scratch"
+    parser.add_argument("--forward-rows", default=rows, help="English→Chinese models, ARCHITECTURE:INIT")
+    parser.add_argument("--reverse-rows", default=rows, help="Chinese→English models, ARCHITECTURE:INIT")
     parser.add_argument("--max-new-tokens", type=int, default=32, help="longest translation, in tokens")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
@@ -74,7 +78,8 @@ class Results:
 
     def __init__(self, path: Path, args: argparse.Namespace):
         self.path, self.rows = path, []
-        self.meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "args": vars(args),
+        self.meta = {"command": " ".join([Path(sys.executable).name, *map(portable, sys.argv)]),
+                     "args": {k: portable(v) if isinstance(v, str) else v for k, v in vars(args).items()},
                      "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                      "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other jobs",
                      "load_average_start": os.getloadavg(), "versions": library_versions()}
@@ -85,6 +90,15 @@ class Results:
         self.meta["load_average_now"] = os.getloadavg()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps({**self.meta, "rows": self.rows}, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+def portable(value: str) -> str:
+    """A path argument as recorded in the results: relative to the project, or a placeholder for a work folder."""
+    if not os.path.isabs(value):
+        return value
+    if value.startswith(tempfile.gettempdir()):
+        return "a temporary directory (--work)"
+    return os.path.relpath(value, ROOT)
 
 
 def timed(fn: Any) -> tuple[Any, float, float]:
@@ -109,6 +123,18 @@ PRETRAIN = {
                                     "eval_every": 500, "eval_batches": 5, "dropout": 0.1, "learning_rate": 1e-3,
                                     "min_learning_rate": 1e-4, "warmup_steps": 100}),
     "word2vec": ("word2vec", {"dimension": 100, "min_count": 2, "epochs": 5}),
+    # Dai & Le (2015)'s LM pre-training: a word-level GRU LM on the training split's sentences.
+    "rnnlm": ("rnnlm", {"cell": "gru", "tokenizer": "word", "min_count": 2, "num_layers": 1, "hidden_dim": 256,
+                        "embedding_dim": 128, "dropout": 0.0, "context": 48, "batch_size": 32, "steps": 800,
+                        "eval_every": 200, "eval_batches": 5, "learning_rate": 3e-3, "min_learning_rate": 3e-4,
+                        "warmup_steps": 50}),
+    # Target-side LMs for the encoder–decoder's decoder: Chinese characters, English words.
+    "rnnlm-zh": ("rnnlm", {"cell": "gru", "tokenizer": "char", "min_count": 2, "num_layers": 1, "hidden_dim": 256,
+                           "embedding_dim": 128, "context": 32, "batch_size": 32, "steps": 300, "eval_every": 150,
+                           "eval_batches": 3, "learning_rate": 3e-3, "min_learning_rate": 3e-4, "warmup_steps": 30}),
+    "rnnlm-en": ("rnnlm", {"cell": "gru", "tokenizer": "word", "min_count": 2, "num_layers": 1, "hidden_dim": 256,
+                           "embedding_dim": 128, "context": 32, "batch_size": 32, "steps": 300, "eval_every": 150,
+                           "eval_batches": 3, "learning_rate": 3e-3, "min_learning_rate": 3e-4, "warmup_steps": 30}),
     # Tatoeba sentences are short: 32 word-level tokens hold a source and its translation.
     "transformer-pairs": ("transformer", {"tokenizer": "word", "min_count": 2, "num_layers": 2, "num_heads": 4,
                                           "hidden_dim": 128, "context": 32, "batch_size": 32, "steps": 300,
@@ -118,34 +144,41 @@ PRETRAIN = {
 BUDGET_KEYS = {"epochs", "steps"}
 
 
-def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float) -> tuple[Any, dict]:
+def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float, side: str = "") -> tuple[Any, dict]:
     family, overrides = PRETRAIN[name]
     overrides = {k: (type(v)(max(1, v * scale)) if k in BUDGET_KEYS else v) for k, v in overrides.items()}
     run = RunDir(work / f"pretrain-{name}-{corpus.name}")
     # A finished pre-training run is reused (its timing.json keeps its training time).
     model = lmzoo.load(run.path) if run.is_complete() else lmzoo.train(family, corpus, run.path, **overrides)
     steps = max([m.get("step", 0) for m in run.read_metrics()] or [0])
-    info = {"pretrain_family": family, "pretrain_text": f"{corpus.name} train split, unlabelled ({len(corpus.train.splitlines()):,} lines)",
+    text = f"{corpus.name} train split, unlabelled ({len(corpus.train.splitlines()):,} lines{side})"
+    info = {"pretrain_family": family, "pretrain_text": text,
             "pretrain_config": run.read_config()["config"], "pretrain_steps": steps, "pretrain_seconds": run.timing().get("train_seconds")}
     return model, info
+
+
+def finetune_timing(out: Path, wall: float, cpu: float) -> dict[str, Any]:
+    """The fine-tuning run's own training time (from its timing.json), so that a reused finished run keeps it."""
+    seconds = RunDir(out).timing().get("train_seconds")
+    return {"finetune_seconds": seconds, "finetune_cpu_seconds": cpu, "reused_finished_run": wall < 0.5 * (seconds or 0)}
 
 
 # Classification -------------------------------------------------------------------------------------
 
 
-def classify_budget(count: int | None, scale: float) -> dict[str, Any]:
-    """Fine-tuning budget by label count: about 60, 128 and 284 steps of 32 examples (at scale 1)."""
+def classify_budget(count: int | None, scale: float, backbone_lr: float = 3e-4) -> dict[str, Any]:
+    """Fine-tuning budget by label count: about 47, 125 and 284 steps of 32 examples (at scale 1)."""
     epochs = {100: 15.0, 1000: 4.0}.get(count, 1.0) * scale
-    return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 64, "dropout": 0.3,
-            "learning_rate": 1e-3, "backbone_learning_rate": 3e-4, "checkpoint_every_n_steps": 100}
+    return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 48, "dropout": 0.3,
+            "learning_rate": 1e-3, "backbone_learning_rate": backbone_lr, "checkpoint_every_n_steps": 100}
 
 
 def run_classification(args: argparse.Namespace, results: Results, work: Path) -> None:
     data = load_task_data("rt-polarity", args.data_dir)
     text = as_text_corpus(data)
     counts = [None if c == "all" else int(c) for c in args.label_counts.split(",")]
-    for count in counts:
-        for seed in range(1 if count is None else args.seeds):
+    for count in counts if args.counting == "yes" else []:
+        for seed in range(1 if count is None else args.seeds):  # all labels: deterministic, one run
             part = subsample(data, count, seed)
             texts, labels = [t for t, _ in part.train], [label for _, label in part.train]
             for name, model in (("counting: LR on binary word counts", tasks.CountingClassifier(order=1, naive_bayes=False)),
@@ -158,61 +191,138 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
         pretrained, info = pretrain(backbone, text, work, args.scale)
         results.add({"task": "pretrain", "model": backbone, **info})
         for count in counts:
-            for seed in range(1 if count is None else args.seeds):
+            for seed in range(args.seeds):
                 for init in ("pretrained", "scratch"):
-                    config = replace(tasks.PRESETS["default"], {**classify_budget(count, args.scale), "init": init,
+                    config = replace(tasks.PRESETS["default"], {**classify_budget(count, args.scale, args.backbone_lr),
+                                                                 "init": init,
                                                                  "max_examples": count, "seed": seed})
-                    out = work / f"classify-{backbone}-{init}-{count}-{seed}"
+                    lr = "" if args.backbone_lr == 3e-4 else f"-lr{args.backbone_lr:g}"
+                    out = work / f"classify-{backbone}{lr}-{init}-{count}-{seed}"
                     model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: tasks.finetune(p, data, o, c))
                     scores = score_classification(model, data, "test")
-                    row = {"task": "classify", "model": f"{backbone} classifier", "init": init,
+                    name = f"{backbone} classifier" + (f" (backbone lr {args.backbone_lr:g})" if lr else "")
+                    row = {"task": "classify", "model": name, "init": init,
                            "labels": count or len(data.train), "seed": seed, "finetune_epochs": config.epochs,
-                           "finetune_seconds": wall, "finetune_cpu_seconds": cpu, "params": model.num_params(), **scores}
+                           **finetune_timing(out, wall, cpu), "params": model.num_params(), **scores}
                     results.add(row | (info if init == "pretrained" else {"pretrain_text": None}))
 
 
 # Translation ----------------------------------------------------------------------------------------
 
 
+def translation_config(args: argparse.Namespace, architecture: str, init: str, direction: str,
+                       source_language: str) -> Any:
+    """One budget for every translator; the encoder–decoder reads its source with its own tokenizer
+    (English words, Chinese characters) and writes with the target LM's."""
+    encoder_decoder = {"source_tokenizer": "char" if source_language == "zh" else "word",
+                       "source_min_count": 1 if source_language == "zh" else 2}
+    return replace(tasks.PRESETS["default"], {
+        "task": "translate", "architecture": architecture, "direction": direction, "init": init,
+        "epochs": (args.translate_epochs if architecture == "decoder_only" else args.seq2seq_epochs) * args.scale,
+        "batch_size": 64, "max_length": 32, "max_new_tokens": args.max_new_tokens,
+        "learning_rate": 1e-3 if architecture == "decoder_only" else args.seq2seq_learning_rate,
+        "hidden_dim": 256, "embedding_dim": 128, "checkpoint_every_n_steps": 100,
+        **(encoder_decoder if architecture == "encoder_decoder" else {})})
+
+
 def run_translation(args: argparse.Namespace, results: Results, work: Path) -> None:
     data = load_task_data("tatoeba-cmn", args.data_dir)
-    both = as_text_corpus(data)  # every training sentence of both languages, one a line
-    pretrained, info = pretrain("transformer-pairs", both, work, args.scale)
-    results.add({"task": "pretrain", "model": "transformer (word, both languages)", **info})
+    examples = {"en": EXAMPLE_EN, "zh": EXAMPLE_ZH}
+    lms: dict[str, tuple[Any, dict]] = {}
+
+    def pretrained_for(architecture: str, pairs: Any) -> tuple[Any, dict]:
+        """decoder-only: a word Transformer LM on both languages (it reads the source with the same
+        tokenizer); encoder–decoder: a GRU LM on the target-side sentences of the training split."""
+        key = "transformer-pairs" if architecture == "decoder_only" else f"rnnlm-{pairs.target_language}"
+        if key not in lms:
+            sides = ("source", "target") if architecture == "decoder_only" else ("target",)
+            side = ", both languages" if len(sides) == 2 else f", target side: {pairs.target_language}"
+            text = data if architecture == "decoder_only" else pairs  # both languages: the same LM both ways
+            lms[key] = pretrain(key, as_text_corpus(text, sides=sides), work, args.scale, side)
+            results.add({"task": "pretrain", "model": key, **lms[key][1]})
+        return lms[key]
+
     for direction in ("forward", "reverse"):
         pairs = data if direction == "forward" else data.reversed()
+        example = examples[pairs.source_language]
         copy = tasks.CopyTranslator(pairs.source_language, pairs.target_language)
         results.add({"task": "translate", "model": "copy the source", "init": "baseline",
-                     **score_translation(copy, pairs, "test")})
+                     **score_translation(copy, pairs, "test"), "example": [example, copy.translate([example])[0]]})
         rows = args.forward_rows if direction == "forward" else args.reverse_rows
         for architecture, init in (item.split(":") for item in rows.split(",") if item):
-            config = replace(tasks.PRESETS["default"], {
-                "task": "translate", "architecture": architecture, "direction": direction, "init": init,
-                "epochs": args.translate_epochs * args.scale, "batch_size": 64, "max_length": 32,
-                "max_new_tokens": args.max_new_tokens, "learning_rate": 1e-3, "hidden_dim": 256, "embedding_dim": 128,
-                "checkpoint_every_n_steps": 100})
+            pretrained, info = pretrained_for(architecture, pairs)
+            config = translation_config(args, architecture, init, direction, pairs.source_language)
             out = work / f"translate-{architecture}-{init}-{direction}"
-            model, wall, cpu = timed(lambda c=config, o=out: tasks.finetune(pretrained, data, o, c))
+            model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: tasks.finetune(p, data, o, c))
             scores = score_translation(model, data, "test")
-            example = EXAMPLE_EN if direction == "forward" else EXAMPLE_ZH
             row = {"task": "translate", "model": f"{architecture.replace('_', '-')} translator", "init": init,
-                   "finetune_epochs": config.epochs, "finetune_seconds": wall, "finetune_cpu_seconds": cpu,
+                   "finetune_config": to_dict(model.config),  # a reused run's own
+                   "finetune_epochs": model.config.epochs, **finetune_timing(out, wall, cpu),
+                   "network_start": RunDir(out).read_config().get("network_start"),
                    "params": model.num_params(), **scores, "example": [example, model.translate([example])[0]]}
-            results.add(row | (info if init == "pretrained" else {"pretrain_text": None}))
+            # The tokenizer (and, pre-trained, the weights) come from this LM run: scratch names it too.
+            results.add(row | ({k: v for k, v in info.items() if k != "pretrain_config"} if init == "pretrained" else
+                               {"pretrain_text": None, "tokenizer_from": info["pretrain_text"]}))
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean, standard deviation and count over seeds of each (task, model, init, labels or direction)."""
-    groups: dict[tuple, list[float]] = {}
+    """Mean, standard deviation and count over seeds of each (task, model, init, labels or direction).
+
+    A row measured again (the same model, init, labels and seed, or the same translator and
+    direction) counts once: the later measurement replaces the earlier one.
+    """
+    latest: dict[tuple, dict[str, Any]] = {}
     for row in rows:
         if row["task"] == "classify":
-            groups.setdefault(("classify", row["model"], row["init"], row["labels"]), []).append(100 * row["accuracy"])
+            latest[("classify", row["model"], row["init"], row["labels"], row["seed"])] = row
         elif row["task"] == "translate":
-            groups.setdefault(("translate", row["model"], row["init"], row["direction"]), []).append(row["bleu"])
-    return [{"task": task, "model": model, "init": init, "labels_or_direction": key,
-             "metric": "accuracy %" if task == "classify" else "BLEU", "mean": float(np.mean(values)),
-             "std": float(np.std(values)), "runs": len(values)}
-            for (task, model, init, key), values in groups.items()]
+            latest[("translate", row["model"], row["init"], row["direction"])] = row
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for key, row in latest.items():
+        groups.setdefault(key[:4], []).append(row)
+    out = []
+    for (task, model, init, key), group in groups.items():
+        values = [100 * r["accuracy"] for r in group] if task == "classify" else [r["bleu"] for r in group]
+        line = {"task": task, "model": model, "init": init, "labels_or_direction": key,
+                "metric": "accuracy %" if task == "classify" else "BLEU", "mean": float(np.mean(values)),
+                "std": float(np.std(values)), "runs": len(values)}
+        if task == "translate":
+            (row,) = group
+            line |= {"chrf": row["chrf"], "example": row.get("example"), "finetune_seconds": row.get("finetune_seconds"),
+                     "finetune_epochs": row.get("finetune_epochs"), "pretrain_text": row.get("pretrain_text"),
+                     "pretrain_steps": row.get("pretrain_steps"), "pretrain_seconds": row.get("pretrain_seconds")}
+        out.append(line)
+    return out
+
+
+def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    """The README's fine-tuning tables, from a merged results file (never typed by hand)."""
+    pretraining = {r["model"]: r for r in rows if r["task"] == "pretrain"}
+    counts = sorted({line["labels_or_direction"] for line in summary if line["task"] == "classify"})
+    lines = ["| model | init | " + " | ".join(f"{c:,} labels" for c in counts) + " |",
+             "|---|---|" + "---|" * len(counts)]
+    cells: dict[tuple, dict] = {}
+    for line in summary:
+        if line["task"] == "classify":
+            cells.setdefault((line["model"], line["init"]), {})[line["labels_or_direction"]] = line
+    for (model, init), by_count in cells.items():
+        values = [f"{by_count[c]['mean']:.1f} ± {by_count[c]['std']:.1f} (n={by_count[c]['runs']})" if c in by_count
+                  else "—" for c in counts]
+        lines.append(f"| {model} | {init} | " + " | ".join(values) + " |")
+    lines += ["", "| direction | model | init | BLEU | chrF | fine-tuning | pre-training | 我明天要去看电影。 / I'm going to see a movie tomorrow. |",
+              "|---|---|---|---|---|---|---|---|"]
+    for line in sorted((x for x in summary if x["task"] == "translate"), key=lambda x: x["labels_or_direction"]):
+        budget = (f"{line['finetune_epochs']:g} epochs, {line['finetune_seconds']:.0f} s"
+                  if line.get("finetune_seconds") else "—")
+        pre = (f"{line['pretrain_text']}, {line['pretrain_steps']} steps, {line['pretrain_seconds']:.0f} s"
+               if line.get("pretrain_text") else "—")
+        example = line["example"][1] if line.get("example") else "—"
+        lines.append(f"| {line['labels_or_direction']} | {line['model']} | {line['init']} | {line['mean']:.1f} | "
+                     f"{line['chrf']:.1f} | {budget} | {pre} | {example} |")
+    lines += ["", "Pre-training runs: " + "; ".join(
+        f"{name}: {r['pretrain_family']} on {r['pretrain_text']}, {r['pretrain_steps']} steps, {r['pretrain_seconds']:.0f} s"
+        for name, r in pretraining.items())]
+    return "\n".join(lines)
 
 
 def merge(paths: list[str], out: str) -> None:
@@ -222,9 +332,7 @@ def merge(paths: list[str], out: str) -> None:
     merged = {"runs": [{k: v for k, v in run.items() if k != "rows"} for run in runs], "summary": summarise(rows),
               "rows": rows}
     Path(out).write_text(json.dumps(merged, indent=1, ensure_ascii=False, default=str) + "\n")
-    for line in merged["summary"]:
-        print(f"{line['model']:<48} {line['init']:<11} {line['labels_or_direction']!s:<7} "
-              f"{line['metric']:<10} {line['mean']:6.2f} ± {line['std']:5.2f} (n={line['runs']})")
+    print(markdown(merged["summary"], rows))
     print(f"wrote {out}")
 
 

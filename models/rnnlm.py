@@ -425,6 +425,10 @@ class RNNLM:
         hidden = hidden * ops.expand_dims(ops.cast(mask, hidden.dtype), -1)
         return keras.Model(ids, hidden, name=f"{self.config.cell}_backbone")
 
+    def causal_network(self) -> keras.Model:
+        """The CausalNetwork protocol: this LM's own network (ids → next-token logits, from a zero state)."""
+        return self.network
+
     def save(self, run: RunDir) -> None:
         self.tokenizer.save(run.tokenizer_path)
         self.network.save(run.file(MODEL_FILE))

@@ -15,7 +15,7 @@ import lmzoo.models
 
 MODULES = sorted({"lmzoo", "lmzoo.models", "lmzoo.datasets"} | {
     m.name for package in (lmzoo, lmzoo.models, lmzoo.datasets)
-    for m in pkgutil.iter_modules(package.__path__, package.__name__ + ".")})
+    for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")})
 # Modules whose examples were once skipped: each must now have examples that run.
 MUST_HAVE_EXAMPLES = ["lmzoo.models.ngram", "lmzoo.models.arpa", "lmzoo.models.word2vec", "lmzoo.models.seq2seq",
                       "lmzoo.models.transformer", "lmzoo.models.transformer_layers", "lmzoo.models.unigram",

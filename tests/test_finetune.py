@@ -24,6 +24,7 @@ from lmzoo.datasets.labelled import (
     read_lines,
 )
 from lmzoo.errors import LmzooError
+from lmzoo.runs import RunDir
 
 PAIRS = [("I see.", "我明白了。"), ("Thanks.", "谢谢。"), ("Good night.", "晚安。"), ("I am here.", "我在这里。"),
          ("Hi.", "你好。"), ("Run.", "跑。"), ("I know.", "我知道。"), ("Come here.", "过来。")]
@@ -248,3 +249,45 @@ def test_tokenizer_mismatch_is_an_error(word2vec_run, pairs_file, tmp_path, caps
     assert_one_line_error(capsys, ["finetune", word2vec_run, "--task", "translate", "--corpus", pairs_file,
                                    "--out", tmp_path / "o", "--set", "architecture='encoder_decoder'"],
                           "tokenizer mismatch")
+
+
+@pytest.fixture(scope="module")
+def target_lm_run(pairs_file, tmp_path_factory):
+    """A character GRU LM pre-trained on the target side (Chinese) of the training pairs only."""
+    from lmzoo import train
+
+    out = tmp_path_factory.mktemp("zh-lm")
+    train("rnnlm", as_text_corpus(load_task_data(pairs_file), sides=("target",)), out, preset="quick", cell="gru",
+          hidden_dim=32, embedding_dim=16, steps=30, context=16, eval_every=30)
+    return out
+
+
+def test_encoder_decoder_starts_its_decoder_as_the_target_lm(target_lm_run, pairs_file, tmp_path, capsys):
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.harness import score_translation
+    from lmzoo.models import tasks
+    from lmzoo.models.tasks.translate import build_translator
+
+    lm = load(target_lm_run)
+    config = replace(tasks.PRESETS["quick"], {"task": "translate", "architecture": "encoder_decoder",
+                                              "source_tokenizer": "word", "hidden_dim": 32, "embedding_dim": 16,
+                                              "epochs": 40.0, "learning_rate": 3e-3})
+    network, _, start = build_translator(config, lm)
+    embedding, gru, output = tasks.translate.recurrent_lm_layers(lm)
+    assert start == "lm" and np.array_equal(network.target_embedding.get_weights()[0], embedding.get_weights()[0])
+    assert all(np.array_equal(a, b) for a, b in zip(network.decoder.get_weights(), gru.get_weights(), strict=True))
+    kernel = network.output_layer.get_weights()[0]
+    assert np.array_equal(kernel[:32], output.get_weights()[0]) and not kernel[32:].any()
+    scratch, _, start = build_translator(replace(config, {"init": "scratch"}), lm)
+    assert start == "random" and not np.allclose(scratch.decoder.get_weights()[0], gru.get_weights()[0])
+
+    data = load_task_data(pairs_file)
+    model = tasks.finetune(lm, data, tmp_path / "ed", config)
+    assert model.source_tokenizer.kind == "word" and model.source_tokenizer is not model.tokenizer
+    assert json.loads((tmp_path / "ed" / "config.json").read_text())["network_start"] == "lm"
+    assert score_translation(model, data, "train")["bleu"] > 50
+    assert tasks.load(RunDir(tmp_path / "ed")).translate(["Thanks."]) == model.translate(["Thanks."])
+    assert_one_line_error(capsys, ["finetune", target_lm_run, "--task", "translate", "--corpus", pairs_file,
+                                   "--out", tmp_path / "o", "--set", "architecture='encoder_decoder'",
+                                   "--set", "source_tokenizer='word'"], "--set hidden_dim=32 --set embedding_dim=16")

@@ -1,0 +1,75 @@
+"""The fine-tuning configuration (`FinetuneConfig`, settable with `--set key=value`) and its presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lmzoo.errors import LmzooError
+
+MODEL_FILE = "task.keras"
+FAMILY_NAME = "finetuned"
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """How a pre-trained run is fine-tuned (every field settable with `--set key=value`).
+
+    Example:
+        >>> FinetuneConfig(task="classify", freeze=True).freeze
+        True
+    """
+
+    task: Literal["classify", "translate"] = "classify"
+    architecture: Literal["decoder_only", "encoder_decoder"] = "decoder_only"  # translation only
+    direction: Literal["forward", "reverse"] = "forward"  # reverse: translate target → source
+    init: Literal["pretrained", "scratch"] = "pretrained"  # scratch: same architecture, fresh weights
+    freeze: bool = False  # classification: train only the head
+    pooling: Literal["auto", "mean", "last"] = "auto"  # auto: mean (every backbone has it)
+    dropout: float = 0.1
+    learning_rate: float = 1e-3
+    backbone_learning_rate: float | None = None  # None: learning_rate for every weight
+    # encoder-decoder: "shared" reads the source with the pre-trained run's tokenizer; "char" or "word"
+    # fits a new one on the training split's sources (the target side keeps the run's tokenizer)
+    source_tokenizer: Literal["shared", "char", "word"] = "shared"
+    source_min_count: int = 1  # a new source tokenizer's rarest kept token
+    hidden_dim: int = 256  # encoder-decoder GRU width
+    embedding_dim: int = 128  # encoder-decoder embeddings (a pre-trained table sets its own)
+    batch_size: int = 32
+    epochs: float = 4.0
+    max_examples: int | None = None  # labelled training examples used (seeded subsample; None: all)
+    max_length: int = 64  # tokens per example (decoder-only: source, separator and target together)
+    max_new_tokens: int = 48  # translation output
+    max_unknown_rate: float = 0.5  # above this share of <unk> in the task text, the tokenizer does not fit
+    checkpoint_every_n_steps: int = 100
+    seed: int = 0
+
+    def validate(self) -> None:
+        for name in ("batch_size", "max_length", "max_new_tokens", "checkpoint_every_n_steps", "hidden_dim",
+                     "embedding_dim"):
+            if getattr(self, name) < 1:
+                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.epochs <= 0 or self.learning_rate <= 0:
+            raise LmzooError(f"epochs={self.epochs} and learning_rate={self.learning_rate} must be > 0")
+        if self.backbone_learning_rate is not None and self.backbone_learning_rate <= 0:
+            raise LmzooError(f"backbone_learning_rate={self.backbone_learning_rate} must be > 0 or None")
+        if not 0 <= self.dropout < 1:
+            raise LmzooError(f"dropout={self.dropout} must be in [0, 1)")
+        if self.max_examples is not None and self.max_examples < 2:
+            raise LmzooError(f"max_examples={self.max_examples} must be >= 2 or None")
+        if self.source_tokenizer != "shared" and (self.task, self.architecture) != ("translate", "encoder_decoder"):
+            raise LmzooError(f"source_tokenizer={self.source_tokenizer!r} is for the encoder-decoder translator only",
+                             "drop it, or set task='translate' architecture='encoder_decoder'")
+        if self.source_min_count < 1:
+            raise LmzooError(f"source_min_count={self.source_min_count} must be >= 1")
+        if self.freeze and self.init == "scratch":
+            raise LmzooError("freeze=True with init='scratch' would train a head on random features",
+                             "drop one of them")
+
+
+PRESETS = {
+    "quick": FinetuneConfig(epochs=2.0, batch_size=16, checkpoint_every_n_steps=20, hidden_dim=32, embedding_dim=16,
+                            max_length=48, max_new_tokens=16),
+    "default": FinetuneConfig(),
+}
+

@@ -1,0 +1,175 @@
+"""`finetune` (a pre-trained run → a fine-tuned run directory), `load`, and the `finetuned` family entry."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from lmzoo.config import from_dict, to_dict
+from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
+from lmzoo.datasets.tokenizers import fit_tokenizer, load_tokenizer
+from lmzoo.errors import LmzooError
+from lmzoo.models.callbacks import training_callbacks
+from lmzoo.models.tasks.classify import FinetunedClassifier, build_classifier
+from lmzoo.models.tasks.config import FAMILY_NAME, MODEL_FILE, PRESETS, FinetuneConfig
+from lmzoo.models.tasks.encoding import check_tokenizer, encode, pad, translation_rows
+from lmzoo.models.tasks.translate import (
+    SOURCE_TOKENIZER_FILE,
+    FinetunedTranslator,
+    build_translator,
+    encoder_decoder_rows,
+)
+from lmzoo.protocols import Backbone, CausalNetwork, Family, ZooModel
+from lmzoo.runs import RunDir
+
+
+def subsample(items: list, limit: int | None, seed: int) -> list:
+    """`limit` items drawn without replacement with `seed`, in their original order (all if None).
+
+    Example:
+        >>> subsample(list("abcdef"), 3, seed=0) == subsample(list("abcdef"), 3, seed=0)
+        True
+    """
+    if limit is None or limit >= len(items):
+        return items
+    keep = np.sort(np.random.default_rng(seed).choice(len(items), limit, replace=False))
+    return [items[i] for i in keep]
+
+def _check_task(config: FinetuneConfig, pretrained: ZooModel, data: TaskData) -> None:
+    if config.task == "classify" and not isinstance(data, LabelledData):
+        raise LmzooError(f"--task classify needs labelled examples; '{data.name}' is sentence pairs",
+                         "use --task translate, or a labelled corpus such as rt-polarity")
+    if config.task == "translate" and not isinstance(data, PairData):
+        raise LmzooError(f"--task translate needs sentence pairs; '{data.name}' is labelled examples",
+                         "use --task classify, or a pairs corpus such as tatoeba-cmn")
+    if config.task == "classify" or config.architecture == "encoder_decoder":
+        if not isinstance(pretrained, Backbone):
+            raise LmzooError(f"family '{pretrained.family}' has no backbone to fine-tune (it has no hidden states)",
+                             "pre-train a transformer, seq2seq or word2vec run")
+    elif not isinstance(pretrained, CausalNetwork):
+        raise LmzooError(f"family '{pretrained.family}' has no causal network for decoder-only translation",
+                         "pre-train a transformer, or use --set architecture=encoder_decoder")
+
+def _dataset(x: Any, y: np.ndarray, weights: np.ndarray | None, batch_size: int, seed: int, shuffle: bool) -> Any:
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y) if weights is None else (x, y, weights))
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).repeat()
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: FinetuneConfig | None = None, *,
+             corpus_name: str | None = None, pretrained_run: str = "") -> FinetunedClassifier | FinetunedTranslator:
+    """Fine-tune `pretrained` on `data` into run directory `out` (resuming from its checkpoint).
+
+    `config.task` says what to learn ("classify" labelled examples, "translate" pairs); a finished
+    run is loaded, not retrained. `corpus_name` is what `lmzoo evaluate` reloads (default `data.name`).
+    """
+    config = config or PRESETS["default"]
+    config.validate()
+    run = out if isinstance(out, RunDir) else RunDir(out)
+    if run.is_complete():
+        return load(run)
+    _check_task(config, pretrained, data)
+    if isinstance(data, PairData) and config.direction == "reverse":
+        data = data.reversed()
+    tokenizer = pretrained.tokenizer
+    train = subsample(list(data.train), config.max_examples, config.seed)
+    source_tokenizer = None
+    if isinstance(data, PairData) and config.source_tokenizer != "shared":
+        source_tokenizer = fit_tokenizer(config.source_tokenizer, "".join(s + "\n" for s, _ in train),
+                                         min_count=config.source_min_count)
+        texts = [t for _, t in train]  # the pre-trained tokenizer reads the targets only
+    else:
+        texts = [t for pair in train for t in pair] if isinstance(data, PairData) else [t for t, _ in train]
+    unknown = check_tokenizer(tokenizer, texts, config.max_unknown_rate, "task's training")
+    keras.utils.set_random_seed(config.seed)
+    extra: dict[str, Any] = {}
+    if isinstance(data, LabelledData):
+        network, length = build_classifier(config, pretrained, data.labels)
+        index = {label: i for i, label in enumerate(data.labels)}
+
+        def arrays(items: Sequence[tuple[str, str]]) -> tuple[Any, np.ndarray, None]:
+            return (pad([encode(tokenizer, t) for t, _ in items], length),
+                    np.array([index[label] for _, label in items], np.int32), None)
+
+        extra["labels"] = list(data.labels)
+    else:
+        network, length, start = build_translator(config, pretrained, source_tokenizer)
+
+        def arrays(items: Sequence[tuple[str, str]]) -> tuple[Any, np.ndarray, np.ndarray]:
+            if config.architecture == "decoder_only":
+                x, y, w = translation_rows(tokenizer, items, length)
+                return x, y, w
+            return encoder_decoder_rows(tokenizer, items, length, source_tokenizer)
+
+        extra |= {"source_language": data.source_language, "target_language": data.target_language,
+                  "network_start": start}
+    run.write_config(FAMILY_NAME, to_dict(config), corpus=corpus_name or data.name, pretrained_run=pretrained_run,
+                     pretrained_family=pretrained.family, backbone_module=type(pretrained).__module__,
+                     sequence_length=length, train_examples=len(train), unknown_rate=unknown, **extra)
+    tokenizer.save(run.tokenizer_path)
+    if source_tokenizer is not None:
+        source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
+    x, y, w = arrays(train)
+    steps_per_pass = math.ceil(len(y) / config.batch_size)
+    total = max(1, math.ceil(config.epochs * steps_per_pass))
+    chunks = math.ceil(total / config.checkpoint_every_n_steps)
+    chunk = math.ceil(total / chunks)  # equal chunks, so that chunks * chunk overshoots `total` by < chunks
+    valid = arrays(data.valid) if data.valid else None
+    tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
+    with run.timed() as timing:
+        network.fit(_dataset(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=chunks,
+                    steps_per_epoch=chunk, shuffle=False, verbose=0,
+                    validation_data=_dataset(*valid, 256, config.seed, shuffle=False) if valid else None,
+                    callbacks=training_callbacks(run, tokens_per_step=tokens_per_step))
+        timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
+    if isinstance(data, LabelledData):
+        model: FinetunedClassifier | FinetunedTranslator = FinetunedClassifier(config, tokenizer, network, data.labels, length)
+    else:
+        model = FinetunedTranslator(config, tokenizer, network, length, data.source_language, data.target_language,
+                                    source_tokenizer)
+    model.save(run)
+    run.mark_complete()
+    return model
+
+
+def load(run: RunDir) -> FinetunedClassifier | FinetunedTranslator:
+    """Reload a fine-tuned run (its `.keras` file in safe mode)."""
+    saved = run.read_config()
+    config = from_dict(FinetuneConfig, saved["config"])
+    # The pre-trained family's Keras classes (its backbone) register themselves when imported.
+    importlib.import_module(saved["backbone_module"])
+    path = run.file(MODEL_FILE)
+    try:
+        network = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as err:  # Keras raises many types for a damaged or missing archive
+        raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "fine-tune again") from None
+    tokenizer = load_tokenizer(run.tokenizer_path)
+    if config.task == "classify":
+        return FinetunedClassifier(config, tokenizer, network, saved["labels"], saved["sequence_length"])
+    source = run.file(SOURCE_TOKENIZER_FILE)
+    return FinetunedTranslator(config, tokenizer, network, saved["sequence_length"], saved["source_language"],
+                               saved["target_language"], load_tokenizer(source) if source.exists() else None)
+
+
+def _train(config: FinetuneConfig, corpus: Any, run: RunDir) -> ZooModel:
+    raise LmzooError("a fine-tuned run starts from a pre-trained run",
+                     "use `lmzoo finetune PRETRAINED_RUN --task classify|translate --corpus NAME --out DIR`")
+
+
+FAMILY = Family(
+    name=FAMILY_NAME,
+    summary="a pre-trained run fine-tuned for classification or translation (made by `lmzoo finetune`)",
+    config_cls=FinetuneConfig,
+    presets=PRESETS,
+    train=_train,
+    load=load,
+)

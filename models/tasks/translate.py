@@ -1,0 +1,255 @@
+"""Translation: decoder-only decoding of a causal LM, the attention GRU encoder–decoder, and the fine-tuned run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from lmzoo.datasets.tokenizers import BOS, EOS, PAD, VocabularyTokenizer
+from lmzoo.errors import LmzooError
+from lmzoo.models import sampling
+from lmzoo.models.tasks.backbones import copy_weights, fresh
+from lmzoo.models.tasks.config import FAMILY_NAME, MODEL_FILE, FinetuneConfig
+from lmzoo.models.tasks.encoding import encode, float_pad, pad
+from lmzoo.protocols import Backbone, CausalNetwork, ZooModel
+from lmzoo.runs import RunDir
+
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"  # CJK punctuation, ideographs, full-width forms
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}]) | (?=[{_CJK}])")
+SOURCE_TOKENIZER_FILE = "source_tokenizer.json"  # encoder–decoder with its own source vocabulary
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class AttentionTranslator(keras.Model):
+    """GRU encoder, GRU decoder, additive attention: `call([source, decoder_inputs])` → logits.
+
+    The source side has its own vocabulary when `source_vocabulary_size` is given (e.g. English
+    words in, Chinese characters out); the decoder's initial state is the encoder's final state, and
+    the output layer reads the decoder state and the attention context side by side.
+
+    Example:
+        >>> net = AttentionTranslator(vocabulary_size=12, embedding_dim=4, hidden_dim=8)
+        >>> tuple(net([np.array([[5, 6, 0]]), np.array([[2, 7]])]).shape)
+        (1, 2, 12)
+    """
+
+    def __init__(self, vocabulary_size: int, embedding_dim: int = 128, hidden_dim: int = 256,
+                 source_vocabulary_size: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.vocabulary_size, self.embedding_dim, self.hidden_dim = vocabulary_size, embedding_dim, hidden_dim
+        self.source_vocabulary_size = source_vocabulary_size
+        self.source_embedding = keras.layers.Embedding(source_vocabulary_size or vocabulary_size, embedding_dim,
+                                                       name="source_embedding")
+        self.target_embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="target_embedding")
+        self.encoder = keras.layers.GRU(hidden_dim, return_sequences=True, return_state=True, name="encoder")
+        self.decoder = keras.layers.GRU(hidden_dim, return_sequences=True, return_state=True, name="decoder")
+        self.attention = keras.layers.AdditiveAttention(name="attention")
+        self.output_layer = keras.layers.Dense(vocabulary_size, name="output")
+
+    def encode(self, source: Any) -> tuple[Any, Any, Any]:
+        mask = ops.not_equal(source, PAD)
+        states, final = self.encoder(self.source_embedding(source), mask=mask)
+        return states, final, mask
+
+    def decode(self, inputs: Any, states: Any, initial: Any, mask: Any) -> tuple[Any, Any]:
+        hidden, final = self.decoder(self.target_embedding(inputs), initial_state=initial)
+        context = self.attention([hidden, states], mask=[None, mask])  # (batch, target, hidden)
+        return self.output_layer(ops.concatenate([hidden, context], axis=-1)), final
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        source, decoder_inputs = inputs
+        states, final, mask = self.encode(source)
+        return self.decode(decoder_inputs, states, final, mask)[0]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
+                "embedding_dim": self.embedding_dim, "hidden_dim": self.hidden_dim,
+                "source_vocabulary_size": self.source_vocabulary_size}
+
+
+
+class FinetunedTranslator:
+    """A fine-tuned translator (a Translator and a Generator: `generate(prompt)` translates the prompt).
+
+    `tokenizer` is the pre-trained run's (the target side, and the source side too unless the
+    encoder–decoder has its own `source_tokenizer`).
+
+    Example:
+        >>> translator = FinetunedTranslator.__new__(FinetunedTranslator)  # built by `finetune`
+    """
+
+    family = FAMILY_NAME
+
+    def __init__(self, config: FinetuneConfig, tokenizer: VocabularyTokenizer, network: keras.Model,
+                 sequence_length: int, source_language: str, target_language: str,
+                 source_tokenizer: VocabularyTokenizer | None = None):
+        self.config, self.tokenizer, self.network = config, tokenizer, network
+        self.source_tokenizer = source_tokenizer
+        self.sequence_length = sequence_length
+        self.source_language, self.target_language = source_language, target_language
+
+    def num_params(self) -> int:
+        return int(self.network.count_params())
+
+    def _source(self, sentence: str) -> list[int]:
+        if self.config.architecture == "decoder_only":
+            return [BOS, *encode(self.tokenizer, sentence)][: self.sequence_length - 2] + [EOS]
+        return [*encode(self.source_tokenizer or self.tokenizer, sentence)][: self.sequence_length - 1] + [EOS]
+
+    def translate(self, sentences: Sequence[str], batch_size: int = 64) -> list[str]:
+        """Greedy translations, decoded in batches."""
+        outputs: list[list[int]] = []
+        for start in range(0, len(sentences), batch_size):
+            rows = [self._source(s) for s in sentences[start : start + batch_size]]
+            outputs += self._greedy_decoder_only(rows) if self.config.architecture == "decoder_only" \
+                else self._greedy_encoder_decoder(rows)
+        return [self._text(ids) for ids in outputs]
+
+    def _text(self, ids: Sequence[int]) -> str:
+        text = self.tokenizer.decode([i for i in ids if i != EOS]).strip()
+        # A word tokenizer joins every token with a space; Chinese is written without them.
+        return _CJK_SPACE.sub("", text) if self.target_language == "zh" else text
+
+    def _greedy_decoder_only(self, rows: list[list[int]]) -> list[list[int]]:
+        length = self.sequence_length
+        buffer, lengths = pad(rows, length), np.array([len(r) for r in rows])
+        outputs: list[list[int]] = [[] for _ in rows]
+        active = np.ones(len(rows), bool)
+        for _ in range(self.config.max_new_tokens):
+            active &= lengths < length
+            if not active.any():
+                break
+            logits = np.asarray(self.network.predict_on_batch(buffer))  # (batch, time, vocabulary)
+            chosen = np.argmax(logits[np.arange(len(rows)), lengths - 1], axis=-1)
+            for i in np.flatnonzero(active):
+                buffer[i, lengths[i]] = chosen[i]
+                lengths[i] += 1
+                outputs[i].append(int(chosen[i]))
+                active[i] = chosen[i] != EOS
+        return outputs
+
+    def _greedy_encoder_decoder(self, rows: list[list[int]]) -> list[list[int]]:
+        states, state, mask = self.network.encode(ops.convert_to_tensor(pad(rows, max(map(len, rows)))))
+        token = np.full((len(rows), 1), BOS, np.int32)
+        outputs: list[list[int]] = [[] for _ in rows]
+        active = np.ones(len(rows), bool)
+        for _ in range(self.config.max_new_tokens):
+            logits, state = self.network.decode(ops.convert_to_tensor(token), states, state, mask)
+            chosen = np.argmax(ops.convert_to_numpy(logits)[:, 0], axis=-1)
+            for i in np.flatnonzero(active):
+                outputs[i].append(int(chosen[i]))
+                active[i] = chosen[i] != EOS
+            if not active.any():
+                break
+            token = chosen.astype(np.int32)[:, None]
+        return outputs
+
+    def next_log_probs(self, prefix: Sequence[int], source: Sequence[int]) -> np.ndarray:
+        """log p(next target token | source, target prefix), by a full forward pass (uncached)."""
+        if self.config.architecture == "decoder_only":
+            row = [*source, *prefix][-self.sequence_length :]
+            logits = np.asarray(self.network.predict_on_batch(pad([row], self.sequence_length)))[0, len(row) - 1]
+        else:
+            logits = ops.convert_to_numpy(self.network([pad([source], len(source)),
+                                                        np.array([[BOS, *prefix]], np.int32)]))[0, -1]
+        return np.asarray(ops.log_softmax(logits.astype(np.float64)))
+
+    def generate(self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1,
+                 sampler: str = "greedy", seed: int | None = None, **sampler_options: Any) -> list[str]:
+        """Translate `prompt` with any sampler of `lmzoo.models.sampling` (greedy by default)."""
+        source = self._source(prompt)
+        news = sampling.generate(lambda ids: self.next_log_probs(ids, source), [], max_new_tokens=max_length,
+                                 eos_id=EOS, sampler=sampler, num_return_sequences=num_return_sequences, seed=seed,
+                                 **sampler_options)
+        return [self._text(new) for new in news]
+
+    def save(self, run: RunDir) -> None:
+        self.tokenizer.save(run.tokenizer_path)
+        self.network.save(run.file(MODEL_FILE))
+
+def embedding_table(pretrained: ZooModel) -> np.ndarray | None:
+    """Each token's pre-trained state on its own (for Word2Vec, exactly its input vectors)."""
+    if not isinstance(pretrained, Backbone):
+        return None
+    backbone = pretrained.backbone()
+    ids = np.arange(pretrained.tokenizer.vocabulary_size(), dtype=np.int32)[:, None]
+    return np.concatenate([ops.convert_to_numpy(backbone(ids[i : i + 4096]))[:, 0] for i in range(0, len(ids), 4096)])
+
+
+def recurrent_lm_layers(pretrained: ZooModel) -> tuple[Any, Any, Any] | None:
+    """The embedding, first GRU and output layer of a pre-trained GRU language model (None for other runs)."""
+    if not isinstance(pretrained, CausalNetwork):
+        return None
+    layers = pretrained.causal_network().layers
+    embeddings = [layer for layer in layers if isinstance(layer, keras.layers.Embedding)]
+    grus = [layer for layer in layers if isinstance(layer, keras.layers.GRU)]
+    outputs = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
+    if len(embeddings) != 1 or not grus or len(outputs) != 1:
+        return None
+    return embeddings[0], grus[0], outputs[0]
+
+
+def init_decoder_from_lm(network: AttentionTranslator, lm: tuple[Any, Any, Any], config: FinetuneConfig) -> None:
+    """Start the decoder as the pre-trained LM: its embedding, its first GRU, its output layer for the
+    decoder state and zeros for the attention context (Ramachandran et al. 2017)."""
+    embedding, gru, output = lm
+    units, width = gru.units, embedding.output_dim
+    if (units, width) != (config.hidden_dim, config.embedding_dim):
+        raise LmzooError(f"the pre-trained GRU LM has hidden_dim={units}, embedding_dim={width}; the translator "
+                         f"was asked for hidden_dim={config.hidden_dim}, embedding_dim={config.embedding_dim}",
+                         f"--set hidden_dim={units} --set embedding_dim={width}")
+    network.target_embedding.set_weights(embedding.get_weights())
+    network.decoder.set_weights(gru.get_weights())
+    kernel, bias = output.get_weights()
+    network.output_layer.set_weights([np.concatenate([kernel, np.zeros_like(kernel)]), bias])
+
+
+def build_translator(config: FinetuneConfig, pretrained: ZooModel,
+                     source_tokenizer: VocabularyTokenizer | None = None) -> tuple[keras.Model, int, str]:
+    """The network to fine-tune, its sequence length, and what it starts from.
+
+    The encoder–decoder's decoder starts as the pre-trained LM when the run is a GRU language model
+    ("lm"), else its embeddings start from the run's per-token states ("embeddings": Word2Vec
+    vectors, a Transformer's contextless states); the source embedding too when both sides share
+    the run's tokenizer.
+    """
+    if config.architecture == "decoder_only":
+        network = pretrained.causal_network()
+        network = fresh(network) if config.init == "scratch" else copy_weights(network)
+        length = min(config.max_length, getattr(network, "max_length", None) or config.max_length)
+        start = "random" if config.init == "scratch" else "lm"
+    else:
+        lm = recurrent_lm_layers(pretrained) if config.init == "pretrained" else None
+        table = embedding_table(pretrained) if config.init == "pretrained" and lm is None else None
+        network = AttentionTranslator(pretrained.tokenizer.vocabulary_size(),
+                                      table.shape[1] if table is not None else config.embedding_dim, config.hidden_dim,
+                                      source_tokenizer.vocabulary_size() if source_tokenizer else None)
+        network([np.zeros((1, 2), np.int32), np.zeros((1, 2), np.int32)])
+        if lm is not None:
+            init_decoder_from_lm(network, lm, config)
+        if table is not None:
+            network.target_embedding.embeddings.assign(table)
+            if source_tokenizer is None:
+                network.source_embedding.embeddings.assign(table)
+        start = "lm" if lm is not None else "embeddings" if table is not None else "random"
+        length = config.max_length
+    network.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return network, length, start
+
+
+def encoder_decoder_rows(tokenizer: VocabularyTokenizer, pairs: Sequence[tuple[str, str]], length: int,
+                         source_tokenizer: VocabularyTokenizer | None = None,
+                         ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Encoder inputs `source </s>`, decoder inputs `<s> target`, next-token targets `target </s>`, weights."""
+    sources = [[*encode(source_tokenizer or tokenizer, s)][: length - 1] + [EOS] for s, _ in pairs]
+    targets = [[*encode(tokenizer, t)][: length - 1] + [EOS] for _, t in pairs]
+    decoder_inputs = [[BOS, *t[:-1]] for t in targets]
+    weights = [[1.0] * len(t) for t in targets]
+    return (pad(sources, length), pad(decoder_inputs, length)), pad(targets, length), float_pad(weights, length)
+
