@@ -11,7 +11,8 @@ A family below this module owns its network; this module owns what surrounds it:
 - Training: `fit_windows` runs `keras.Model.fit` in "epochs" of `eval_every` steps; each ends
   with a validation loss, a metrics.jsonl record and a resumable checkpoint
   (`lmzoo.models.callbacks.training_callbacks`). The last chunk is cut short, so `steps=300`
-  with `eval_every=250` trains exactly 300 steps. `restore_checkpoint` reloads the checkpoint
+  with `eval_every=250` trains exactly 300 steps. `steps_per_execution` says how many steps one
+  compiled call may run without crossing those boundaries. `restore_checkpoint` reloads the checkpoint
   before `fit` (so the data stream can start at its step) with a one-line error when it is
   corrupt or from another config.
 - Scoring: `target_log_prob_fn` compiles "logits, log-softmax, pick the target's column" into
