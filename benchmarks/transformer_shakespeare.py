@@ -300,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = dict(GPU if args.gpu else CPU)
     if args.steps:
+        if args.steps <= settings["warmup_steps"]:  # nanoGPT's get_lr divides by steps - warm-up
+            parser.error(f"--steps {args.steps} must exceed the {settings['warmup_steps']} warm-up steps")
         settings["steps"] = args.steps
         settings["eval_every"] = min(settings["eval_every"], args.steps)
     corpus = lmzoo.load_corpus(args.corpus, args.data_dir)
