@@ -16,7 +16,7 @@ Both final models are scored the same way: the whole validation split (the last 
 characters) in disjoint 64-character windows, inputs text[i:i+64] predicting text[i+1:i+65],
 nanoGPT from its final checkpoint (loaded with torch, weights_only=True). Reported: wall time of
 each whole process, ms/step, our XLA compile time, where the rest of our time goes (evaluation,
-checkpoints, start-up), both validation losses and the ratios. Where PyTorch or the nanoGPT
+checkpoints, start-up: see `breakdown`), both validation losses and the ratios. Where PyTorch or the nanoGPT
 folder is missing, the script says so in one line and records only our figures.
 
 `--gpu` runs nanoGPT's GPU config instead (6 layers, 6 heads, 384 wide, context 256, batch 64,
@@ -191,25 +191,56 @@ def score_ours(run_dir: Path, text: str, context: int) -> tuple[float, dict]:
 
 
 def breakdown(run_dir: Path, settings: dict, wall: float) -> dict:
-    """Where our process's time went, from its metrics.jsonl (one record per evaluation chunk)."""
-    records = [r for r in (json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip())
-               if "epoch" in r]
+    """Where our process's time went, from its metrics.jsonl and timing.json.
+
+    MetricsLog writes a record every `eval_every // 5` steps (at a batch end) and one at each
+    chunk end (after the evaluation and the checkpoint), each with the seconds since training
+    started. So: two batch records in a row time steps alone; a batch record and the chunk-end
+    record at the same step time one evaluation plus one checkpoint; the first record, minus its
+    steps at the steady rate, is the XLA compile (and tf.data start); what the process spent
+    outside `fit` (imports, data, tokenizer, model build, the final save) is wall - train_seconds.
+    """
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    records.sort(key=lambda r: r["seconds"])
     timing = json.loads((run_dir / "timing.json").read_text())
-    chunk = settings["eval_every"]
-    per_chunk = [(b["seconds"] - a["seconds"]) for a, b in zip(records, records[1:], strict=False)]
-    steady = sorted(per_chunk)[len(per_chunk) // 2] if per_chunk else math.nan
-    first = records[0]["seconds"] if records else math.nan
-    return {
+    step_rates, evals = [], []
+    for a, b in zip(records, records[1:], strict=False):
+        if "epoch" in b and "epoch" not in a and a["step"] == b["step"]:
+            evals.append(b["seconds"] - a["seconds"])  # evaluation + checkpoint (+ metrics record)
+        elif "epoch" not in b and b["step"] > a["step"]:
+            step_rates.append((b["seconds"] - a["seconds"]) / (b["step"] - a["step"]))
+    per_step = float(np.median(step_rates)) if step_rates else math.nan
+    first = records[0] if records else {"seconds": math.nan, "step": 0}
+    compile_s = first["seconds"] - first["step"] * per_step
+    steps = settings["steps"]
+    chunks = [r for r in records if "epoch" in r]
+    out = {
         "process_wall_seconds": wall,
         "train_seconds": timing["train_seconds"],
         "outside_training_seconds": wall - timing["train_seconds"],
-        "chunk_steps": chunk,
-        "chunk_seconds_median": steady,
-        "ms_per_step_including_eval_and_checkpoint": 1000 * steady / chunk,
-        "first_chunk_seconds": first,
-        "compile_seconds_estimate": first - steady,
-        "chunks": [{k: r.get(k) for k in ("step", "seconds", "loss", "val_loss")} for r in records],
+        "ms_per_step_steady": 1000 * per_step,
+        "steps_seconds_at_steady_rate": steps * per_step,
+        "compile_seconds_estimate": compile_s,
+        "evaluation_and_checkpoint_seconds": evals,
+        "evaluation_and_checkpoint_seconds_total": float(np.sum(evals)),
+        "first_evaluation_and_checkpoint_seconds": evals[0] if evals else math.nan,
+        "chunk_steps": settings["eval_every"],
+        "chunks": [{k: r.get(k) for k in ("step", "seconds", "loss", "val_loss")} for r in chunks],
     }
+    out["rest_of_training_seconds"] = timing["train_seconds"] - out["steps_seconds_at_steady_rate"] - compile_s \
+        - out["evaluation_and_checkpoint_seconds_total"]
+    # The old figure: chunk time / chunk steps, evaluation and checkpoint included (median chunk).
+    per_chunk = sorted(b["seconds"] - a["seconds"] for a, b in zip(chunks, chunks[1:], strict=False))
+    out["ms_per_step_including_eval_and_checkpoint"] = (1000 * per_chunk[len(per_chunk) // 2] / settings["eval_every"]
+                                                        if per_chunk else 1000 * per_step)
+    return out
+
+
+def import_seconds(python: str, module: str, env: dict | None = None) -> float:
+    """Wall seconds of a fresh `python -c "import module"` (the start-up every run of it pays)."""
+    start = time.perf_counter()
+    subprocess.run([python, "-c", f"import {module}"], env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
 def gpu_peak() -> tuple[str | None, float | None]:
@@ -269,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = dict(GPU if args.gpu else CPU)
     if args.steps:
+        if args.steps <= settings["warmup_steps"]:  # nanoGPT's get_lr divides by steps - warm-up
+            parser.error(f"--steps {args.steps} must exceed the {settings['warmup_steps']} warm-up steps")
         settings["steps"] = args.steps
         settings["eval_every"] = min(settings["eval_every"], args.steps)
     corpus = lmzoo.load_corpus(args.corpus, args.data_dir)
@@ -296,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             # As its users run it: train.py imports model.py from its own folder, which
             # PYTHONSAFEPATH (set for this project) would hide.
             plain = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
+            load = os.getloadavg()
             wall = run_process(command, work, tmp / "nanogpt.log", env=plain)
             log = (tmp / "nanogpt.log").read_text().splitlines()
             times = [float(m.group(2)) for m in map(_ITER_RE.match, log) if m and int(m.group(1)) > 0]
@@ -304,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                 "command": "python train.py " + " ".join(command[2:]),
                 "source": "../shared/peers/nanoGPT (karpathy/nanoGPT 3adf61e)",
                 "process_wall_seconds": wall,
+                "load_average_before": list(load), "load_average_after": list(os.getloadavg()),
+                "import_torch_seconds": import_seconds(sys.executable, "torch", plain),
                 "ms_per_step_median": float(np.median(times)) if times else None,
                 # nanoGPT times each iteration from the end of the last; an evaluation and its
                 # checkpoint fall inside the next iteration, so the mean includes them.
@@ -320,12 +356,17 @@ def main(argv: list[str] | None = None) -> int:
         command = [str(Path(sys.executable).parent / "lmzoo"), "train", "transformer", "--corpus", args.corpus,
                    "--out", str(run_dir), *our_args(settings, args.gpu)]
         print("ours: lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), flush=True)
+        load = os.getloadavg()
         wall = run_process(command, REPO, tmp / "ours.log", env=env)
+        load_after = os.getloadavg()
         val_loss, costs = score_ours(run_dir, corpus.valid, settings["context"])
         ours = {"command": "lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), "val_tokens": len(corpus.valid),
+                "load_average_before": list(load), "load_average_after": list(load_after),
+                "import_seconds": import_seconds(sys.executable, "lmzoo.cli, lmzoo.models.transformer", env),
                 **breakdown(run_dir, settings, wall), **costs, "val_loss_disjoint_windows": val_loss}
         ours["ms_per_step_overall"] = 1000 * ours["train_seconds"] / settings["steps"]
         result["ours"] = ours
+        result["val_loss_nats_per_char"] = val_loss  # what lesson 05 quotes: ours, on the disjoint windows
         print(f"ours: {wall:.1f} s, val loss {val_loss:.4f}", flush=True)
 
     tokens = settings["steps"] * settings["batch_size"] * settings["context"]
@@ -343,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_ours_over_nanogpt": ours["process_wall_seconds"] / peer["process_wall_seconds"],
             "ms_per_step_ours_over_nanogpt": ours["ms_per_step_including_eval_and_checkpoint"]
             / peer["ms_per_step_mean_including_eval_and_checkpoint"],
+            "ms_per_step_steady_ours_over_nanogpt_median": ours["ms_per_step_steady"] / peer["ms_per_step_median"],
             "val_loss_ours_minus_nanogpt": ours["val_loss_disjoint_windows"] - peer["val_loss_disjoint_windows"],
         }
         result["targets"] = {"wall_ratio_at_most": 0.7, "val_loss_at_most_nanogpt": True,
@@ -367,8 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     row("ms/step (with eval and checkpoints)", ours["ms_per_step_including_eval_and_checkpoint"],
         peer.get("ms_per_step_mean_including_eval_and_checkpoint"), ".1f")
     row("val loss, disjoint 64-char windows", ours["val_loss_disjoint_windows"], peer.get("val_loss_disjoint_windows"), ".4f")
-    print(f"ours: compile ~{ours['compile_seconds_estimate']:.1f} s, outside training {ours['outside_training_seconds']:.1f} s, "
-          f"one checkpoint save {ours['one_checkpoint_save_seconds']:.2f} s")
+    print(f"ours: {ours['ms_per_step_steady']:.1f} ms/step steady x {settings['steps']} = {ours['steps_seconds_at_steady_rate']:.1f} s, "
+          f"compile ~{ours['compile_seconds_estimate']:.1f} s, evaluations + checkpoints "
+          f"{ours['evaluation_and_checkpoint_seconds_total']:.1f} s (first {ours['first_evaluation_and_checkpoint_seconds']:.1f} s), "
+          f"rest of fit {ours['rest_of_training_seconds']:.1f} s, outside fit {ours['outside_training_seconds']:.1f} s "
+          f"(import alone {ours['import_seconds']:.1f} s)")
     if "skipped" in peer:
         print(peer["skipped"])
     print(f"wrote {args.out}")

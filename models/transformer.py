@@ -67,6 +67,7 @@ from lmzoo.models.window_lm import (
     random_windows,
     restore_checkpoint,
     rolling_log_probs,
+    steps_per_execution,
     target_log_prob_fn,
     validation_windows,
 )
@@ -558,9 +559,13 @@ def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> Transformer
                          "use a smaller context or more text")
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
         network = build_network(config, tokenizer.vocabulary_size())
+        # Several steps per compiled call (the same steps): the model is small, so the Python around
+        # each step (fit's loop, callbacks) was a visible share of it. One under a distribution strategy.
+        per_call = steps_per_execution(config.steps, config.eval_every) if config.distribute == "none" else 1
         network.compile(optimizer=make_optimizer(config, network.trainable_variables),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                        jit_compile=config.jit_compile and keras.config.backend() != "torch")
+                        jit_compile=config.jit_compile and keras.config.backend() != "torch",
+                        steps_per_execution=per_call)
         start = restore_checkpoint(run, network)  # the data stream continues from the restored step
         valid = validation_windows(tokenizer.encode(corpus.valid), config.context, config.batch_size, config.eval_batches)
         fit_windows(network, run, random_windows(train_ids, config.context, config.batch_size, config.seed, start_step=start),

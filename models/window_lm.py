@@ -11,7 +11,8 @@ A family below this module owns its network; this module owns what surrounds it:
 - Training: `fit_windows` runs `keras.Model.fit` in "epochs" of `eval_every` steps; each ends
   with a validation loss, a metrics.jsonl record and a resumable checkpoint
   (`lmzoo.models.callbacks.training_callbacks`). The last chunk is cut short, so `steps=300`
-  with `eval_every=250` trains exactly 300 steps. `restore_checkpoint` reloads the checkpoint
+  with `eval_every=250` trains exactly 300 steps. `steps_per_execution` says how many steps one
+  compiled call may run without crossing those boundaries. `restore_checkpoint` reloads the checkpoint
   before `fit` (so the data stream can start at its step) with a one-line error when it is
   corrupt or from another config.
 - Scoring: `target_log_prob_fn` compiles "logits, log-softmax, pick the target's column" into
@@ -77,10 +78,14 @@ def random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int, sta
 
     data = tf.constant(np.asarray(ids, dtype=np.int32))
     high = len(ids) - length
-    offsets = tf.data.Dataset.random(seed=seed).skip(start_step * batch_size)
-    pairs = offsets.map(lambda r: tf.cast(r % high, tf.int32)).map(
-        lambda s: (data[s : s + length], data[s + 1 : s + length + 1]))
-    return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    positions = tf.range(length + 1)
+
+    def windows(draws):  # one gather per batch, not two map calls per window
+        rows = tf.gather(data, tf.cast(draws % high, tf.int32)[:, None] + positions)  # (batch, length + 1)
+        return rows[:, :-1], rows[:, 1:]
+
+    offsets = tf.data.Dataset.random(seed=seed).skip(start_step * batch_size).batch(batch_size, drop_remainder=True)
+    return offsets.map(windows).prefetch(tf.data.AUTOTUNE)
 
 
 def _numpy_random_windows(ids: np.ndarray, length: int, batch_size: int, seed: int, start_step: int) -> Any:
@@ -260,6 +265,26 @@ class StopAtStep(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def _log_every(steps_per_epoch: int) -> int:
+    return max(1, steps_per_epoch // 5)  # a few metrics records per period
+
+
+def steps_per_execution(steps: int, eval_every: int, cap: int = 50) -> int:
+    """Steps one compiled call of `fit` may run (at most `cap`) under `fit_windows`' cadences.
+
+    A divisor of the chunk length, of `steps` and of the metrics cadence, so that no call runs
+    past the end of a chunk, the last step or a metrics record. Fewer calls means less Python
+    between steps (callbacks, logs) on a small model; the steps themselves are the same.
+
+    Example:
+        >>> steps_per_execution(2000, 250), steps_per_execution(10, 4), steps_per_execution(300, 100)
+        (50, 1, 20)
+    """
+    chunk = min(eval_every, steps) or 1
+    common = math.gcd(math.gcd(chunk, steps or chunk), _log_every(chunk))
+    return max(d for d in range(1, min(cap, common) + 1) if common % d == 0)
+
+
 def fit_windows(
     network: keras.Model, run: RunDir, train_data: Any, *, steps: int, eval_every: int, tokens_per_step: int,
     valid_data: Any = None, callbacks: Sequence[keras.callbacks.Callback] = (), tensorboard: bool = False,
@@ -272,7 +297,7 @@ def fit_windows(
     steps_per_epoch = min(eval_every, steps) or 1
     epochs = math.ceil(steps / steps_per_epoch) if steps else 0
     standard = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
-                                  log_every_n_steps=max(1, steps_per_epoch // 5))  # a few points per period
+                                  log_every_n_steps=_log_every(steps_per_epoch))
     extra = [keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch)] if tensorboard else []
     with run.timed() as timing:
         if epochs:

@@ -1,6 +1,7 @@
 """The benchmark scripts: the Transformer race's dry run, and nanoGPT's data written as its own script writes it."""
 
 import importlib.util
+import json
 import pickle
 import re
 import shutil
@@ -58,3 +59,19 @@ def test_nanogpt_data_is_what_its_prepare_script_writes(tmp_path):
         assert (ours / name).read_bytes() == (theirs / name).read_bytes()
     with open(ours / "meta.pkl", "rb") as a, open(theirs / "meta.pkl", "rb") as b:  # files we just wrote
         assert pickle.load(a) == pickle.load(b)
+
+
+def test_transformer_breakdown_splits_steps_compile_and_evaluations(tmp_path):
+    bench = _script("transformer_shakespeare")
+    # 10 s compile, 0.1 s a step, records every 2 steps, chunks of 4 ending in an evaluation and
+    # a checkpoint (3 s the first time, with the evaluation's compile; 1.5 s after).
+    records = [{"step": 2, "seconds": 10.2}, {"step": 4, "seconds": 10.4}, {"step": 4, "seconds": 13.4, "epoch": 1},
+               {"step": 6, "seconds": 13.6}, {"step": 8, "seconds": 13.8}, {"step": 8, "seconds": 15.3, "epoch": 2}]
+    (tmp_path / "metrics.jsonl").write_text("".join(f"{json.dumps(r)}\n" for r in records))
+    (tmp_path / "timing.json").write_text(json.dumps({"train_seconds": 15.5}))
+    out = bench.breakdown(tmp_path, {"steps": 8, "eval_every": 4}, wall=20.0)
+    assert out["ms_per_step_steady"] == pytest.approx(100.0)
+    assert out["compile_seconds_estimate"] == pytest.approx(10.0)
+    assert out["evaluation_and_checkpoint_seconds"] == pytest.approx([3.0, 1.5])
+    assert out["rest_of_training_seconds"] == pytest.approx(0.2)
+    assert out["outside_training_seconds"] == pytest.approx(4.5)
