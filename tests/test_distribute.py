@@ -44,16 +44,27 @@ SEQ2SEQ = {"embedding_dim": 8, "latent_dim": 16, "max_sentences": 8, "batch_size
 WORD2VEC = {"dimension": 8, "epochs": 1, "batch_size": 512, "min_count": 3, "jit_compile": False,
             "steps_per_execution": 1}
 
+# One process trains several runs one after another (TensorFlow starts once per process, which on a
+# loaded 2-core machine costs more than a tiny run). A run marked "refused" must fail with an
+# LmzooError, whose one line is printed; any other error fails the process.
 WORKER = r"""
-import json, os, sys
+import json, sys
 spec = json.loads(sys.argv[1])
 from lmzoo.models import distribute
 if spec["devices"] > 1:
     distribute.use_logical_cpus(spec["devices"])
 import lmzoo
 from lmzoo.datasets import load_corpus
-lmzoo.train(spec["family"], load_corpus("lee"), spec["out"], preset="quick", **spec["overrides"])
-print("trained", spec["out"], flush=True)
+from lmzoo.errors import LmzooError
+lee = load_corpus("lee")
+for run in spec["runs"]:
+    try:
+        lmzoo.train(run["family"], lee, run["out"], preset="quick", **run["overrides"])
+        print("trained", run["out"], flush=True)
+    except LmzooError as err:
+        if not run.get("refused"):
+            raise
+        print("refused:", err, flush=True)
 """
 
 
@@ -64,8 +75,11 @@ def env(**extra: str) -> dict:
     return {**out, **extra}
 
 
-def start(family: str, out, overrides: dict, devices: int = 1, **variables: str) -> subprocess.Popen:
-    spec = json.dumps({"family": family, "out": str(out), "overrides": overrides, "devices": devices})
+def start(runs: list[tuple], devices: int = 1, **variables: str) -> subprocess.Popen:
+    """A worker process that trains `runs`, in order: (family, out, overrides), or with a 4th item
+    "refused" for a run that must fail with a one-line LmzooError."""
+    spec = json.dumps({"devices": devices, "runs": [{"family": run[0], "out": str(run[1]), "overrides": run[2],
+                                                     "refused": run[3:] == ("refused",)} for run in runs]})
     return subprocess.Popen([sys.executable, "-c", WORKER, spec], env=env(**variables), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
@@ -112,53 +126,76 @@ def assert_same_training(distributed, single) -> None:
 
 # mirrored --------------------------------------------------------------------------------------
 
+FAMILIES = {"transformer": TRANSFORMER, "seq2seq": SEQ2SEQ, "word2vec": WORD2VEC}
 
-@pytest.mark.parametrize("family,overrides", [("transformer", TRANSFORMER), ("seq2seq", SEQ2SEQ),
-                                              ("word2vec", WORD2VEC)])
-def test_mirrored_on_two_logical_cpus_equals_one_device(tmp_path, family, overrides):
-    single = start(family, tmp_path / "single", overrides)
-    mirrored = start(family, tmp_path / "mirrored", {**overrides, "distribute": "mirrored"}, devices=2)
+
+@pytest.fixture(scope="module")
+def mirrored_runs(tmp_path_factory):
+    """Each family trained on one device, and on 2 logical CPUs; (runs folder, mirrored process output).
+
+    Two processes in all, run side by side: the single-device one also serves as the multi-worker
+    reference, and the mirrored one ends with a run that must be refused (XLA under a strategy).
+    """
+    root = tmp_path_factory.mktemp("mirrored")
+    single = start([(family, root / f"single-{family}", overrides) for family, overrides in FAMILIES.items()])
+    mirrored = start([*((family, root / f"mirrored-{family}", {**overrides, "distribute": "mirrored"})
+                        for family, overrides in FAMILIES.items()),
+                      ("transformer", root / "xla", {**TRANSFORMER, "jit_compile": True, "distribute": "mirrored"},
+                       "refused")], devices=2)
     finish(single)
-    finish(mirrored)
+    return root, finish(mirrored)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_mirrored_on_two_logical_cpus_equals_one_device(mirrored_runs, family):
+    root, _ = mirrored_runs
+    mirrored, single = root / f"mirrored-{family}", root / f"single-{family}"
     if family == "word2vec":  # its loss is logged once per epoch: compare the vectors instead
-        a, b = (lmzoo.load(tmp_path / name).word_vectors() for name in ("mirrored", "single"))
+        a, b = (lmzoo.load(path).word_vectors() for path in (mirrored, single))
         np.testing.assert_allclose(a.vectors, b.vectors, rtol=1e-3, atol=1e-6)
         return
-    assert_same_training(tmp_path / "mirrored", tmp_path / "single")
+    assert_same_training(mirrored, single)
     if family == "transformer":
-        a, b = (lmzoo.load(tmp_path / name) for name in ("mirrored", "single"))
+        a, b = (lmzoo.load(path) for path in (mirrored, single))
         ids = a.tokenizer.encode(TEXT)
         np.testing.assert_allclose(a.token_log_probs(ids), b.token_log_probs(ids), rtol=1e-3, atol=1e-4)
+
+
+def test_xla_under_a_tensorflow_strategy_is_refused_not_dropped(mirrored_runs):
+    _, output = mirrored_runs
+    assert "refused: jit_compile=True (XLA) does not run under a TensorFlow distribution strategy" in output
 
 
 # multi-worker ----------------------------------------------------------------------------------
 
 
-def test_two_workers_on_localhost_equal_one_device(tmp_path):
+def test_two_workers_on_localhost_equal_one_device(tmp_path, mirrored_runs):
     ports = free_ports(2)
-    single = start("transformer", tmp_path / "single", TRANSFORMER)
-    workers = [start("transformer", tmp_path / f"worker{i}", {**TRANSFORMER, "distribute": "multi-worker"},
+    workers = [start([("transformer", tmp_path / f"worker{i}", {**TRANSFORMER, "distribute": "multi-worker"})],
                      TF_CONFIG=cluster(ports, i)) for i in range(2)]
-    for process in [*workers, single]:
+    for process in workers:
         finish(process)
-    assert_same_training(tmp_path / "worker0", tmp_path / "single")
+    single = mirrored_runs[0] / "single-transformer"
+    assert_same_training(tmp_path / "worker0", single)
     # Only the chief writes its run directory; worker 1's --out holds what `train` claims it with before
     # training (RunDir.begin: the config and the fingerprint a resume is checked against).
     assert sorted(p.name for p in (tmp_path / "worker1").iterdir()) == ["config.json", "fingerprint.json"]
-    chief, reference = lmzoo.load(tmp_path / "worker0"), lmzoo.load(tmp_path / "single")  # single-device reload
+    chief, reference = lmzoo.load(tmp_path / "worker0"), lmzoo.load(single)  # single-device reload
     ids = chief.tokenizer.encode(TEXT)
     np.testing.assert_allclose(chief.token_log_probs(ids), reference.token_log_probs(ids), rtol=1e-3, atol=1e-4)
 
 
-def test_a_worker_whose_peer_never_starts_fails_clearly(tmp_path):
+def test_a_worker_whose_peer_never_starts_fails_clearly(monkeypatch, tmp_path, lee):
+    """In this process: the rendezvous comes before TensorFlow's own (unbounded) wait, so nothing is left behind."""
     ports = free_ports(2)
+    monkeypatch.setenv("TF_CONFIG", cluster(ports, 0))
+    monkeypatch.setenv(distribute.TIMEOUT_ENV, "2")
+    monkeypatch.setattr(distribute, "_strategies", {})
     started = time.monotonic()
-    alone = start("transformer", tmp_path / "alone", {**TRANSFORMER, "distribute": "multi-worker"},
-                  TF_CONFIG=cluster(ports, 0), **{distribute.TIMEOUT_ENV: "5"})
-    output, _ = alone.communicate(timeout=TIMEOUT)
-    assert alone.returncode != 0
-    assert f"worker 1 at 127.0.0.1:{ports[1]} did not answer within 5 s" in output
-    assert time.monotonic() - started < TIMEOUT
+    with pytest.raises(LmzooError, match=f"worker 1 at 127.0.0.1:{ports[1]} did not answer within 2 s"):
+        lmzoo.train("transformer", lee, tmp_path, preset="quick", **TRANSFORMER, distribute="multi-worker")
+    assert time.monotonic() - started < 30
+    assert not distribute._strategies
 
 
 def test_a_worker_whose_port_is_taken_fails_at_once(tmp_path):
@@ -174,7 +211,7 @@ def test_a_worker_whose_port_is_taken_fails_at_once(tmp_path):
 def test_a_dead_peer_stops_training_with_one_line(tmp_path):
     ports = free_ports(2)
     long = {**TRANSFORMER, "steps": 100000, "eval_every": 1000}
-    workers = [start("transformer", tmp_path / f"worker{i}", {**long, "distribute": "multi-worker"},
+    workers = [start([("transformer", tmp_path / f"worker{i}", {**long, "distribute": "multi-worker"})],
                      TF_CONFIG=cluster(ports, i)) for i in range(2)]
     deadline = time.monotonic() + TIMEOUT
     while not (tmp_path / "worker0" / "metrics.jsonl").exists():  # training has started
@@ -194,8 +231,8 @@ def test_a_dead_peer_stops_training_with_one_line(tmp_path):
 def test_jax_data_parallel_on_two_host_devices_equals_one_device(tmp_path):
     jax = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     overrides = {**TRANSFORMER, "jit_compile": True}
-    single = start("transformer", tmp_path / "single", overrides, **jax)
-    parallel = start("transformer", tmp_path / "parallel", {**overrides, "distribute": "mirrored"}, **jax)
+    single = start([("transformer", tmp_path / "single", overrides)], **jax)
+    parallel = start([("transformer", tmp_path / "parallel", {**overrides, "distribute": "mirrored"})], **jax)
     finish(single)
     finish(parallel)
     assert_same_training(tmp_path / "parallel", tmp_path / "single")
@@ -230,14 +267,6 @@ def test_bad_tf_config_and_chief_rule(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:2"]},
                                                 "task": {"type": "worker", "index": 0}}))
     assert not distribute.is_chief()
-
-
-def test_xla_under_a_tensorflow_strategy_is_refused_not_dropped(tmp_path):
-    mirrored = start("transformer", tmp_path / "xla", {**TRANSFORMER, "jit_compile": True, "distribute": "mirrored"},
-                     devices=2)
-    output, _ = mirrored.communicate(timeout=TIMEOUT)
-    assert mirrored.returncode != 0
-    assert "jit_compile=True (XLA) does not run under a TensorFlow distribution strategy" in output
 
 
 def test_gensim_baseline_refuses_distribution(tmp_path, lee):

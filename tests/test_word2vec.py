@@ -10,6 +10,7 @@ import json
 import math
 from collections import Counter
 
+import keras
 import numpy as np
 import pytest
 
@@ -186,20 +187,33 @@ def test_a_noise_word_equal_to_the_true_word_is_not_counted():
     assert loss == pytest.approx(want, rel=1e-5)
 
 
-def test_cbow_passes_the_whole_error_to_each_context_word():
-    """word2vec.c and gensim (cbow_mean=1) average the context forward but do not divide the error."""
+def gradient(loss_fn, variable) -> np.ndarray:
+    """d loss_fn() / d variable, dense, on TensorFlow (GradientTape) or JAX (jax.grad over the variable's value)."""
+    if keras.config.backend() == "jax":
+        import jax
+
+        def loss_of(value):
+            with keras.StatelessScope(state_mapping=[(variable, value)]):
+                return loss_fn()
+
+        return np.asarray(jax.grad(loss_of)(variable.value))
     import tensorflow as tf
 
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    return tf.convert_to_tensor(tape.gradient(loss, variable.value)).numpy()
+
+
+def test_cbow_passes_the_whole_error_to_each_context_word():
+    """word2vec.c and gensim (cbow_mean=1) average the context forward but do not divide the error."""
     model = SkipGramNegativeSampling(vocabulary_size=8, dimension=3, arch="cbow")
     x = {"inputs": np.array([[4, 5, 0, 0]]), "targets": np.array([[6, 7]])}
     model(x)
     rng = np.random.default_rng(0)
     model.centre.embeddings.assign(rng.normal(size=(8, 3)).astype("float32"))
     model.context.embeddings.assign(rng.normal(size=(8, 3)).astype("float32"))
-    with tf.GradientTape() as tape:
-        loss = model.compute_loss(x=x, y_pred=model(x))
-    grad = tf.convert_to_tensor(tape.gradient(loss, model.centre.embeddings.value)).numpy()
-    V, U = model.centre.embeddings.numpy(), model.context.embeddings.numpy()
+    grad = gradient(lambda: model.compute_loss(x=x, y_pred=model(x)), model.centre.embeddings)
+    V, U = (keras.ops.convert_to_numpy(table.value) for table in (model.centre.embeddings, model.context.embeddings))
     hidden = (V[4] + V[5]) / 2
     sigmoid = 1 / (1 + np.exp(-(U[[6, 7]] @ hidden)))
     error = (sigmoid[0] - 1) * U[6] + sigmoid[1] * U[7]  # dL/dhidden
