@@ -245,6 +245,7 @@ def test_sampled_softmax_loss_estimates_the_full_cross_entropy():
     assert np.exp(log_q[PAD]) < 1e-20  # padding is never drawn
 
 
+@TRAINS_ON_JAX_TOO_SLOWLY
 def test_sampled_softmax_trains_and_scores_with_the_full_softmax(lee, tmp_path):
     model = lmzoo.train("rnnlm", lee, tmp_path, **TINY, tokenizer="word", steps=40, eval_every=20,
                         sampled_softmax=64, learning_rate=1e-2, min_learning_rate=1e-3)
