@@ -32,13 +32,9 @@ test-all: lint
 	LMZOO_DATA=$(DATA_DIR) $(BIN)/pytest -q -m ""
 
 # Every Keras family's model tests on the JAX backend, and data parallelism over 2 host devices.
-# Tests that cannot run on JAX are skipped in their files with the reason (see README). Deselected here
-# until classification fine-tuning runs on JAX: SequenceClassifier.train_step(data) has TensorFlow's
-# signature (Keras on JAX calls train_step(state, data)), and the two-rate step is a GradientTape.
+# Tests that cannot run on JAX are skipped in their files with the reason (see README).
 JAX_TESTS := tests/test_transformer.py tests/test_rnnlm.py tests/test_seq2seq.py tests/test_word2vec.py \
-	tests/test_gpt2.py tests/test_finetune.py \
-	--deselect tests/test_finetune.py::test_classify_end_to_end_with_cli \
-	--deselect tests/test_finetune.py::test_freeze_scratch_and_two_learning_rates
+	tests/test_gpt2.py tests/test_finetune.py
 $(VENV)/.installed-jax: $(STAMP)
 	$(BIN)/pip install -q -e ".[test,jax]"
 	touch $@

@@ -50,12 +50,13 @@ class SequenceClassifier(keras.Model):
             pooled = ops.sum(states * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
         return self.head(self.head_dropout(pooled, training=training))  # (batch, labels)
 
-    def train_step(self, data: Any) -> dict:
+    def train_step(self, *args: Any) -> dict:
+        # Keras calls train_step(data) on TensorFlow and train_step(state, data) on JAX.
         if self.backbone_optimizer is None:
-            return super().train_step(data)
-        import tensorflow as tf  # the two-rate step is TensorFlow's GradientTape
+            return super().train_step(*args)
+        import tensorflow as tf  # the two-rate step is TensorFlow's GradientTape (refused on other backends)
 
-        x, y = data[:2]
+        x, y = args[-1][:2]
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
