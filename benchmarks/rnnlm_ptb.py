@@ -76,6 +76,20 @@ def seconds_per_step(corpus, args: argparse.Namespace) -> float:
     return float(np.median(gaps[len(gaps) // 2 :]))
 
 
+def gap_note(curve: list[dict], epochs: float) -> str:
+    """What separates this run from Zaremba et al.'s 114.5, read off its own validation curve."""
+    best = min(curve, key=lambda point: point["valid_ppl_windows"]) if curve else None
+    zaremba = (f"Zaremba et al.'s small LSTM trains 13 epochs (about 17,000 steps of 20 x 35 tokens, SGD lr 1 on "
+               f"the summed loss, halved each epoch after the 4th, clip 5) to reach 114.5; this run trained "
+               f"{epochs:.2f} epochs. ")
+    if best is not None and best is not curve[-1]:
+        return zaremba + (f"Its validation curve (zero-state windows) was lowest at {best['epochs']:.1f} epochs and "
+                          "rose after: the network overfits, so what closes the gap is regularisation and the "
+                          "schedule (Zaremba's halving each epoch; dropout between layers, as in their medium "
+                          "model), not more steps.")
+    return zaremba + "Its validation curve was still falling: more epochs (a faster or unshared machine) first."
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=20.0, help="training budget (wall clock)")
@@ -167,10 +181,7 @@ def main() -> None:
         "beats_mkn5_141_2": min(test_ppl, test_windows) < MKN5,
         "zaremba_small_test_perplexity": ZAREMBA_SMALL,
         "gap_to_zaremba": test_ppl - ZAREMBA_SMALL,
-        "gap_note": (f"Zaremba et al.'s small LSTM trains 13 epochs (about 17,000 steps of 20 x 35 tokens, SGD "
-                     f"lr 1 halved each epoch after the 4th, clip 5) to reach 114.5; this run trained {epochs:.2f} "
-                     "epochs in the budget. The gap is training compute: more epochs (a faster or unshared "
-                     "machine, or a GPU), then dropout between layers once the validation curve turns up."),
+        "gap_note": gap_note(curve, epochs),
         "wall_seconds_total": time.time() - started,
     }
     out = Path(args.out)
