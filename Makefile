@@ -25,8 +25,9 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Two worker processes, a test file each at a time (module fixtures train once): 11 min instead of 18 on 2 cores.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 test-all: lint
 	LMZOO_DATA=$(DATA_DIR) $(BIN)/pytest -q -m ""
