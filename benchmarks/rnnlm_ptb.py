@@ -14,8 +14,10 @@ a wall-clock budget for training (default 20 minutes) on whatever machine runs i
    a tenth, tied embeddings, no dropout (a few epochs leave little to regularise). Training
    uses a sampled softmax (`--sampled-softmax 1024` negatives per step from the unigram^0.75,
    Jean et al. 2015): on a 2-core CPU the 10,000-way output layer is most of a step's time (it is
-   memory-bound), and sampling made steps about 3x faster (measured: 300 steps in 77 s against
-   225 s, same load). Scoring always uses the full softmax, so the perplexities are exact.
+   memory-bound), and sampling made steps about 3x faster (an unsaved probe through
+   `lmzoo.train`, 300 steps at load ~12: 77 s against 225 s; reproduce with `--steps 300
+   --sampled-softmax 0` against the default). Scoring always uses the full softmax, so the
+   perplexities are exact.
    Each chunk ends with a validation perplexity on the first `--eval-batches` batches of
    zero-state windows (a cheap progress signal, not the reported figure).
 3. Scoring: the whole validation and test texts with the state carried from the first token

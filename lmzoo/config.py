@@ -55,6 +55,25 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
     return value
 
 
+def require_at_least_one(config: Any, names: Iterable[str]) -> None:
+    """Raise a one-line LmzooError for the first of `names` whose value in `config` is below 1.
+
+    Example:
+        >>> from dataclasses import dataclass
+        >>> @dataclass
+        ... class C:
+        ...     steps: int = 0
+        >>> try:
+        ...     require_at_least_one(C(), ["steps"])
+        ... except LmzooError as err:
+        ...     print(err.args[0])
+        steps=0 must be >= 1
+    """
+    for name in names:
+        if getattr(config, name) < 1:
+            raise LmzooError(f"{name}={getattr(config, name)} must be >= 1")
+
+
 def field_types(cls: type) -> dict[str, Any]:
     """The resolved type of each field of dataclass `cls`."""
     hints = typing.get_type_hints(cls)

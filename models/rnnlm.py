@@ -73,7 +73,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.config import from_dict
+from lmzoo.config import from_dict, require_at_least_one
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import (
     BOS,
@@ -136,9 +136,7 @@ class RNNLMConfig:
     def validate(self) -> None:
         positive = ("num_layers", "hidden_dim", "context", "batch_size", "eval_every", "vocabulary_size",
                     "score_chunk")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        require_at_least_one(self, positive)
         if self.embedding_dim is not None and self.embedding_dim < 1:
             raise LmzooError(f"embedding_dim={self.embedding_dim} must be >= 1")
         if self.steps < 0 or self.warmup_steps < 0:

@@ -42,7 +42,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.config import from_dict
+from lmzoo.config import from_dict, require_at_least_one
 from lmzoo.datasets.batching import padded_sentences
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import (
@@ -98,10 +98,8 @@ class Seq2SeqConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        for name in ("embedding_dim", "latent_dim", "attention_dim", "max_length", "batch_size",
-                     "checkpoint_every_n_steps"):
-            if getattr(self, name) < 1:
-                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        require_at_least_one(self, ("embedding_dim", "latent_dim", "attention_dim", "max_length", "batch_size",
+                     "checkpoint_every_n_steps"))
         if self.bidirectional and self.latent_dim % 2:
             raise LmzooError(f"latent_dim={self.latent_dim} must be even with bidirectional=True",
                              "each direction holds half of the latent vector")

@@ -63,7 +63,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.config import from_dict
+from lmzoo.config import from_dict, require_at_least_one
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import (
     EOS,
@@ -119,9 +119,7 @@ class Word2VecConfig:
     def validate(self) -> None:
         if self.window < 1:
             raise LmzooError(f"window={self.window} must be >= 1", "the window is how many words each side count as context; try --set window=5")
-        for name in ("dimension", "negatives", "min_count", "epochs", "batch_size", "steps_per_execution", "workers"):
-            if getattr(self, name) < 1:
-                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        require_at_least_one(self, ("dimension", "negatives", "min_count", "epochs", "batch_size", "steps_per_execution", "workers"))
         if not 0 <= self.sample < 1:
             raise LmzooError(f"sample={self.sample} must be in [0, 1)", "gensim's default is 1e-3; 0 turns subsampling off")
         if not 0 < self.min_learning_rate <= self.learning_rate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lmzoo.config import require_at_least_one
 from lmzoo.errors import LmzooError
 
 MODEL_FILE = "task.keras"
@@ -45,10 +46,8 @@ class FinetuneConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        for name in ("batch_size", "max_length", "max_new_tokens", "checkpoint_every_n_steps", "hidden_dim",
-                     "embedding_dim"):
-            if getattr(self, name) < 1:
-                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        require_at_least_one(self, ("batch_size", "max_length", "max_new_tokens", "checkpoint_every_n_steps", "hidden_dim",
+                     "embedding_dim"))
         if self.epochs <= 0 or self.learning_rate <= 0:
             raise LmzooError(f"epochs={self.epochs} and learning_rate={self.learning_rate} must be > 0")
         if self.backbone_learning_rate is not None and self.backbone_learning_rate <= 0:
