@@ -296,6 +296,15 @@ TOKENIZERS: dict[str, type[VocabularyTokenizer]] = {
 }
 
 
+def register_tokenizer(cls: type[VocabularyTokenizer]) -> type[VocabularyTokenizer]:
+    """Let `load_tokenizer` rebuild `cls` by its `kind` (a family's own tokenizer, e.g. GPT-2's with zoo ids).
+
+    The family module registers it when imported, which loading a run of that family does first.
+    """
+    TOKENIZERS[cls.kind] = cls
+    return cls
+
+
 def fit_tokenizer(kind: str, text: str, word_split: str = "regex", **options: Any) -> VocabularyTokenizer:
     """Fit a tokenizer of `kind` ("char", "word" or "subword") on `text`.
 

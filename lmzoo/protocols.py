@@ -130,6 +130,17 @@ class Backbone(ZooModel, Protocol):
 
 
 @runtime_checkable
+class OwnIdsBackbone(Backbone, Protocol):
+    """A Backbone whose own tokenizer does not reserve ids 0-3 (GPT-2's byte-level BPE starts with "!").
+
+    `backbone_tokenizer()` is the tokenizer whose ids `backbone()` reads: the run's tokenizer with every id
+    moved up past `<pad>`, `<unk>`, `<s>` and `</s>`, so that padding with 0 means what it means elsewhere.
+    """
+
+    def backbone_tokenizer(self) -> Tokenizer: ...
+
+
+@runtime_checkable
 class CausalNetwork(ZooModel, Protocol):
     """A language model's own Keras network: ids (batch, time) → next-token logits (batch, time, vocabulary).
 

@@ -162,9 +162,9 @@ def test_bad_preset_names_and_directories(tmp_path):
 
 def test_hub_preset_without_network_fails_fast_with_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv(gpt2.PRESETS_ENV, str(tmp_path))
-    if gpt2._reachable("www.kaggle.com", timeout=2.0):
+    if gpt2.presets._reachable("www.kaggle.com", timeout=2.0):
         # Online: prove the message path without downloading 500 MB.
-        monkeypatch.setattr(gpt2, "_reachable", lambda host, timeout=3.0: False)
+        monkeypatch.setattr(gpt2.presets, "_reachable", lambda host, timeout=3.0: False)
     start = time.perf_counter()
     with pytest.raises(LmzooError, match="no network") as err:
         gpt2.load_preset("gpt2_base_en")
@@ -195,3 +195,64 @@ def test_gpt2_family_through_the_cli(tiny, tmp_path, capsys):
     assert 0 < row["bits_per_char"] < 20
     assert main(["generate", str(run), "--prompt", "The fire", "--max-length", "5", "--num-return-sequences", "2"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+# Fine-tuning: GPT-2 as a Backbone over zoo ids ---------------------------------------------------
+
+
+def test_backbone_reads_zoo_ids_and_gives_gpt2_states(tiny, tmp_path):
+    from lmzoo.datasets.tokenizers import load_tokenizer
+    from lmzoo.protocols import Backbone, OwnIdsBackbone
+
+    causal_lm, model, _ = tiny
+    assert isinstance(model, Backbone) and isinstance(model, OwnIdsBackbone)
+    tokenizer = model.backbone_tokenizer()
+    raw = model.tokenizer.encode("the fire was out")
+    assert tokenizer.encode("the fire was out") == [i + 4 for i in raw] and tokenizer.decode(tokenizer.encode(CHINESE)) == CHINESE
+    tokenizer.save(tmp_path / "tokenizer.json")
+    assert load_tokenizer(tmp_path / "tokenizer.json").encode(CHINESE) == tokenizer.encode(CHINESE)
+    # <s> (2) is GPT-2's <|endoftext|>; trailing <pad> (0) changes no real position's state.
+    zoo = np.array([[2, *tokenizer.encode("the fire was out"), 0, 0]], np.int32)
+    gpt2_ids = np.array([[model.tokenizer.start_token_id, *raw]], np.int32)
+    expected = causal_lm.backbone({"token_ids": gpt2_ids, "padding_mask": np.ones_like(gpt2_ids, bool)})
+    states = np.asarray(model.backbone()(zoo))
+    np.testing.assert_allclose(states[:, : gpt2_ids.shape[1]], np.asarray(expected), atol=1e-5)
+    assert model.backbone().causal and model.backbone().max_length == 32
+
+
+def test_gpt2_fine_tunes_for_classification_through_the_cli(tiny, tmp_path, capsys):
+    from lmzoo import load
+    from lmzoo.cli import main
+
+    _, model, _ = tiny
+    run = tmp_path / "run"
+    assert main(["train", "gpt2", "--set", f"source='{model.save_preset(tmp_path / 'preset')}'", "--out", str(run)]) == 0
+    labelled = tmp_path / "labels.tsv"  # a signal a linear head on any states can find: the first word
+    rows = [("pos", f"good {w} film .") for w in ("fire", "bush", "city", "man")] + \
+           [("neg", f"bad {w} film .") for w in ("fire", "bush", "city", "man")]
+    labelled.write_text("".join(f"{label}\t{text}\n" for label, text in rows * 6), encoding="utf-8")
+    out = tmp_path / "cls"
+    argv = ["finetune", str(run), "--task", "classify", "--corpus", str(labelled), "--out", str(out),
+            "--preset", "quick", "--set", "epochs=30.0", "--set", "learning_rate=0.003"]
+    assert main(argv) == 0 and "fine-tuned gpt2" in capsys.readouterr().out
+    tuned = load(out)  # safe-mode reload of the Keras file and the zoo-ids tokenizer
+    assert tuned.tokenizer.kind == "gpt2-bpe-zoo-ids"
+    assert tuned.classify(["good man film .", "bad city film .", "good bush film .", "bad fire film ."]) == \
+        ["pos", "neg", "pos", "neg"]
+    # Fine-tuning copied the weights: the pre-trained run is unchanged.
+    again = load(run)
+    np.testing.assert_array_equal(again.causal_lm.backbone.get_weights()[0], model.causal_lm.backbone.get_weights()[0])
+
+
+def test_gpt2_has_no_decoder_only_translation(tiny, tmp_path, capsys):
+    from lmzoo.cli import main
+
+    _, model, _ = tiny
+    run = tmp_path / "run"
+    assert main(["train", "gpt2", "--set", f"source='{model.save_preset(tmp_path / 'preset')}'", "--out", str(run)]) == 0
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"Hi {i}.\t你好{i}。\tCC-BY 2.0 (France) #{i}\n" for i in range(20)), encoding="utf-8")
+    capsys.readouterr()
+    code = main(["finetune", str(run), "--task", "translate", "--corpus", str(pairs), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "no causal network" in err, err

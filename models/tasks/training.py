@@ -25,7 +25,7 @@ from lmzoo.models.tasks.translate import (
     build_translator,
     encoder_decoder_rows,
 )
-from lmzoo.protocols import Backbone, CausalNetwork, Family, ZooModel
+from lmzoo.protocols import Backbone, CausalNetwork, Family, OwnIdsBackbone, ZooModel
 from lmzoo.runs import RunDir
 
 
@@ -80,7 +80,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     _check_task(config, pretrained, data)
     if isinstance(data, PairData) and config.direction == "reverse":
         data = data.reversed()
-    tokenizer = pretrained.tokenizer
+    tokenizer = pretrained.backbone_tokenizer() if isinstance(pretrained, OwnIdsBackbone) else pretrained.tokenizer
     train = subsample(list(data.train), config.max_examples, config.seed)
     source_tokenizer = None
     if isinstance(data, PairData) and config.source_tokenizer != "shared":
