@@ -263,8 +263,7 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
         if (architecture, direction) not in budgets:
             per_step = seconds_per_step(pretrained, data, config, work / f"calibrate-{architecture}-{direction}",
                                         args.calibration_steps)
-            # Keep 10% for tracing, the validation chunks and a calibration that reads fast.
-            steps = max(1, int(0.9 * minutes * 60 / per_step))
+            steps = budget_steps(minutes, per_step)
             print(f"calibration {architecture} {direction}: {per_step:.3f} s/step -> {steps} steps", flush=True)
             budgets[architecture, direction] = {"steps": steps, "budget_seconds": minutes * 60,
                                                 "calibration_seconds_per_step": per_step,
@@ -298,6 +297,17 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
             # The tokenizer (and, pre-trained, the weights) come from this LM run: scratch names it too.
             results.add(row | ({k: v for k, v in info.items() if k != "pretrain_config"} if init == "pretrained" else
                                {"pretrain_text": None, "tokenizer_from": info["pretrain_text"]}))
+
+
+def budget_steps(minutes: float, seconds_per_step: float) -> int:
+    """The steps that fit `minutes`, keeping 10% for tracing, the validation chunks and a calibration
+    that reads fast.
+
+    Example:
+        >>> budget_steps(20, 0.3)
+        3600
+    """
+    return max(1, int(0.9 * minutes * 60 / seconds_per_step))
 
 
 def seconds_per_step(pretrained: Any, data: Any, config: Any, out: Path, steps: int) -> float:
@@ -335,7 +345,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if task == "translate":
             (row,) = group
             line |= {"chrf": row["chrf"], "example": row.get("example"), "finetune_seconds": row.get("finetune_seconds"),
-                     "finetune_epochs": row.get("finetune_epochs"), "pretrain_text": row.get("pretrain_text"),
+                     "finetune_epochs": row.get("finetune_epochs"), "finetune_steps": row.get("finetune_steps"),
+                     "load_average": (row.get("load_average_before") or [None])[0], "pretrain_text": row.get("pretrain_text"),
                      "pretrain_steps": row.get("pretrain_steps"), "pretrain_seconds": row.get("pretrain_seconds")}
         out.append(line)
     return out
@@ -358,8 +369,10 @@ def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
     lines += ["", "| direction | model | init | BLEU | chrF | fine-tuning | pre-training | 我明天要去看电影。 / I'm going to see a movie tomorrow. |",
               "|---|---|---|---|---|---|---|---|"]
     for line in sorted((x for x in summary if x["task"] == "translate"), key=lambda x: x["labels_or_direction"]):
-        budget = (f"{line['finetune_epochs']:g} epochs, {line['finetune_seconds']:.0f} s"
+        budget = (f"{line['finetune_epochs']:.2g} epochs, {line['finetune_seconds']:.0f} s"
                   if line.get("finetune_seconds") else "—")
+        if line.get("finetune_steps"):  # a time-budgeted row: its steps and the machine's load when it started
+            budget = f"{line['finetune_steps']:,} steps ({budget}, load {line['load_average']:.0f})"
         pre = (f"{line['pretrain_text']}, {line['pretrain_steps']} steps, {line['pretrain_seconds']:.0f} s"
                if line.get("pretrain_text") else "—")
         example = line["example"][1] if line.get("example") else "—"

@@ -222,6 +222,25 @@ def test_translate_learns_the_training_pairs(architecture, transformer_run, pair
     assert code == 0 and stdout.strip() == f"[0] {model.translate(['Good night.'])[0]}"
 
 
+def test_benchmark_calibration_times_the_steps_it_runs(transformer_run, pairs_file, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.models import tasks
+
+    spec = importlib.util.spec_from_file_location("bench_finetune", Path(__file__).parent.parent / "benchmarks" / "finetune.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = replace(tasks.PRESETS["quick"], {"task": "translate", "epochs": 50.0})  # steps= replaces the epochs
+    per_step = bench.seconds_per_step(load(transformer_run), load_task_data(pairs_file), config, tmp_path / "c", 12)
+    run = RunDir(tmp_path / "c")
+    assert max(r["step"] for r in run.read_metrics()) == 12
+    assert 0 < 12 * per_step < run.timing()["train_seconds"]  # tracing is excluded
+    assert bench.budget_steps(1.0, per_step) == int(54 / per_step)
+
+
 def test_translation_batches_group_lengths_and_drop_padding():
     from lmzoo.models.tasks.training import _pairs_dataset
 
