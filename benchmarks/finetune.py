@@ -14,12 +14,16 @@ Translation (`tatoeba-cmn`, 1,000 seeded held-out test pairs), both directions: 
 encoder–decoder from scratch, and the decoder-only Transformer from scratch and after
 pre-training as an LM on the training split's sentences (both languages, one sentence a line: a
 decoder-only model reads the source with the same tokenizer). It translates 我明天要去看电影。 both ways.
+Each translator trains for a wall-clock budget (`--translate-minutes`, `--reverse-minutes`): a short
+calibration run per architecture and direction measures s/step, and the pre-trained and scratch rows
+then train the same number of steps; each row records its steps, seconds and the load average.
 
 Every row states its pre-training text, steps and wall time; results are written after each row,
 so an interrupted run keeps what it measured.
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/finetune.py [--scale 1.0] [--parts classify,translate]
+        [--translate-minutes 20] [--reverse-minutes 10] [--work DIR]  # DIR keeps the pre-trained LMs across runs
     .venv/bin/python benchmarks/finetune.py --merge RESULTS.json ... # joins separate runs into results/finetune.json
 """
 
