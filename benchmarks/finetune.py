@@ -11,7 +11,8 @@ with several seeds, for
   Word2Vec (the classifier then averages word vectors).
 Translation (`tatoeba-cmn`, 1,000 seeded held-out test pairs), both directions: BLEU (sacrebleu,
 `zh` tokenizer for Chinese output) and chrF for the copy baseline, the attention GRU
-encoder–decoder from scratch, and the decoder-only Transformer from scratch and after
+encoder–decoder from scratch and with its decoder started as a GRU LM pre-trained on the training
+split's target-side sentences, and the decoder-only Transformer from scratch and after
 pre-training as an LM on the training split's sentences (both languages, one sentence a line: a
 decoder-only model reads the source with the same tokenizer). It translates 我明天要去看电影。 both ways.
 Each translator trains for a wall-clock budget (`--translate-minutes`, `--reverse-minutes`): a short
