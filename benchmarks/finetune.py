@@ -11,15 +11,20 @@ with several seeds, for
   Word2Vec (the classifier then averages word vectors).
 Translation (`tatoeba-cmn`, 1,000 seeded held-out test pairs), both directions: BLEU (sacrebleu,
 `zh` tokenizer for Chinese output) and chrF for the copy baseline, the attention GRU
-encoder–decoder from scratch, and the decoder-only Transformer from scratch and after
+encoder–decoder from scratch and with its decoder started as a GRU LM pre-trained on the training
+split's target-side sentences, and the decoder-only Transformer from scratch and after
 pre-training as an LM on the training split's sentences (both languages, one sentence a line: a
 decoder-only model reads the source with the same tokenizer). It translates 我明天要去看电影。 both ways.
+Each translator trains for a wall-clock budget (`--translate-minutes`, `--reverse-minutes`): a short
+calibration run per architecture and direction measures s/step, and the pre-trained and scratch rows
+then train the same number of steps; each row records its steps, seconds and the load average.
 
 Every row states its pre-training text, steps and wall time; results are written after each row,
 so an interrupted run keeps what it measured.
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/finetune.py [--scale 1.0] [--parts classify,translate]
+        [--translate-minutes 20] [--reverse-minutes 10] [--work DIR]  # DIR keeps the pre-trained LMs across runs
     .venv/bin/python benchmarks/finetune.py --merge RESULTS.json ... # joins separate runs into results/finetune.json
 """
 
@@ -28,8 +33,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -61,8 +68,15 @@ def parse_args() -> argparse.Namespace:
                         help="any of rnnlm, seq2seq, transformer, word2vec")
     parser.add_argument("--backbone-lr", type=float, default=3e-4, help="classification: the backbone's learning rate")
     parser.add_argument("--counting", default="yes", choices=("yes", "no"), help="the counting baseline rows")
-    parser.add_argument("--translate-epochs", type=float, default=0.6, help="passes over the 27,655 training pairs")
-    parser.add_argument("--seq2seq-epochs", type=float, default=1.0, help="encoder–decoder passes over the pairs")
+    parser.add_argument("--translate-minutes", type=float, default=20.0,
+                        help="English→Chinese training budget of each translator, wall clock: the steps that fit, "
+                             "from a calibration run (0: train the epochs below)")
+    parser.add_argument("--reverse-minutes", type=float, default=10.0, help="the same for Chinese→English")
+    parser.add_argument("--calibration-steps", type=int, default=60, help="steps of each calibration run")
+    parser.add_argument("--translate-epochs", type=float, default=0.6,
+                        help="decoder-only passes over the 27,655 training pairs (with --translate-minutes 0)")
+    parser.add_argument("--seq2seq-epochs", type=float, default=1.0,
+                        help="encoder–decoder passes over the pairs (with --translate-minutes 0)")
     parser.add_argument("--seq2seq-learning-rate", type=float, default=2e-3)
     rows = "encoder_decoder:pretrained,encoder_decoder:scratch,decoder_only:pretrained,decoder_only:scratch"
     parser.add_argument("--forward-rows", default=rows, help="English→Chinese models, ARCHITECTURE:INIT")
@@ -220,7 +234,8 @@ def translation_config(args: argparse.Namespace, architecture: str, init: str, d
         "task": "translate", "architecture": architecture, "direction": direction, "init": init,
         "epochs": (args.translate_epochs if architecture == "decoder_only" else args.seq2seq_epochs) * args.scale,
         "batch_size": 64, "max_length": 32, "max_new_tokens": args.max_new_tokens,
-        "learning_rate": 1e-3 if architecture == "decoder_only" else args.seq2seq_learning_rate,
+        "learning_rate": (learning_rate := 1e-3 if architecture == "decoder_only" else args.seq2seq_learning_rate),
+        "min_learning_rate": learning_rate / 10,
         "hidden_dim": 256, "embedding_dim": 128, "checkpoint_every_n_steps": 100,
         **(encoder_decoder if architecture == "encoder_decoder" else {})})
 
@@ -242,6 +257,24 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
             results.add({"task": "pretrain", "model": key, **lms[key][1]})
         return lms[key]
 
+    budgets: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def budget(architecture: str, direction: str, pretrained: Any, config: Any) -> dict[str, Any]:
+        """The steps of each translator: what fits the direction's minutes at the calibrated s/step,
+        measured once per architecture and direction, so pre-trained and scratch get the same steps."""
+        minutes = args.translate_minutes if direction == "forward" else args.reverse_minutes
+        if not minutes:
+            return {}
+        if (architecture, direction) not in budgets:
+            per_step = seconds_per_step(pretrained, data, config, work / f"calibrate-{architecture}-{direction}",
+                                        args.calibration_steps)
+            steps = budget_steps(minutes, per_step)
+            print(f"calibration {architecture} {direction}: {per_step:.3f} s/step -> {steps} steps", flush=True)
+            budgets[architecture, direction] = {"steps": steps, "budget_seconds": minutes * 60,
+                                                "calibration_seconds_per_step": per_step,
+                                                "calibration_load_average": os.getloadavg()}
+        return budgets[architecture, direction]
+
     for direction in ("forward", "reverse"):
         pairs = data if direction == "forward" else data.reversed()
         example = examples[pairs.source_language]
@@ -252,17 +285,45 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
         for architecture, init in (item.split(":") for item in rows.split(",") if item):
             pretrained, info = pretrained_for(architecture, pairs)
             config = translation_config(args, architecture, init, direction, pairs.source_language)
+            limits = budget(architecture, direction, pretrained, config)
+            config = replace(config, {"steps": limits["steps"]}) if limits else config
             out = work / f"translate-{architecture}-{init}-{direction}"
+            load_before = os.getloadavg()
             model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: tasks.finetune(p, data, o, c))
+            steps = max([m.get("step", 0) for m in RunDir(out).read_metrics()] or [0])
             scores = score_translation(model, data, "test")
             row = {"task": "translate", "model": f"{architecture.replace('_', '-')} translator", "init": init,
                    "finetune_config": to_dict(model.config),  # a reused run's own
-                   "finetune_epochs": model.config.epochs, **finetune_timing(out, wall, cpu),
+                   "finetune_steps": steps, "finetune_epochs": steps / math.ceil(len(data.train) / config.batch_size),
+                   **limits, **finetune_timing(out, wall, cpu),
+                   "load_average_before": load_before, "load_average_after": os.getloadavg(),
                    "network_start": RunDir(out).read_config().get("network_start"),
                    "params": model.num_params(), **scores, "example": [example, model.translate([example])[0]]}
             # The tokenizer (and, pre-trained, the weights) come from this LM run: scratch names it too.
             results.add(row | ({k: v for k, v in info.items() if k != "pretrain_config"} if init == "pretrained" else
                                {"pretrain_text": None, "tokenizer_from": info["pretrain_text"]}))
+
+
+def budget_steps(minutes: float, seconds_per_step: float) -> int:
+    """The steps that fit `minutes`, keeping 10% for tracing, the validation chunks and a calibration
+    that reads fast.
+
+    Example:
+        >>> budget_steps(20, 0.3)
+        3600
+    """
+    return max(1, int(0.9 * minutes * 60 / seconds_per_step))
+
+
+def seconds_per_step(pretrained: Any, data: Any, config: Any, out: Path, steps: int) -> float:
+    """Median seconds per step over the second half of a short fine-tuning run (tracing excluded;
+    its chunks of steps / 6 each end with the validation pass, so it reads a little slow)."""
+    shutil.rmtree(out, ignore_errors=True)
+    tasks.finetune(pretrained, data, out, replace(config, {"steps": steps,
+                                                            "checkpoint_every_n_steps": max(1, steps // 6)}))
+    records = [r for r in RunDir(out).read_metrics() if "seconds" in r]
+    gaps = [(b["seconds"] - a["seconds"]) / (b["step"] - a["step"]) for a, b in zip(records, records[1:], strict=False)]
+    return float(np.median(gaps[len(gaps) // 2 :]))
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -289,7 +350,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if task == "translate":
             (row,) = group
             line |= {"chrf": row["chrf"], "example": row.get("example"), "finetune_seconds": row.get("finetune_seconds"),
-                     "finetune_epochs": row.get("finetune_epochs"), "pretrain_text": row.get("pretrain_text"),
+                     "finetune_epochs": row.get("finetune_epochs"), "finetune_steps": row.get("finetune_steps"),
+                     "load_average": (row.get("load_average_before") or [None])[0], "pretrain_text": row.get("pretrain_text"),
                      "pretrain_steps": row.get("pretrain_steps"), "pretrain_seconds": row.get("pretrain_seconds")}
         out.append(line)
     return out
@@ -312,8 +374,10 @@ def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
     lines += ["", "| direction | model | init | BLEU | chrF | fine-tuning | pre-training | 我明天要去看电影。 / I'm going to see a movie tomorrow. |",
               "|---|---|---|---|---|---|---|---|"]
     for line in sorted((x for x in summary if x["task"] == "translate"), key=lambda x: x["labels_or_direction"]):
-        budget = (f"{line['finetune_epochs']:g} epochs, {line['finetune_seconds']:.0f} s"
+        budget = (f"{line['finetune_epochs']:.2g} epochs, {line['finetune_seconds']:.0f} s"
                   if line.get("finetune_seconds") else "—")
+        if line.get("finetune_steps"):  # a time-budgeted row: its steps and the machine's load when it started
+            budget = f"{line['finetune_steps']:,} steps ({budget}, load {line['load_average']:.0f})"
         pre = (f"{line['pretrain_text']}, {line['pretrain_steps']} steps, {line['pretrain_seconds']:.0f} s"
                if line.get("pretrain_text") else "—")
         example = line["example"][1] if line.get("example") else "—"

@@ -207,16 +207,57 @@ def test_translate_learns_the_training_pairs(architecture, transformer_run, pair
     from lmzoo.models import tasks
 
     data = load_task_data(pairs_file)
-    config = replace(tasks.PRESETS["quick"], {"task": "translate", "architecture": architecture, "epochs": 40.0,
-                                              "learning_rate": 3e-3})
+    # A step budget in place of epochs (40 passes of the 24 pairs), the rate decayed to a third.
+    config = replace(tasks.PRESETS["quick"], {"task": "translate", "architecture": architecture, "steps": 80,
+                                              "learning_rate": 3e-3, "min_learning_rate": 1e-3})
     out = tmp_path / architecture
     model = tasks.finetune(load(transformer_run), data, out, config)
+    assert int(model.network.optimizer.iterations) == 80
+    assert np.isclose(float(model.network.optimizer.learning_rate), 1e-3)
     scores = score_translation(model, data, "train")
     copy = score_translation(tasks.CopyTranslator("en", "zh"), data, "train")
     assert scores["bleu"] > 50 > copy["bleu"] and scores["direction"] == "en->zh"
     assert model.generate("Thanks.") == model.translate(["Thanks."])  # the shared sampler, greedy
     code, stdout, _ = run_cli(capsys, "generate", out, "--prompt", "Good night.")
     assert code == 0 and stdout.strip() == f"[0] {model.translate(['Good night.'])[0]}"
+
+
+def test_benchmark_calibration_times_the_steps_it_runs(transformer_run, pairs_file, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.models import tasks
+
+    spec = importlib.util.spec_from_file_location("bench_finetune", Path(__file__).parent.parent / "benchmarks" / "finetune.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = replace(tasks.PRESETS["quick"], {"task": "translate", "epochs": 50.0})  # steps= replaces the epochs
+    per_step = bench.seconds_per_step(load(transformer_run), load_task_data(pairs_file), config, tmp_path / "c", 12)
+    run = RunDir(tmp_path / "c")
+    assert max(r["step"] for r in run.read_metrics()) == 12
+    assert 0 < 12 * per_step < run.timing()["train_seconds"]  # tracing is excluded
+    assert bench.budget_steps(1.0, per_step) == int(54 / per_step)
+
+
+def test_translation_batches_group_lengths_and_drop_padding():
+    from lmzoo.models.tasks.training import _pairs_dataset
+
+    lengths = np.array([2, 9, 3, 8, 2, 9, 3, 8] * 4)
+    y = np.zeros((len(lengths), 12), np.int32)
+    for i, n in enumerate(lengths):
+        y[i, :n] = np.arange(4, 4 + n)
+    source = np.zeros_like(y)
+    source[:, :5] = 7  # a source's width is its own, not its target's
+    batches = list(_pairs_dataset((source, y), y, (y > 0).astype(np.float32), 4, seed=0, shuffle=True).take(6))
+    for (src, inputs), targets, weights in batches:
+        widths = np.count_nonzero(targets, axis=1)
+        assert targets.shape[1] == inputs.shape[1] == weights.shape[1] == widths.max()  # cut to the longest row
+        assert widths.max() - widths.min() <= 1  # grouped by length: short rows never wait on long ones
+        assert src.shape[1] == 5
+    evaluation = list(_pairs_dataset(y, y, (y > 0).astype(np.float32), 16, seed=0, shuffle=False))
+    assert [b[0].shape for b in evaluation] == [(16, 9), (16, 9)]  # in order, every row, cut to 9
 
 
 # Bad inputs: one line, exit 2 ----------------------------------------------------------------------

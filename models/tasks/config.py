@@ -29,6 +29,8 @@ class FinetuneConfig:
     pooling: Literal["auto", "mean", "last"] = "auto"  # auto: mean (every backbone has it)
     dropout: float = 0.1
     learning_rate: float = 1e-3
+    # translation: cosine decay from learning_rate to this over the run (None: constant learning_rate)
+    min_learning_rate: float | None = None
     backbone_learning_rate: float | None = None  # None: learning_rate for every weight
     # encoder-decoder: "shared" reads the source with the pre-trained run's tokenizer; "char" or "word"
     # fits a new one on the training split's sources (the target side keeps the run's tokenizer)
@@ -38,6 +40,7 @@ class FinetuneConfig:
     embedding_dim: int = 128  # encoder-decoder embeddings (a pre-trained table sets its own)
     batch_size: int = 32
     epochs: float = 4.0
+    steps: int | None = None  # training steps, in place of `epochs` (e.g. what a time budget allows)
     max_examples: int | None = None  # labelled training examples used (seeded subsample; None: all)
     max_length: int = 64  # tokens per example (decoder-only: source, separator and target together)
     max_new_tokens: int = 48  # translation output
@@ -48,8 +51,14 @@ class FinetuneConfig:
     def validate(self) -> None:
         require_at_least_one(self, ("batch_size", "max_length", "max_new_tokens", "checkpoint_every_n_steps", "hidden_dim",
                      "embedding_dim"))
+        if self.steps is not None and self.steps < 1:
+            raise LmzooError(f"steps={self.steps} must be >= 1 or None (None: train `epochs` passes)")
         if self.epochs <= 0 or self.learning_rate <= 0:
             raise LmzooError(f"epochs={self.epochs} and learning_rate={self.learning_rate} must be > 0")
+        if self.min_learning_rate is not None and not 0 <= self.min_learning_rate <= self.learning_rate:
+            raise LmzooError(f"min_learning_rate={self.min_learning_rate} must be in [0, learning_rate]")
+        if self.min_learning_rate is not None and self.task != "translate":
+            raise LmzooError(f"min_learning_rate={self.min_learning_rate} is for translation only", "drop it")
         if self.backbone_learning_rate is not None and self.backbone_learning_rate <= 0:
             raise LmzooError(f"backbone_learning_rate={self.backbone_learning_rate} must be > 0 or None")
         if not 0 <= self.dropout < 1:

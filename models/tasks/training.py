@@ -41,6 +41,17 @@ def subsample(items: list, limit: int | None, seed: int) -> list:
     keep = np.sort(np.random.default_rng(seed).choice(len(items), limit, replace=False))
     return [items[i] for i in keep]
 
+def total_steps(config: FinetuneConfig, examples: int) -> int:
+    """The training steps: `config.steps`, else `config.epochs` passes over `examples` (at least one).
+
+    Example:
+        >>> total_steps(FinetuneConfig(epochs=0.5, batch_size=32), 100), total_steps(FinetuneConfig(steps=7), 100)
+        (2, 7)
+    """
+    if config.steps is not None:
+        return config.steps
+    return max(1, math.ceil(config.epochs * math.ceil(examples / config.batch_size)))
+
 def _check_task(config: FinetuneConfig, pretrained: ZooModel, data: TaskData) -> None:
     if config.task == "classify" and not isinstance(data, LabelledData):
         raise LmzooError(f"--task classify needs labelled examples; '{data.name}' is sentence pairs",
@@ -63,6 +74,39 @@ def _dataset(x: Any, y: np.ndarray, weights: np.ndarray | None, batch_size: int,
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).repeat()
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _pairs_dataset(x: Any, y: np.ndarray, weights: np.ndarray, batch_size: int, seed: int, shuffle: bool) -> Any:
+    """Translation batches of similar length, each cut to its longest row (rows are padded to
+    `max_length`, but Tatoeba's are about a third of it: the padding was most of the compute).
+
+    Training rows are shuffled, then grouped by target length into buckets (`bucket_by_sequence_length`),
+    so that a batch wastes few padded steps; the trace has a dynamic time axis, so the varying
+    widths never retrace the train step.
+    """
+    import tensorflow as tf
+
+    def width(ids: Any) -> Any:  # pads come last, so the longest row's count of non-pads
+        return tf.reduce_max(tf.math.count_nonzero(ids, axis=1, dtype=tf.int32))
+
+    def trim(inputs: Any, targets: Any, w: Any) -> tuple[Any, Any, Any]:
+        n = width(targets)
+        if isinstance(inputs, tuple):  # encoder–decoder: (source, decoder inputs)
+            inputs = (inputs[0][:, : width(inputs[0])], inputs[1][:, :n])
+        else:
+            inputs = inputs[:, :n]
+        return inputs, targets[:, :n], w[:, :n]
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y, weights))
+    if shuffle:
+        lengths = np.count_nonzero(y, axis=1)
+        boundaries = sorted({int(b) for b in np.percentile(lengths, [10, 25, 40, 55, 70, 85, 95]) + 1})
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True).repeat()
+        ds = ds.bucket_by_sequence_length(lambda _x, t, _w: tf.math.count_nonzero(t, dtype=tf.int32), boundaries,
+                                          [batch_size] * (len(boundaries) + 1))
+    else:
+        ds = ds.batch(batch_size)
+    return ds.map(trim).prefetch(tf.data.AUTOTUNE)
 
 
 def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: FinetuneConfig | None = None, *,
@@ -102,7 +146,8 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
 
         extra["labels"] = list(data.labels)
     else:
-        network, length, start = build_translator(config, pretrained, source_tokenizer)
+        network, length, start = build_translator(config, pretrained, source_tokenizer,
+                                                  total_steps(config, len(train)))
 
         def arrays(items: Sequence[tuple[str, str]]) -> tuple[Any, np.ndarray, np.ndarray]:
             if config.architecture == "decoder_only":
@@ -119,16 +164,16 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     if source_tokenizer is not None:
         source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
     x, y, w = arrays(train)
-    steps_per_pass = math.ceil(len(y) / config.batch_size)
-    total = max(1, math.ceil(config.epochs * steps_per_pass))
+    total = total_steps(config, len(y))
     chunks = math.ceil(total / config.checkpoint_every_n_steps)
     chunk = math.ceil(total / chunks)  # equal chunks, so that chunks * chunk overshoots `total` by < chunks
     valid = arrays(data.valid) if data.valid else None
     tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
     with run.timed() as timing:
-        network.fit(_dataset(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=chunks,
+        batches = _dataset if w is None else _pairs_dataset
+        network.fit(batches(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=chunks,
                     steps_per_epoch=chunk, shuffle=False, verbose=0,
-                    validation_data=_dataset(*valid, 256, config.seed, shuffle=False) if valid else None,
+                    validation_data=batches(*valid, 256, config.seed, shuffle=False) if valid else None,
                     callbacks=training_callbacks(run, tokens_per_step=tokens_per_step))
         timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
     if isinstance(data, LabelledData):

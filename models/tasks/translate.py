@@ -209,8 +209,23 @@ def init_decoder_from_lm(network: AttentionTranslator, lm: tuple[Any, Any, Any],
     network.output_layer.set_weights([np.concatenate([kernel, np.zeros_like(kernel)]), bias])
 
 
-def build_translator(config: FinetuneConfig, pretrained: ZooModel,
-                     source_tokenizer: VocabularyTokenizer | None = None) -> tuple[keras.Model, int, str]:
+def learning_rate(config: FinetuneConfig, total_steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """`learning_rate`, or its cosine decay to `min_learning_rate` over `total_steps` (a function of the
+    optimizer's step, so a resumed run continues the schedule where it stopped).
+
+    Example:
+        >>> schedule = learning_rate(FinetuneConfig(task="translate", min_learning_rate=1e-4), 10)
+        >>> round(float(schedule(0)), 6), round(float(schedule(10)), 6)
+        (0.001, 0.0001)
+    """
+    if config.min_learning_rate is None:
+        return config.learning_rate
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate, total_steps,
+                                                  alpha=config.min_learning_rate / config.learning_rate)
+
+
+def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokenizer: VocabularyTokenizer | None = None,
+                     total_steps: int = 1) -> tuple[keras.Model, int, str]:
     """The network to fine-tune, its sequence length, and what it starts from.
 
     The encoder–decoder's decoder starts as the pre-trained LM when the run is a GRU language model
@@ -238,7 +253,7 @@ def build_translator(config: FinetuneConfig, pretrained: ZooModel,
                 network.source_embedding.embeddings.assign(table)
         start = "lm" if lm is not None else "embeddings" if table is not None else "random"
         length = config.max_length
-    network.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0),
+    network.compile(optimizer=keras.optimizers.Adam(learning_rate(config, total_steps), clipnorm=1.0),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return network, length, start
 
