@@ -152,7 +152,11 @@ def kenlm_comparison(corpus, model: NGramLM) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ptb5.arpa"
         load_at_write = os.getloadavg()[0]
+        cpu_start = time.process_time()
         write_s, _ = best_of(3, lambda: write_arpa(model, path))
+        # The writer is one thread: its CPU seconds are what the wall time would be on an idle
+        # machine (the file is written to the page cache), whatever the other jobs are doing.
+        write_cpu_s = (time.process_time() - cpu_start) / 3
         size = path.stat().st_size
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         load_s, reference = best_of(1, lambda: kenlm.Model(str(path)))
@@ -170,6 +174,7 @@ def kenlm_comparison(corpus, model: NGramLM) -> dict:
     per_token = np.array([s for line in lines for s, _, _ in reference.full_scores(line, bos=True, eos=True)])
     return {
         "arpa_write_seconds": write_s, "arpa_write_target_seconds": 2.0, "arpa_write_note": "best of 3",
+        "arpa_write_cpu_seconds": write_cpu_s, "arpa_write_cpu_note": "process CPU seconds, mean of the 3 writes",
         "arpa_write_load_average": load_at_write, "arpa_megabytes": size / 2**20, "arpa_sha256": digest,
         "kenlm_load_seconds": load_s,
         "kenlm_perplexity": 10 ** (-total_log10 / len(test_ids)), "ours_perplexity": perplexity(log_probs),
@@ -246,7 +251,7 @@ def main() -> None:
               f"{ken['ours_perplexity']:.3f}, max |log10 diff| {ken['max_abs_log10_difference']:.1e}")
         print(f"  query: kenlm {ken['kenlm_tokens_per_second']:.3g} tok/s, ours {ken['ours_tokens_per_second']:.3g} tok/s, "
               f"ours/kenlm {ken['query_speed_ours_over_kenlm']:.2f}x (target >= 0.5x); "
-              f"ARPA write {ken['arpa_write_seconds']:.2f} s (target <= 2 s)")
+              f"ARPA write {ken['arpa_write_seconds']:.2f} s wall, {ken['arpa_write_cpu_seconds']:.2f} s CPU (target <= 2 s)")
     print(f"wrote {args.out}")
 
 

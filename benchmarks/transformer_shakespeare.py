@@ -190,6 +190,32 @@ def score_ours(run_dir: Path, text: str, context: int) -> tuple[float, dict]:
     return total / int(valid.sum()), costs
 
 
+def generation_speed(run_dir: Path, prompt: str = "ROMEO:\n", new_tokens: int = 256) -> dict:
+    """Greedy decoding speed of our final model (tokens/s): with the key/value cache, a full recompute
+    of the window in the same compiled loop, and a Python loop over full forward passes; and one
+    sample per sampler (lesson 06 reads these)."""
+    import lmzoo
+    from lmzoo.datasets.tokenizers import EOS
+    from lmzoo.models import sampling
+
+    model = lmzoo.load(run_dir)
+    prompt_ids = model.tokenizer.encode(prompt)
+    out: dict = {"new_tokens": new_tokens, "prompt": prompt}
+    for name, run in (
+        ("cached", lambda n: model.generate_ids(prompt_ids, max_length=n)),
+        ("recompute", lambda n: model.generate_ids(prompt_ids, max_length=n, use_cache=False)),
+        ("python_loop_recompute", lambda n: sampling.generate(model.next_log_probs, prompt_ids, max_new_tokens=n,
+                                                              eos_id=EOS)),
+    ):
+        run(new_tokens)  # compile
+        start = time.perf_counter()
+        run(new_tokens)
+        out[f"{name}_tokens_per_second"] = new_tokens / (time.perf_counter() - start)
+    out["cache_speedup"] = out["cached_tokens_per_second"] / out["recompute_tokens_per_second"]
+    out["samples"] = {s: model.generate(prompt, max_length=200, sampler=s, seed=0)[0] for s in ("greedy", "top_k", "top_p")}
+    return out
+
+
 def breakdown(run_dir: Path, settings: dict, wall: float) -> dict:
     """Where our process's time went, from its metrics.jsonl and timing.json.
 
@@ -366,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
                 **breakdown(run_dir, settings, wall), **costs, "val_loss_disjoint_windows": val_loss}
         ours["ms_per_step_overall"] = 1000 * ours["train_seconds"] / settings["steps"]
         result["ours"] = ours
+        if not args.gpu:  # lesson 06 quotes the CPU model's decoding speeds
+            result["generation"] = generation_speed(run_dir)
         result["val_loss_nats_per_char"] = val_loss  # what lesson 05 quotes: ours, on the disjoint windows
         print(f"ours: {wall:.1f} s, val loss {val_loss:.4f}", flush=True)
 
