@@ -24,6 +24,9 @@ folder is missing, the script says so in one line and records only our figures.
 bf16 peak. `--dry-run` builds our model with the chosen config and traces one training step,
 prepares nanoGPT's data and prints both commands without running them (no GPU needed; the
 step is traced as a TensorFlow graph without the XLA compile, which takes minutes on a busy CPU).
+`--set KEY=VALUE` adds a setting to our run only (e.g. `--set jit_compile=False`, TensorFlow's graph
+kernels instead of XLA); the results file records it. After our run, our final model's greedy
+decoding speed (cached, recomputed, Python loop) and three samples go in `generation` (lesson 06).
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/transformer_shakespeare.py [--gpu] [--dry-run]
@@ -318,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="build and trace one step; run neither trainer")
     parser.add_argument("--nanogpt", default=str(NANOGPT), help="nanoGPT's folder (read-only; it runs from a copy)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run nanoGPT (records only our figures)")
+    parser.add_argument("--set", dest="ours_set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an extra setting for our run only (e.g. jit_compile=False), recorded in the results file")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/transformer_shakespeare.json"))
     args = parser.parse_args(argv)
 
@@ -381,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = tmp / "ours"
         command = [str(Path(sys.executable).parent / "lmzoo"), "train", "transformer", "--corpus", args.corpus,
                    "--out", str(run_dir), *our_args(settings, args.gpu)]
+        for item in args.ours_set:  # the CLI checks the key and the value
+            command += ["--set", item]
+        if args.ours_set:
+            result["ours_extra_settings"] = args.ours_set
         print("ours: lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), flush=True)
         load = os.getloadavg()
         wall = run_process(command, REPO, tmp / "ours.log", env=env)
