@@ -49,7 +49,8 @@ def _read(folder: Path, name: str) -> dict | str:
 
 
 def _when(data: dict) -> str:
-    load = (data.get("machine") or {}).get("load_average_before") or data.get("load_average")
+    machine = data.get("machine") or {}
+    load = machine.get("load_average_before") or machine.get("load_average") or data.get("load_average")
     load_text = f", load {load[0]:.1f}" if isinstance(load, list) and load else ""
     return f"{data.get('date', '?')}{load_text}"
 
