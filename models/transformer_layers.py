@@ -216,23 +216,6 @@ class MultiHeadAttention(keras.layers.Layer):
         """(batch, time, heads * key_dim) -> (batch, time, heads, key_dim)."""
         return ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1], self.num_heads, self.key_dim))
 
-    def _projections(self, query: Any, key: Any, value: Any) -> tuple[Any, Any, Any]:
-        """Q, K and V, each (batch, time, heads, key_dim).
-
-        Self-attention (one tensor for all three) multiplies by the three kernels side by side in
-        one matmul: one dot of width 3·heads·key_dim instead of three, in the forward and the
-        backward pass (24 fewer XLA dots a step for 4 blocks). The weights stay three Dense layers.
-        """
-        if query is not key or key is not value:
-            return (self._split_heads(self.query_dense(query)), self._split_heads(self.key_dense(key)),
-                    self._split_heads(self.value_dense(value)))
-        layers = (self.query_dense, self.key_dense, self.value_dense)
-        kernel = ops.concatenate([ops.cast(d.kernel, query.dtype) for d in layers], axis=-1)
-        qkv = ops.matmul(query, kernel)
-        if self.use_bias:
-            qkv = qkv + ops.concatenate([ops.cast(d.bias, query.dtype) for d in layers], axis=-1)
-        return tuple(self._split_heads(t) for t in ops.split(qkv, 3, axis=-1))
-
     def call(
         self,
         query: Any,
@@ -246,16 +229,17 @@ class MultiHeadAttention(keras.layers.Layer):
         training: bool | None = None,
     ) -> Any:
         key = value if key is None else key
-        q, k, v = self._projections(query, key, value)
+        q = self._split_heads(self.query_dense(query))
         if cache is not None:
             # Write this step's keys/values at cache_update_index; attend over the whole cache.
-            k_new, v_new = k, v
+            k_new, v_new = self._split_heads(self.key_dense(key)), self._split_heads(self.value_dense(value))
             start = [0, cache_update_index, 0, 0]
             k = ops.slice_update(cache[:, 0], start, ops.cast(k_new, cache.dtype))
             v = ops.slice_update(cache[:, 1], start, ops.cast(v_new, cache.dtype))
             cache = ops.stack([k, v], axis=1)
             offset = cache_update_index
         else:
+            k, v = self._split_heads(self.key_dense(key)), self._split_heads(self.value_dense(value))
             offset = 0
         mask = None
         if attention_mask is not None:  # keras convention: (batch, query_time, key_time), True = attend

@@ -77,24 +77,6 @@ def test_multi_head_attention_equals_keras_for_same_weights_and_mask():
     np.testing.assert_allclose(ours_scores, ref_scores, atol=1e-6)
 
 
-def test_self_attention_projects_q_k_v_in_one_matmul_with_the_same_result():
-    rng = np.random.default_rng(1)
-    layer = MultiHeadAttention(num_heads=2, key_dim=4, use_bias=True)
-    x = keras.ops.convert_to_tensor(rng.normal(size=(2, 5, 8)).astype("float32"))
-    layer(x, x)
-    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])  # non-zero biases
-    fused = layer(x, x, use_causal_mask=True)  # one tensor: the fused path
-    separate = layer(x, x + 0.0, use_causal_mask=True)  # an equal but distinct tensor: three projections
-    np.testing.assert_allclose(fused, separate, atol=1e-5)
-    block = TransformerBlock(num_heads=2, intermediate_dim=16)
-    block(x)
-    calls = []
-    for dense in (block.attention.query_dense, block.attention.key_dense, block.attention.value_dense):
-        dense.call = lambda *a, _call=dense.call, **k: calls.append(1) or _call(*a, **k)
-    block(x)
-    assert not calls  # the block's self-attention took the fused path
-
-
 def test_causal_bias_and_attention_rows():
     bias = keras.ops.convert_to_numpy(causal_bias(4))
     assert (bias[np.tril_indices(4)] == 0).all() and (bias[np.triu_indices(4, 1)] <= -1e9).all()
