@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DATA_DIR ?= ../shared/corpora
 
-.PHONY: install test test-all test-jax lint compare lessons notebooks bench clean
+.PHONY: install test test-all test-jax lint compare lessons notebooks bench bench-summary bench-all clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,8 +58,24 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/pip install -q -e ".[bench]"
 	touch $@
 
+# The three peer races (about 25 min on 2 idle cores: word2vec vs gensim, the Transformer vs nanoGPT,
+# n-grams vs KenLM), each writing its results file, then one table of the three pairs read from those
+# files. A peer that is not installed is said in one line by its benchmark and by the table.
+RACES := word2vec transformer_shakespeare ngram_ptb
 bench: $(VENV)/.bench-installed
-	for f in benchmarks/*.py; do LMZOO_DATA=$(DATA_DIR) $(BIN)/python $$f --data-dir $(DATA_DIR) || exit 1; done
+	for f in $(RACES); do echo "== benchmarks/$$f.py"; \
+		LMZOO_DATA=$(DATA_DIR) $(BIN)/python benchmarks/$$f.py --data-dir $(DATA_DIR) || exit 1; done
+	$(BIN)/python benchmarks/summary.py
+
+bench-summary:
+	$(BIN)/python benchmarks/summary.py
+
+# Every benchmark, the long ones too (rnnlm_ptb about 20 min, finetune hours).
+bench-all: $(VENV)/.bench-installed
+	for f in benchmarks/*.py; do [ $$f = benchmarks/summary.py ] && continue; echo "== $$f"; \
+		args=$$(grep -q -- '"--data-dir"' $$f && echo "--data-dir $(DATA_DIR)"); \
+		LMZOO_DATA=$(DATA_DIR) $(BIN)/python $$f $$args || exit 1; done
+	$(BIN)/python benchmarks/summary.py
 
 clean:
 	rm -rf runs build *.egg-info

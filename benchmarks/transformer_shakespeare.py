@@ -24,6 +24,9 @@ folder is missing, the script says so in one line and records only our figures.
 bf16 peak. `--dry-run` builds our model with the chosen config and traces one training step,
 prepares nanoGPT's data and prints both commands without running them (no GPU needed; the
 step is traced as a TensorFlow graph without the XLA compile, which takes minutes on a busy CPU).
+`--set KEY=VALUE` adds a setting to our run only (e.g. `--set jit_compile=False`, TensorFlow's graph
+kernels instead of XLA); the results file records it. After our run, our final model's greedy
+decoding speed (cached, recomputed, Python loop) and three samples go in `generation` (lesson 06).
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/transformer_shakespeare.py [--gpu] [--dry-run]
@@ -190,6 +193,32 @@ def score_ours(run_dir: Path, text: str, context: int) -> tuple[float, dict]:
     return total / int(valid.sum()), costs
 
 
+def generation_speed(run_dir: Path, prompt: str = "ROMEO:\n", new_tokens: int = 256) -> dict:
+    """Greedy decoding speed of our final model (tokens/s): with the key/value cache, a full recompute
+    of the window in the same compiled loop, and a Python loop over full forward passes; and one
+    sample per sampler (lesson 06 reads these)."""
+    import lmzoo
+    from lmzoo.datasets.tokenizers import EOS
+    from lmzoo.models import sampling
+
+    model = lmzoo.load(run_dir)
+    prompt_ids = model.tokenizer.encode(prompt)
+    out: dict = {"new_tokens": new_tokens, "prompt": prompt}
+    for name, run in (
+        ("cached", lambda n: model.generate_ids(prompt_ids, max_length=n)),
+        ("recompute", lambda n: model.generate_ids(prompt_ids, max_length=n, use_cache=False)),
+        ("python_loop_recompute", lambda n: sampling.generate(model.next_log_probs, prompt_ids, max_new_tokens=n,
+                                                              eos_id=EOS)),
+    ):
+        run(new_tokens)  # compile
+        start = time.perf_counter()
+        run(new_tokens)
+        out[f"{name}_tokens_per_second"] = new_tokens / (time.perf_counter() - start)
+    out["cache_speedup"] = out["cached_tokens_per_second"] / out["recompute_tokens_per_second"]
+    out["samples"] = {s: model.generate(prompt, max_length=200, sampler=s, seed=0)[0] for s in ("greedy", "top_k", "top_p")}
+    return out
+
+
 def breakdown(run_dir: Path, settings: dict, wall: float) -> dict:
     """Where our process's time went, from its metrics.jsonl and timing.json.
 
@@ -292,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="build and trace one step; run neither trainer")
     parser.add_argument("--nanogpt", default=str(NANOGPT), help="nanoGPT's folder (read-only; it runs from a copy)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run nanoGPT (records only our figures)")
+    parser.add_argument("--set", dest="ours_set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an extra setting for our run only (e.g. jit_compile=False), recorded in the results file")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/transformer_shakespeare.json"))
     args = parser.parse_args(argv)
 
@@ -355,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = tmp / "ours"
         command = [str(Path(sys.executable).parent / "lmzoo"), "train", "transformer", "--corpus", args.corpus,
                    "--out", str(run_dir), *our_args(settings, args.gpu)]
+        for item in args.ours_set:  # the CLI checks the key and the value
+            command += ["--set", item]
+        if args.ours_set:
+            result["ours_extra_settings"] = args.ours_set
         print("ours: lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), flush=True)
         load = os.getloadavg()
         wall = run_process(command, REPO, tmp / "ours.log", env=env)
@@ -366,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
                 **breakdown(run_dir, settings, wall), **costs, "val_loss_disjoint_windows": val_loss}
         ours["ms_per_step_overall"] = 1000 * ours["train_seconds"] / settings["steps"]
         result["ours"] = ours
+        if not args.gpu:  # lesson 06 quotes the CPU model's decoding speeds
+            result["generation"] = generation_speed(run_dir)
         result["val_loss_nats_per_char"] = val_loss  # what lesson 05 quotes: ours, on the disjoint windows
         print(f"ours: {wall:.1f} s, val loss {val_loss:.4f}", flush=True)
 

@@ -75,3 +75,39 @@ def test_transformer_breakdown_splits_steps_compile_and_evaluations(tmp_path):
     assert out["evaluation_and_checkpoint_seconds"] == pytest.approx([3.0, 1.5])
     assert out["rest_of_training_seconds"] == pytest.approx(0.2)
     assert out["outside_training_seconds"] == pytest.approx(4.5)
+
+
+def _write(folder: Path, name: str, data: dict) -> None:
+    (folder / name).write_text(json.dumps(data))
+
+
+def test_summary_prints_both_figures_and_their_ratio_from_the_results_files(tmp_path):
+    summary = _script("summary")
+    _write(tmp_path, "word2vec.json", {"date": "d1", "summary": {
+        "ours_train_seconds_median": 30.0, "gensim_list_train_seconds_median": 12.0, "ratio_ours_over_gensim": 2.5}})
+    _write(tmp_path, "transformer_shakespeare.json", {"date": "d2", "machine": {"load_average_before": [3.0, 2.0, 1.0]},
+                                                      "ours": {"process_wall_seconds": 90.0, "val_loss_disjoint_windows": 1.89},
+                                                      "nanogpt": {"process_wall_seconds": 150.0, "val_loss_disjoint_windows": 1.90}})
+    _write(tmp_path, "ngram_ptb.json", {"date": "d3", "kenlm": {
+        "ours_tokens_per_second": 8e5, "kenlm_tokens_per_second": 1.6e6, "arpa_write_seconds": 1.5,
+        "arpa_write_target_seconds": 2.0, "arpa_write_load_average": 4.0}})
+    lines = summary.summary_lines(tmp_path)
+    row = {line.split("  ")[0]: line for line in lines}
+    assert "30.0" in row["Word2Vec vs gensim"] and "12.0" in row["Word2Vec vs gensim"]
+    assert "2.50x" in row["Word2Vec vs gensim"] and " NO " in row["Word2Vec vs gensim"]
+    assert "0.60x" in row["Transformer vs nanoGPT"] and " yes " in row["Transformer vs nanoGPT"]
+    assert "load 3.0" in row["Transformer vs nanoGPT"]
+    assert "0.50x" in row["n-gram vs KenLM"] and " yes " in row["n-gram vs KenLM"]
+    assert any(line.startswith("ARPA write, PTB order 5: 1.50 s wall") and "met" in line.split(":")[-1] for line in lines)
+
+
+def test_summary_says_in_one_line_when_a_peer_was_not_raced(tmp_path):
+    summary = _script("summary")
+    _write(tmp_path, "transformer_shakespeare.json", {"nanogpt": {"skipped": "nanoGPT not raced: --skip-peer"},
+                                                      "ours": {"process_wall_seconds": 90.0}})
+    _write(tmp_path, "ngram_ptb.json", {"kenlm": {"skipped": "kenlm is not installed (pip install kenlm)"}})
+    lines = summary.summary_lines(tmp_path)
+    assert "Transformer vs nanoGPT: nanoGPT not raced: --skip-peer" in lines
+    assert "n-gram vs KenLM: kenlm is not installed (pip install kenlm)" in lines
+    assert "word2vec.json is missing: run benchmarks/word2vec.py" in lines
+    assert not any(re.search(r"\d\.\d\dx", line) for line in lines)  # no ratio without a race

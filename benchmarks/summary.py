@@ -1,0 +1,133 @@
+"""The three peer races in one table, read from their results files (no number is typed in here).
+
+Each row is one pair raced in one run of its benchmark, on one machine: our figure, the peer's,
+their ratio and the target from issue 16.
+
+- Word2Vec vs gensim (`benchmarks/word2vec.py` -> `word2vec.json`): training seconds, medians
+  over seeds; target ours <= 2.2x gensim.
+- Transformer vs nanoGPT (`benchmarks/transformer_shakespeare.py` -> `transformer_shakespeare.json`):
+  whole-process wall seconds, same steps; target ours <= 0.7x nanoGPT at a validation loss <= its.
+- n-gram vs KenLM (`benchmarks/ngram_ptb.py` -> `ngram_ptb.json`): query tokens/s on PTB test with
+  the order-5 model; target ours >= 0.5x KenLM. The ARPA write time (target <= 2 s) has no peer: it is
+  shown from `ngram_ptb.json` and from `ngram_ptb.py --arpa-only` (`ngram_ptb_arpa.json`) where present.
+
+A results file that is missing, or whose run did not race the peer (its `skipped` line), gives one
+line saying so instead of a number.
+
+Usage:
+    .venv/bin/python benchmarks/summary.py [--results benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class Row(NamedTuple):
+    pair: str
+    measure: str
+    ours: float
+    peer: float
+    ratio: float  # ours over the peer, as the target is stated
+    target: str
+    met: bool
+    source: str
+    when: str
+
+
+def _read(folder: Path, name: str) -> dict | str:
+    path = folder / name
+    if not path.is_file():
+        return f"{name} is missing: run benchmarks/{name.removesuffix('.json')}.py"
+    return json.loads(path.read_text())
+
+
+def _when(data: dict) -> str:
+    machine = data.get("machine") or {}
+    load = machine.get("load_average_before") or machine.get("load_average") or data.get("load_average")
+    load_text = f", load {load[0]:.1f}" if isinstance(load, list) and load else ""
+    return f"{data.get('date', '?')}{load_text}"
+
+
+def word2vec_row(folder: Path) -> Row | str:
+    data = _read(folder, "word2vec.json")
+    if isinstance(data, str):
+        return data
+    s = data.get("summary", {})
+    if "gensim_list_train_seconds_median" not in s:
+        return "Word2Vec vs gensim: gensim was not raced in word2vec.json"
+    ratio = s["ratio_ours_over_gensim"]
+    return Row("Word2Vec vs gensim", "train s (median)", s["ours_train_seconds_median"],
+               s["gensim_list_train_seconds_median"], ratio, "<= 2.2x", ratio <= 2.2, "word2vec.json", _when(data))
+
+
+def transformer_row(folder: Path) -> Row | str:
+    data = _read(folder, "transformer_shakespeare.json")
+    if isinstance(data, str):
+        return data
+    peer = data.get("nanogpt", {})
+    if "process_wall_seconds" not in peer:
+        return f"Transformer vs nanoGPT: {peer.get('skipped', 'nanoGPT was not raced in transformer_shakespeare.json')}"
+    ours = data["ours"]["process_wall_seconds"]
+    ratio = ours / peer["process_wall_seconds"]
+    loss_ok = data["ours"]["val_loss_disjoint_windows"] <= peer["val_loss_disjoint_windows"]
+    return Row("Transformer vs nanoGPT", "wall s, same steps", ours, peer["process_wall_seconds"], ratio,
+               "<= 0.7x, loss <= peer", ratio <= 0.7 and loss_ok, "transformer_shakespeare.json", _when(data))
+
+
+def ngram_row(folder: Path) -> Row | str:
+    data = _read(folder, "ngram_ptb.json")
+    if isinstance(data, str):
+        return data
+    ken = data.get("kenlm", {})
+    if "kenlm_tokens_per_second" not in ken:
+        return f"n-gram vs KenLM: {ken.get('skipped', 'KenLM was not raced in ngram_ptb.json')}"
+    ratio = ken["ours_tokens_per_second"] / ken["kenlm_tokens_per_second"]
+    return Row("n-gram vs KenLM", "query tokens/s", ken["ours_tokens_per_second"], ken["kenlm_tokens_per_second"],
+               ratio, ">= 0.5x", ratio >= 0.5, "ngram_ptb.json", _when(data))
+
+
+def summary_lines(folder: Path = RESULTS) -> list[str]:
+    """The table's lines: one row per raced pair, one line per pair that has no race to show."""
+    rows = [word2vec_row(folder), transformer_row(folder), ngram_row(folder)]
+    header = f"{'pair':<24}{'measure':<20}{'ours':>10}{'peer':>10}{'ratio':>8}  {'target':<22}{'met':<5}results file (date, load)"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        if isinstance(row, str):
+            lines.append(row)
+            continue
+        fmt = ".3g" if row.ours >= 1e4 else ".1f"
+        lines.append(f"{row.pair:<24}{row.measure:<20}{row.ours:>10{fmt}}{row.peer:>10{fmt}}{row.ratio:>7.2f}x  "
+                     f"{row.target:<22}{'yes' if row.met else 'NO':<5}{row.source} ({row.when})")
+    for name in ("ngram_ptb.json", "ngram_ptb_arpa.json"):  # the race's write, and `ngram_ptb.py --arpa-only`
+        data = _read(folder, name)
+        ken = data.get("kenlm", data) if isinstance(data, dict) else {}
+        if "arpa_write_seconds" not in ken:
+            continue
+        # The writer is one thread: on a shared machine its CPU seconds stand for an idle machine's wall time.
+        cpu = ken.get("arpa_write_cpu_seconds")
+        cpu_text = f", {cpu:.2f} s CPU" if cpu is not None else ""
+        best = min(ken["arpa_write_seconds"], cpu if cpu is not None else float("inf"))
+        lines.append(f"ARPA write, PTB order 5: {ken['arpa_write_seconds']:.2f} s wall{cpu_text} "
+                     f"(load {ken.get('arpa_write_load_average', float('nan')):.1f}); target <= "
+                     f"{ken['arpa_write_target_seconds']:g} s: {'met' if best <= ken['arpa_write_target_seconds'] else 'MISSED'}"
+                     f"{' on CPU seconds' if best < ken['arpa_write_seconds'] else ''} ({name}, {_when(data)})")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default=str(RESULTS), help="folder of the benchmarks' results files")
+    args = parser.parse_args(argv)
+    print("\n".join(summary_lines(Path(args.results))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
