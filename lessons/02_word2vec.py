@@ -92,7 +92,7 @@ print("cosine of two different one-hot vectors:", float(np.eye(vocabulary)[2] @ 
 # library model's `compute_loss`:
 
 # %%
-model = SkipGramNegativeSampling(vocabulary_size=20, dimension=4)
+model = SkipGramNegativeSampling(vocabulary_size=20, dimension=4, negatives=3)
 batch = {"inputs": np.array([4, 7, 9]), "targets": np.array([[5, 11, 12, 13], [8, 4, 15, 16], [10, 17, 18, 19]])}
 model(batch)  # builds the two tables
 rng = np.random.default_rng(1)
@@ -120,6 +120,13 @@ show(SkipGramNegativeSampling.compute_loss)
 # The loss is **summed** over the batch, not averaged: with plain SGD, each pair then gets the same
 # step as in word2vec.c and gensim (learning rate 0.025, falling linearly to 0.0001), whatever the
 # batch size.
+#
+# In training, a skip-gram row is not one pair but one centre with its whole window: the targets are
+# its context words (padded with `<pad>`, which the loss ignores) followed by k noise words that serve
+# as the negatives of every pair of the window. word2vec.c draws k fresh noise words per pair; sharing
+# them keeps the loss and its expected gradient (each noise term counts once per pair it stands for) and
+# roughly halves the embedding rows a step reads and writes, which is where a Keras step spends its time.
+# A test checks that a row's loss and gradient equal those of its pairs written out one by one.
 #
 # ## The three tricks in the pair stream
 # 1. **Subsampling**: a word with count f is kept with probability (sqrt(f/t) + 1)·t/f, t = 10⁻³ × the
