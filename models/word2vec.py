@@ -115,7 +115,7 @@ class Word2VecConfig:
     epochs: int = 5  # [epochs]
     # Centre occurrences (windows) per step: about 5 skip-gram pairs each with window 5 and
     # subsampling. The loss is a sum, so this is how many per-pair updates pile up in one step:
-    # on PTB, WordSim353 over 3 seeds was 0.166 at 256 against about 0.155 at 1,024 (gensim ~0.17).
+    # on PTB, WordSim353 over seeds 0-2 was 0.166 at 256 and 0.161 at 1,024 (gensim ~0.17).
     batch_size: int = 256
     learning_rate: float = 0.025  # per-pair SGD step at the start [alpha]
     min_learning_rate: float = 1e-4  # reached at the end, linearly [min_alpha]
