@@ -431,7 +431,9 @@ def wordsim_by_hand(vectors) -> float:
         a, b, score = line.split("\t")[:3]
         if a.upper() in index and b.upper() in index:
             u, v = vectors[index[a.upper()]], vectors[index[b.upper()]]
-            model.append(float(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
+            # Unit vectors first, as gensim does: a pair and its reverse ("money bank", "bank money") then
+            # tie exactly, where u @ v / |u| / |v| can differ in the last bit and split a tied rank.
+            model.append(float((u / np.linalg.norm(u)) @ (v / np.linalg.norm(v))))
             human.append(float(score))
     return float(spearmanr(human, model).statistic)
 
