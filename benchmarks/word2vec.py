@@ -18,9 +18,11 @@ WordSim353 >= gensim's mean - 0.02; the `word2vec-gensim` family within 10% of r
 
 gensim with 2 workers is not deterministic (its threads race): its rows say `reproducible: false`.
 
-With `--profile` (default on) a breakdown of where our training time goes is measured on seed 0:
+Unless `--no-profile`, a breakdown of where our training time goes is measured after the seeds:
 the numpy pair and negative stream per epoch, the tf.data pipeline per epoch, the compiled steps
-alone, and a whole epoch of `fit` with its callbacks.
+alone (wall and process CPU time per step and per 1,000 pairs), the same compiled step on the
+layout it replaced (a row per pair with its own noise words, 4,096 pairs a step), and a whole
+epoch of `fit` with its callbacks.
 
 Example:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/word2vec.py --seeds 3
