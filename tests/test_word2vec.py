@@ -499,3 +499,12 @@ def test_alias_table_draws_the_noise_distribution_exactly():
     keep, alias = alias_table(p)
     implied = (keep + np.bincount(alias, weights=1 - keep, minlength=50)) / 50
     np.testing.assert_allclose(implied, p, atol=1e-12)
+
+
+def test_xla_turned_off_by_keras_fails_loudly(lee, tmp_path, monkeypatch):
+    """Keras compiles without XLA, with a mere warning, when it thinks a model cannot be jit-compiled."""
+    from keras.src.trainers import trainer
+
+    monkeypatch.setattr(trainer, "model_supports_jit", lambda model: False)
+    with pytest.raises(LmzooError, match=r"jit_compile=True was asked for but Keras compiled with False"):
+        train("word2vec", lee, tmp_path, preset="quick")
