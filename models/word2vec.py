@@ -13,14 +13,23 @@ Two families live here:
   summed over the pairs of a batch (so that plain SGD makes the same per-pair update as
   word2vec.c and gensim). CBOW predicts the centre from the mean of its context vectors and,
   as word2vec.c does, passes the whole error back to every context vector.
+  A batch row is one centre occurrence with its whole window: for skip-gram, the centre and
+  its (up to 2·window) context words, padded with `<pad>`, plus k noise words that serve as
+  the negatives of every pair of that window (word2vec.c and gensim draw k per pair). Each
+  shared noise word's term is counted once per pair it stands for, so over the noise draws
+  the loss and its gradient equal word2vec's on average; only their variance differs. This
+  is what makes the Keras step fast: the step is a gather and a scatter of embedding rows,
+  and a row touches 1 + 2·window + k of them (16 for about 5 pairs with window 5 and k = 5)
+  where one row per pair touches 2 + k per pair (35). `benchmarks/word2vec.py` times both
+  layouts' step in one run and races gensim (PTB WordSim353, 3 seeds: 0.166 against 0.178).
+  If Keras turns off the XLA compilation the config asks for, training fails rather than
+  running slower unsaid.
   Training data is streamed: `PairStream` turns a chunk of about 32k words at a time into
-  (centre, context, negatives) batches with numpy (subsampling of frequent words, a
-  dynamic window, negatives drawn from unigram^0.75 by the alias method), one array of all
-  the chunk's batches at once, and `tf.data.Dataset.from_generator` prefetches those arrays
-  in a background thread while the steps run, so the pairs of the whole corpus are never
-  held in memory (the corpus itself is kept once, as int32 ids). `fit` runs
-  `steps_per_execution` steps per compiled call; the embedding gradients are row slices
-  (IndexedSlices), so SGD updates only the rows a batch touched.
+  batches with numpy (subsampling of frequent words, a dynamic window, negatives drawn from
+  unigram^0.75 by the alias method), one array of all the chunk's batches at once, and
+  `tf.data.Dataset.from_generator` prefetches those arrays in a background thread while the
+  steps run, so the pairs of the whole corpus are never held in memory (the corpus itself is
+  kept once, as int32 ids). `fit` runs `steps_per_execution` steps per XLA-compiled call.
 - `word2vec-gensim`: gensim's `Word2Vec` trained on exactly the same sentences and
   vocabulary with the same hyper-parameters, so that the comparison is one loop. It is fed
   a list of token lists, as gensim's users feed it, so it runs as fast as gensim itself.
@@ -107,7 +116,10 @@ class Word2VecConfig:
     min_count: int = 5  # words seen fewer times are dropped [min_count]
     lowercase: bool = True  # WordSim353/SimLex-999 are lower case
     epochs: int = 5  # [epochs]
-    batch_size: int = 4096  # pairs (skip-gram) or centres (CBOW) per step
+    # Centre occurrences (windows) per step: about 5 skip-gram pairs each with window 5 and
+    # subsampling. The loss is a sum, so this is how many per-pair updates pile up in one step:
+    # on PTB, WordSim353 over seeds 0-2 was 0.166 at 256 and 0.161 at 1,024 (gensim ~0.17).
+    batch_size: int = 256
     learning_rate: float = 0.025  # per-pair SGD step at the start [alpha]
     min_learning_rate: float = 1e-4  # reached at the end, linearly [min_alpha]
     jit_compile: bool = True  # XLA-compile the Keras step
@@ -271,13 +283,15 @@ def skipgram_pairs(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray) -> 
     return np.concatenate(centres), np.concatenate(contexts)
 
 
-def cbow_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """(context words, centre) examples: a (n, 2·window) matrix padded with `<pad>`, and centres.
+def window_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each centre with its window: a (n, 2·window) context matrix padded with `<pad>`, and centres.
 
-    Centres with no context word in their line are skipped.
+    The same (centre, context) pairs as `skipgram_pairs`, grouped by centre; CBOW predicts the
+    centre from the row, skip-gram predicts every word of the row from the centre. Centres with
+    no context word in their line are skipped.
 
     Example:
-        >>> ctx, c = cbow_examples(np.array([7, 8, 9]), np.zeros(3, int), np.array([1, 1, 1]), 1)
+        >>> ctx, c = window_examples(np.array([7, 8, 9]), np.zeros(3, int), np.array([1, 1, 1]), 1)
         >>> ctx.tolist(), c.tolist()
         ([[0, 8], [7, 9], [8, 0]], [7, 8, 9])
     """
@@ -298,15 +312,16 @@ def cbow_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, wind
 class PairStream:
     """Streams training batches for one epoch at a time, built a chunk of sentences at a time.
 
-    Each batch is a dict: `inputs` (centres, or CBOW context matrices) and `targets`
-    (batch, 1 + negatives): column 0 the true word, the rest noise words.
+    Each batch is a dict: `inputs` (centres, or CBOW context matrices) and `targets`: the true
+    words (skip-gram: the centre's 2·window context words padded with `<pad>`; CBOW: the centre)
+    followed by the row's `negatives` noise words.
 
     Example:
         >>> tok = WordTokenizer.fit("a b c a b c a b\\n" * 50)
         >>> stream = PairStream(tok, "a b c a b c a b\\n" * 50, Word2VecConfig(batch_size=8, min_count=1))
         >>> batch = next(stream.batches())
-        >>> batch["targets"].shape[1]
-        6
+        >>> batch["inputs"].shape, batch["targets"].shape  # window 5 each side, 5 noise words
+        ((8,), (8, 15))
     """
 
     def __init__(self, tokenizer: WordTokenizer, text: str, config: Word2VecConfig):
@@ -329,15 +344,19 @@ class PairStream:
         return len(self.ids)
 
     def expected_steps(self) -> int:
-        """Expected batches per epoch, for the learning-rate schedule (exact up to edge effects)."""
+        """Expected batches per epoch, for the learning-rate schedule (exact up to edge effects).
+
+        A batch row is a kept word with a kept neighbour in its line: all kept words of a line
+        that keeps two or more (the expected kept count stands in for the drawn one).
+        """
+        kept = np.add.reduceat(self.keep[self.ids], self.starts[:-1].astype(np.int64))
+        return max(1, math.ceil(kept[kept >= 1.5].sum() / self.config.batch_size))
+
+    def expected_pairs(self) -> float:
+        """Expected (centre, context) pairs per epoch: offset d is used with probability (w - d + 1) / w."""
         w = self.config.window
         kept = np.add.reduceat(self.keep[self.ids], self.starts[:-1].astype(np.int64))
-        if self.config.arch == "cbow":
-            examples = kept[kept >= 1.5].sum()
-        else:
-            # Offset d is used by a centre with probability (w - d + 1) / w, on both sides.
-            examples = sum((w - d + 1) / w * 2 * np.maximum(kept - d, 0).sum() for d in range(1, w + 1))
-        return max(1, math.ceil(examples / self.config.batch_size))
+        return float(sum((w - d + 1) / w * 2 * np.maximum(kept - d, 0).sum() for d in range(1, w + 1)))
 
     def negatives(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         """Noise words drawn from unigram ** ns_exponent (alias method)."""
@@ -357,10 +376,8 @@ class PairStream:
         ids, sentence = ids[kept], sentence[kept]
         window = self.config.window
         reach = window - rng.integers(0, window, size=len(ids))  # uniform in 1..window
-        if self.config.arch == "cbow":
-            inputs, words = cbow_examples(ids, sentence, reach, window)
-        else:
-            inputs, words = skipgram_pairs(ids, sentence, reach)
+        contexts, centres = window_examples(ids, sentence, reach, window)
+        inputs, words = (contexts, centres) if self.config.arch == "cbow" else (centres, contexts)
         order = rng.permutation(len(words))
         return inputs[order], words[order]
 
@@ -388,7 +405,7 @@ class PairStream:
                     inputs, words = np.concatenate([left_inputs, inputs]), np.concatenate([left_words, words])
                 n = len(words) // size
                 if n:
-                    true_words = words[: n * size].reshape(n, size, 1)
+                    true_words = words[: n * size].reshape(n, size, -1)
                     noise = self.negatives(rng, (n, size, k))
                     yield {"inputs": inputs[: n * size].reshape(n, size, *inputs.shape[1:]),
                            "targets": np.concatenate([true_words, noise], axis=2)}
@@ -405,9 +422,10 @@ class PairStream:
         import tensorflow as tf
 
         size, k = self.config.batch_size, self.config.negatives
-        inputs_shape = (None, size, 2 * self.config.window) if self.config.arch == "cbow" else (None, size)
-        signature = {"inputs": tf.TensorSpec(inputs_shape, tf.int32),
-                     "targets": tf.TensorSpec((None, size, 1 + k), tf.int32)}
+        window = 2 * self.config.window
+        cbow = self.config.arch == "cbow"
+        signature = {"inputs": tf.TensorSpec((None, size, window) if cbow else (None, size), tf.int32),
+                     "targets": tf.TensorSpec((None, size, (1 if cbow else window) + k), tf.int32)}
         # The generator starts when fit first asks for data, so a resumed run starts at its epoch.
         # One generator call per chunk (tens of batches), not per batch: the Python handoff
         # per element is what from_generator costs.
@@ -433,20 +451,22 @@ class _EpochCounter(keras.callbacks.Callback):
 class SkipGramNegativeSampling(keras.Model):
     """Skip-gram or CBOW scorer: centre ("input") and context ("output") embedding tables.
 
-    Called on `{"inputs": ..., "targets": (batch, 1 + k)}` it returns the logits u_t · v for
+    Called on `{"inputs": ..., "targets": (batch, t + k)}` it returns the logits u_t · v for
     each target; `compute_loss` turns them into the negative-sampling loss, summed over the
-    batch. For CBOW, `inputs` is (batch, 2·window) context ids padded with 0 and v is their
-    mean.
+    batch. The first t targets of a row are its true words (`<pad>` where a window is short),
+    the last k (`negatives`) its noise words, each a negative for every true word of the row.
+    For skip-gram v is the centre's vector and the true words its context; for CBOW, `inputs`
+    is (batch, 2·window) context ids padded with 0, v is their mean and t = 1 (the centre).
 
     Example:
-        >>> m = SkipGramNegativeSampling(vocabulary_size=10, dimension=4)
-        >>> tuple(m({"inputs": np.array([4]), "targets": np.array([[5, 6, 7]])}).shape)
-        (1, 3)
+        >>> m = SkipGramNegativeSampling(vocabulary_size=10, dimension=4, negatives=2)
+        >>> tuple(m({"inputs": np.array([4]), "targets": np.array([[5, 0, 6, 7]])}).shape)
+        (1, 4)
     """
 
-    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", **kwargs):
+    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", negatives: int = 5, **kwargs):
         super().__init__(**kwargs)
-        self.vocabulary_size, self.dimension, self.arch = vocabulary_size, dimension, arch
+        self.vocabulary_size, self.dimension, self.arch, self.negatives = vocabulary_size, dimension, arch, negatives
         # word2vec.c's initialisation: input vectors uniform in ±0.5/dim, output vectors zero.
         self.centre = keras.layers.Embedding(
             vocabulary_size, dimension, name="centre",
@@ -456,7 +476,7 @@ class SkipGramNegativeSampling(keras.Model):
         self.pair_loss = keras.metrics.Mean(name="loss", dtype="float64")
 
     def call(self, inputs):
-        targets = self.context(inputs["targets"])  # (batch, 1 + k, dim)
+        targets = self.context(inputs["targets"])  # (batch, t + k, dim)
         if self.arch == "cbow":
             words = inputs["inputs"]  # (batch, 2 * window)
             mask = ops.cast(ops.not_equal(words, PAD), targets.dtype)[:, :, None]
@@ -467,16 +487,22 @@ class SkipGramNegativeSampling(keras.Model):
             hidden = summed + ops.stop_gradient(mean - summed)
         else:
             hidden = self.centre(inputs["inputs"])  # (batch, dim)
-        return ops.einsum("bkd,bd->bk", targets, hidden)  # (batch, 1 + k)
+        return ops.einsum("bkd,bd->bk", targets, hidden)  # (batch, t + k)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        targets = x["targets"]
-        # -log σ(s) = softplus(-s) for the true word; -log σ(-s) = softplus(s) for noise words.
-        # A noise word equal to the true word is skipped, as gensim does.
-        is_noise = ops.cast(ops.not_equal(targets[:, 1:], targets[:, :1]), y_pred.dtype)
-        per_pair = ops.softplus(-y_pred[:, 0]) + ops.sum(ops.softplus(y_pred[:, 1:]) * is_noise, axis=1)
-        self.pair_loss.update_state(per_pair)
-        return ops.sum(per_pair)
+        k = self.negatives
+        words, noise = x["targets"][:, :-k], x["targets"][:, -k:]
+        real = ops.not_equal(words, PAD)  # (batch, t): the row's true words
+        # Noise word i is a negative of every pair of its row, except a pair whose true word it is
+        # (gensim skips those): its term counts once per pair it stands for.
+        uses = ops.sum(ops.cast(ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], noise[:, None, :])),
+                                y_pred.dtype), axis=1)  # (batch, k)
+        real = ops.cast(real, y_pred.dtype)
+        # -log σ(s) = softplus(-s) for a true word; -log σ(-s) = softplus(s) for a noise word.
+        per_row = ops.sum(ops.softplus(-y_pred[:, :-k]) * real, axis=1) + ops.sum(ops.softplus(y_pred[:, -k:]) * uses, axis=1)
+        pairs = ops.sum(real, axis=1)
+        self.pair_loss.update_state(per_row / ops.maximum(pairs, 1.0), sample_weight=pairs)  # the mean per pair
+        return ops.sum(per_row)
 
     @property
     def metrics(self):
@@ -484,7 +510,7 @@ class SkipGramNegativeSampling(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "dimension": self.dimension,
-                "arch": self.arch}
+                "arch": self.arch, "negatives": self.negatives}
 
 
 # Vectors: the Embedder protocol, export, queries
@@ -687,7 +713,8 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
     keras.utils.set_random_seed(config.seed)
     # The loss is a sum over pairs, so replicas' summed gradients are the whole batch's as is.
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
-        model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, name="word2vec")
+        model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, config.negatives,
+                                         name="word2vec")
         # `fit` runs whole executions of steps_per_execution steps: round the epoch up to them. Under a
         # distribution strategy one step a call: a multi-step call that outruns the pair stream at an
         # epoch's end waits forever for its replicas' batches there.
@@ -696,9 +723,13 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
         # Plain SGD on a summed loss is word2vec's per-pair update; the rate falls linearly to the end.
         model.compile(optimizer=keras.optimizers.SGD(_linear_decay(config, steps * config.epochs)),
                       jit_compile=config.jit_compile, steps_per_execution=per_call)
-        inputs_shape = (1, 2 * config.window) if config.arch == "cbow" else (1,)
-        model({"inputs": np.full(inputs_shape, len(SPECIALS), np.int32),
-               "targets": np.full((1, 1 + config.negatives), len(SPECIALS), np.int32)})  # build before restoring
+        if model.jit_compile != config.jit_compile:  # Keras turns XLA off with a mere warning
+            raise LmzooError(f"jit_compile={config.jit_compile} was asked for but Keras compiled with {model.jit_compile}",
+                             "set --set jit_compile=false to train without XLA")
+        cbow = config.arch == "cbow"
+        model({"inputs": np.full((1, 2 * config.window) if cbow else (1,), len(SPECIALS), np.int32),
+               "targets": np.full((1, (1 if cbow else 2 * config.window) + config.negatives), len(SPECIALS),
+                                  np.int32)})  # build before restoring
         epochs = _EpochCounter()
         with run.timed(tokens_per_pass=stream.words, passes=config.epochs):
             model.fit(stream.dataset(epochs), shuffle=False, epochs=config.epochs, steps_per_epoch=steps, verbose=0,
@@ -706,7 +737,9 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
     result = Word2Vec(config, tokenizer, model)
     result.save(run)
     run.write_json("training.json", {"words_per_epoch": stream.words, "expected_steps_per_epoch": steps,
-                                     "steps": int(ops.convert_to_numpy(model.optimizer.iterations))})
+                                     "expected_pairs_per_epoch": round(stream.expected_pairs()),
+                                     "steps": int(ops.convert_to_numpy(model.optimizer.iterations)),
+                                     "jit_compile": bool(model.jit_compile)})
     run.mark_complete()
     return result
 

@@ -62,10 +62,12 @@ def test_skipgram_offsets_follow_the_dynamic_window():
     offsets = Counter()
     for epoch in range(20):
         for centres, contexts in stream.epoch_examples(epoch):
-            for c, o in zip(centres.tolist(), contexts.tolist(), strict=True):
-                (line_c, i), (line_o, j) = position[c], position[o]
-                assert line_c == line_o, "a window crossed a line"
-                offsets[abs(j - i)] += 1
+            for c, row in zip(centres.tolist(), contexts.tolist(), strict=True):
+                for o in row:
+                    if o:  # <pad> fills the rest of a short window
+                        (line_c, i), (line_o, j) = position[c], position[o]
+                        assert line_c == line_o, "a window crossed a line"
+                        offsets[abs(j - i)] += 1
     assert set(offsets) == set(range(1, window + 1))
     # A centre reaches distance d with probability (window - d + 1) / window; lines are long
     # enough that edges barely matter (exact edge-aware expectation below).
@@ -75,8 +77,8 @@ def test_skipgram_offsets_follow_the_dynamic_window():
     for d in range(1, window + 1):
         share, want = offsets[d] / total, expected[d] / expected_total
         assert abs(share - want) < 0.01, (d, share, want)
-    # Expected number of pairs per pass is what the learning-rate schedule is sized on.
     assert abs(total / 20 - 40 * expected_total) / (40 * expected_total) < 0.02
+    assert stream.expected_pairs() == pytest.approx(40 * expected_total)
 
 
 def test_cbow_contexts_stay_inside_the_window_and_the_line():
@@ -152,17 +154,18 @@ def test_true_contexts_are_not_labelled_negative_beyond_chance(lee):
     tok = WordTokenizer.fit(lee.train, min_count=config.min_count, lowercase=True)
     stream = PairStream(tok, lee.train, config)
     q = noise_distribution(stream.counts)
+    k = config.negatives
     observed = expected = same_row = draws = 0
     for batch in itertools.islice(stream.batches(), 5):
         centres, targets = batch["inputs"], batch["targets"]
         positives: dict[int, set[int]] = {}
-        for c, o in zip(centres.tolist(), targets[:, 0].tolist(), strict=True):
-            positives.setdefault(c, set()).add(o)
+        for c, row in zip(centres.tolist(), targets[:, :-k].tolist(), strict=True):
+            positives.setdefault(c, set()).update(o for o in row if o)
         for c, row in zip(centres.tolist(), targets.tolist(), strict=True):
-            observed += sum(n in positives[c] for n in row[1:])
-            expected += len(row[1:]) * sum(q[o] for o in positives[c])
-            same_row += sum(n == row[0] for n in row[1:])
-            draws += len(row) - 1
+            observed += sum(n in positives[c] for n in row[-k:])
+            expected += k * sum(q[o] for o in positives[c])
+            same_row += sum(n in row[:-k] for n in row[-k:])
+            draws += k
     rate, chance = observed / draws, expected / draws
     print(f"collision rate {rate:.4%} (chance {chance:.4%}); same-row {same_row / draws:.4%}, masked in the loss")
     # Noise words are independent of the pairs: collisions happen only by chance, when a
@@ -173,7 +176,7 @@ def test_true_contexts_are_not_labelled_negative_beyond_chance(lee):
 def test_a_noise_word_equal_to_the_true_word_is_not_counted():
     import keras
 
-    model = SkipGramNegativeSampling(vocabulary_size=8, dimension=4)
+    model = SkipGramNegativeSampling(vocabulary_size=8, dimension=4, negatives=2)
     x = {"inputs": np.array([4, 5]), "targets": np.array([[6, 6, 7], [7, 5, 6]])}
     model(x)  # builds the tables
     model.context.embeddings.assign(np.random.default_rng(0).normal(size=(8, 4)).astype("float32"))
@@ -204,9 +207,45 @@ def gradient(loss_fn, variable) -> np.ndarray:
     return tf.convert_to_tensor(tape.gradient(loss, variable.value)).numpy()
 
 
+def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
+    """A skip-gram row (centre, its padded window, k noise words shared by its pairs) has the loss and the
+    gradient of word2vec's pairs (centre, o) for each context word o, each scored against the row's noise
+    words, a noise word equal to o skipped."""
+    k = 2
+    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=k)
+    x = {"inputs": np.array([4, 5]), "targets": np.array([[6, 7, 0, 0, 8, 7], [9, 0, 0, 0, 9, 6]])}
+    model(x)
+    rng = np.random.default_rng(0)
+    model.centre.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
+    model.context.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
+    V, U = (keras.ops.convert_to_numpy(table.value).astype(np.float64) for table in (model.centre.embeddings, model.context.embeddings))
+    want_loss, want_v, want_u = 0.0, np.zeros_like(V), np.zeros_like(U)
+    for c, row in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True):
+        for o in (o for o in row[:-k] if o):
+            for word, label in [(o, 1), *((n, 0) for n in row[-k:] if n != o)]:
+                score = U[word] @ V[c]
+                want_loss += math.log1p(math.exp(-score if label else score))
+                error = 1 / (1 + math.exp(-score)) - label  # d loss / d score
+                want_v[c] += error * U[word]
+                want_u[word] += error * V[c]
+    assert float(model.compute_loss(x=x, y_pred=model(x))) == pytest.approx(want_loss, rel=1e-5)
+    for table, want in [(model.centre.embeddings, want_v), (model.context.embeddings, want_u)]:
+        np.testing.assert_allclose(gradient(lambda: model.compute_loss(x=x, y_pred=model(x)), table), want, rtol=1e-4, atol=1e-6)
+
+
+def test_window_rows_hold_the_same_pairs_as_skipgram_pairs():
+    from lmzoo.models.word2vec import skipgram_pairs, window_examples
+
+    rng = np.random.default_rng(0)
+    ids, sentence, reach = rng.integers(4, 50, 200), np.repeat(np.arange(10), 20), rng.integers(1, 4, 200)
+    contexts, centres = window_examples(ids, sentence, reach, window=3)
+    grouped = sorted((c, o) for c, row in zip(centres.tolist(), contexts.tolist(), strict=True) for o in row if o)
+    assert grouped == sorted(zip(*(a.tolist() for a in skipgram_pairs(ids, sentence, reach)), strict=True))
+
+
 def test_cbow_passes_the_whole_error_to_each_context_word():
     """word2vec.c and gensim (cbow_mean=1) average the context forward but do not divide the error."""
-    model = SkipGramNegativeSampling(vocabulary_size=8, dimension=3, arch="cbow")
+    model = SkipGramNegativeSampling(vocabulary_size=8, dimension=3, arch="cbow", negatives=1)
     x = {"inputs": np.array([[4, 5, 0, 0]]), "targets": np.array([[6, 7]])}
     model(x)
     rng = np.random.default_rng(0)
@@ -392,7 +431,9 @@ def wordsim_by_hand(vectors) -> float:
         a, b, score = line.split("\t")[:3]
         if a.upper() in index and b.upper() in index:
             u, v = vectors[index[a.upper()]], vectors[index[b.upper()]]
-            model.append(float(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
+            # Unit vectors first, as gensim does: a pair and its reverse ("money bank", "bank money") then
+            # tie exactly, where u @ v / |u| / |v| can differ in the last bit and split a tied rank.
+            model.append(float((u / np.linalg.norm(u)) @ (v / np.linalg.norm(v))))
             human.append(float(score))
     return float(spearmanr(human, model).statistic)
 
@@ -458,3 +499,12 @@ def test_alias_table_draws_the_noise_distribution_exactly():
     keep, alias = alias_table(p)
     implied = (keep + np.bincount(alias, weights=1 - keep, minlength=50)) / 50
     np.testing.assert_allclose(implied, p, atol=1e-12)
+
+
+def test_xla_turned_off_by_keras_fails_loudly(lee, tmp_path, monkeypatch):
+    """Keras compiles without XLA, with a mere warning, when it thinks a model cannot be jit-compiled."""
+    from keras.src.trainers import trainer
+
+    monkeypatch.setattr(trainer, "model_supports_jit", lambda model: False)
+    with pytest.raises(LmzooError, match=r"jit_compile=True was asked for but Keras compiled with False"):
+        train("word2vec", lee, tmp_path, preset="quick")
