@@ -150,6 +150,22 @@ def test_backbones_share_weights_with_the_pretrained_model(word2vec_run, transfo
     assert np.allclose(w2v.word_vectors()[w2v.tokenizer.vocabulary[4]], np.asarray(table)[4])
 
 
+def test_pretrained_word_lm_states_do_not_saturate(tmp_path):
+    """The MR bug: a GRU LM whose output bias started at zero learned the unigram first by driving its
+    states to a constant near ±1 (78% of them past 0.95 here, 90% on MR), where no gradient flows and no
+    sentence differs, so a classifier fine-tuned from it stayed at chance. rnnlm's output bias now
+    starts at the log unigram (`unigram_bias`), and the states stay in the tanh's working range."""
+    from lmzoo import train
+    from lmzoo.models.tasks.encoding import encode, pad
+
+    data = load_task_data("rt-polarity-sample")
+    lm = train("rnnlm", as_text_corpus(data), tmp_path, preset="quick", cell="gru", tokenizer="word", hidden_dim=64,
+               embedding_dim=32, context=32, steps=80, eval_every=80, learning_rate=3e-3, min_learning_rate=3e-4)
+    ids = pad([encode(lm.tokenizer, text) for text, _ in data.train], 48)
+    states = np.asarray(lm.backbone()(ids))[ids != 0]
+    assert np.mean(np.abs(states) > 0.95) < 0.2
+
+
 def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
     from lmzoo import load
 
