@@ -200,6 +200,7 @@ def test_freeze_scratch_and_two_learning_rates(word2vec_run, tmp_path):
         two = tasks.finetune(pretrained, data, tmp_path / "two", replace(quick, {"backbone_learning_rate": 1e-4}))
         moved = np.abs(np.asarray(two.network.backbone.layers[-1].embeddings) - table).max()
         assert 0 < moved
+        assert all(r["loss"] > 0 for r in RunDir(tmp_path / "two").read_metrics() if "loss" in r)  # the own step logs it
     else:  # the two-rate step is a GradientTape: refused in one line elsewhere
         with pytest.raises(LmzooError, match="backbone_learning_rate needs the TensorFlow backend"):
             tasks.finetune(pretrained, data, tmp_path / "two", replace(quick, {"backbone_learning_rate": 1e-4}))
