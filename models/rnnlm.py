@@ -444,7 +444,9 @@ class RNNLM:
         mask = ops.not_equal(ids, PAD)
         hidden, _ = self.network.run(ids, training=None, mask=mask)
         hidden = hidden * ops.expand_dims(ops.cast(mask, hidden.dtype), -1)
-        return keras.Model(ids, hidden, name=f"{self.config.cell}_backbone")
+        backbone = keras.Model(ids, hidden, name=f"{self.config.cell}_backbone")
+        backbone.causal = True  # each state has read only the tokens before it (pooling="last" may use it)
+        return backbone
 
     def causal_network(self) -> keras.Model:
         """The CausalNetwork protocol: this LM's own network (ids → next-token logits, from a zero state)."""

@@ -156,14 +156,19 @@ def test_pretrained_word_lm_states_do_not_saturate(tmp_path):
     sentence differs, so a classifier fine-tuned from it stayed at chance. rnnlm's output bias now
     starts at the log unigram (`unigram_bias`), and the states stay in the tanh's working range."""
     from lmzoo import train
+    from lmzoo.config import replace
+    from lmzoo.models import tasks
     from lmzoo.models.tasks.encoding import encode, pad
 
     data = load_task_data("rt-polarity-sample")
-    lm = train("rnnlm", as_text_corpus(data), tmp_path, preset="quick", cell="gru", tokenizer="word", hidden_dim=64,
+    lm = train("rnnlm", as_text_corpus(data), tmp_path / "lm", preset="quick", cell="gru", tokenizer="word", hidden_dim=64,
                embedding_dim=32, context=32, steps=80, eval_every=80, learning_rate=3e-3, min_learning_rate=3e-4)
     ids = pad([encode(lm.tokenizer, text) for text, _ in data.train], 48)
     states = np.asarray(lm.backbone()(ids))[ids != 0]
     assert np.mean(np.abs(states) > 0.95) < 0.2
+    # A recurrent backbone is causal: the state after the last word may be the sentence's summary.
+    model = tasks.finetune(lm, data, tmp_path / "last", replace(tasks.PRESETS["quick"], {"pooling": "last", "epochs": 1.0}))
+    assert model.network.pooling == "last"
 
 
 def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
