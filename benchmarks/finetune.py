@@ -137,9 +137,10 @@ PRETRAIN = {
                                     "eval_every": 500, "eval_batches": 5, "dropout": 0.1, "learning_rate": 1e-3,
                                     "min_learning_rate": 1e-4, "warmup_steps": 100}),
     "word2vec": ("word2vec", {"dimension": 100, "min_count": 2, "epochs": 5}),
-    # Dai & Le (2015)'s LM pre-training: a word-level GRU LM on the training split's sentences.
+    # Dai & Le (2015)'s LM pre-training: a word-level GRU LM on the training split's sentences. The output
+    # bias starts at the log unigram (rnnlm's unigram_bias): without it the states saturated (README).
     "rnnlm": ("rnnlm", {"cell": "gru", "tokenizer": "word", "min_count": 2, "num_layers": 1, "hidden_dim": 256,
-                        "embedding_dim": 128, "dropout": 0.0, "context": 48, "batch_size": 32, "steps": 800,
+                        "embedding_dim": 128, "dropout": 0.0, "context": 48, "batch_size": 32, "steps": 400,
                         "eval_every": 200, "eval_batches": 5, "learning_rate": 3e-3, "min_learning_rate": 3e-4,
                         "warmup_steps": 50}),
     # Target-side LMs for the encoder–decoder's decoder: Chinese characters, English words.

@@ -86,6 +86,14 @@ for name, model in pretrained.items():
     print(f"{name}: a Backbone? {isinstance(model, Backbone)}; {model.num_params():,} parameters")
 
 # %% [markdown]
+# > **Common mistake.** Trusting a pre-trained run without looking at its states. This course's first
+# > MR LM started its output bias at zero and learned the word frequencies through its recurrent state
+# > instead: 81% of its GRU states sat at ±1 whatever the sentence, its validation loss stayed near the
+# > unigram's, and every classifier fine-tuned from it stayed near chance, *worse* than from scratch.
+# > `rnnlm` now starts the output bias at the log unigram (`unigram_bias`); print
+# > `np.mean(np.abs(states) > 0.95)` for your backbone's states before fine-tuning it.
+
+# %% [markdown]
 # ## 3. The backbone and the head
 #
 # A `Backbone` is any pre-trained network that maps token ids (batch, time) to hidden states

@@ -21,6 +21,13 @@ backpropagation truncated at the window. Two data layouts:
   grew to thousands along the streams and scoring from a fresh state at `<s>` gave perplexity
   19,848 (benchmarks/results/rnnlm_ptb_first_run_carry.json); with Zaremba's SGD recipe (below)
   the same layout scores as expected (benchmarks/rnnlm_ptb.py).
+The output bias starts at the training text's log unigram frequencies (`unigram_bias`; Karpathy's
+"init well"): from a zero bias, a word-level GRU LM on MR's 200k training words learned the unigram
+through its recurrent state instead, driving 81% of its states past |0.95| to one constant, where the
+gates pass no gradient; after 800 steps it was at 5.92 nats on validation against the unigram's 6.05,
+and its states told sentences apart no better than chance. Started at the unigram, the same LM
+reached 5.05 nats in 400 steps with about 1% of its states saturated (benchmarks/finetune.py;
+tests/test_finetune.py checks a tiny word LM stays unsaturated).
 AdamW (weight decay on matrices only) or plain SGD, both with global-norm gradient clipping and
 nanoGPT's warm-up + cosine learning rate. SGD wants a large step: Zaremba et al.'s learning rate 1
 applies to the loss *summed* over 35 time steps (clip 5); on Keras's mean loss the same largest step
@@ -109,6 +116,7 @@ class RNNLMConfig:
     dropout: float = 0.0  # between layers only (Zaremba et al. 2014)
     tie_embeddings: bool = False
     sampled_softmax: int = 0  # training negatives per step (0: the full softmax); scoring is always exact
+    unigram_bias: bool = True  # the output bias starts at the training text's log unigram frequencies
     context: int = 64  # tokens per training window (the truncated-BPTT length)
     carry_state: bool = False  # contiguous streams with the state carried across batches
     batch_size: int = 32
@@ -209,6 +217,10 @@ class RNNLanguageNetwork(keras.Model):
             self.seed_generator = keras.random.SeedGenerator(seed)
 
     @property
+    def output_bias_variable(self) -> Any:
+        return self.output_bias if self.tie_embeddings else self.projection.bias
+
+    @property
     def states_per_layer(self) -> int:
         return 2 if self.cell == "lstm" else 1  # LSTM: (h, c); GRU: h
 
@@ -273,6 +285,18 @@ def build_network(config: RNNLMConfig, vocabulary_size: int) -> RNNLanguageNetwo
                                  sampled_softmax=config.sampled_softmax, seed=config.seed)
     network(np.zeros((1, 2), dtype="int32"))
     return network
+
+
+def unigram_log_probs(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
+    """log p(w) of the tokens in `ids`, +1 smoothed, float32: the output bias an LM starts from.
+
+    Example:
+        >>> p = np.exp(unigram_log_probs(np.array([4, 4, 4, 5]), 6))
+        >>> round(float(p.sum()), 6), round(float(p[4] / p[5]), 6)
+        (1.0, 2.0)
+    """
+    counts = np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocabulary_size).astype(np.float64) + 1.0
+    return np.log(counts / counts.sum()).astype(np.float32)
 
 
 def make_optimizer(config: RNNLMConfig, variables: Sequence[Any]) -> keras.optimizers.Optimizer:
@@ -421,7 +445,9 @@ class RNNLM:
         mask = ops.not_equal(ids, PAD)
         hidden, _ = self.network.run(ids, training=None, mask=mask)
         hidden = hidden * ops.expand_dims(ops.cast(mask, hidden.dtype), -1)
-        return keras.Model(ids, hidden, name=f"{self.config.cell}_backbone")
+        backbone = keras.Model(ids, hidden, name=f"{self.config.cell}_backbone")
+        backbone.causal = True  # each state has read only the tokens before it (pooling="last" may use it)
+        return backbone
 
     def causal_network(self) -> keras.Model:
         """The CausalNetwork protocol: this LM's own network (ids → next-token logits, from a zero state)."""
@@ -454,6 +480,8 @@ def train(config: RNNLMConfig, corpus: Corpus, run: RunDir) -> RNNLM:
                          "use a smaller context or batch_size, or more text")
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
         network = build_network(config, tokenizer.vocabulary_size())
+        if config.unigram_bias:  # before restore_checkpoint, which overwrites it when resuming
+            network.output_bias_variable.assign(unigram_log_probs(train_ids, tokenizer.vocabulary_size()))
         if config.sampled_softmax:
             network.sampling_log_q.assign(window_lm.sampling_log_probs(train_ids, tokenizer.vocabulary_size()))
         network.compile(optimizer=make_optimizer(config, network.trainable_variables),

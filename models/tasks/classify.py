@@ -60,6 +60,7 @@ class SequenceClassifier(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=ops.shape(x)[0])  # else metrics.jsonl logs loss 0
         backbone_ids = {id(v) for v in self.backbone.trainable_variables}
         variables = self.trainable_variables
         gradients = tape.gradient(loss, variables)
