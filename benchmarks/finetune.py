@@ -65,7 +65,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--label-counts", default="100,1000,all")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per label count (subsample, initialisation, order)")
     parser.add_argument("--backbones", default="rnnlm,seq2seq,word2vec",
-                        help="any of rnnlm, seq2seq, transformer, word2vec")
+                        help="any of rnnlm, seq2seq, transformer, word2vec, gpt2 (with --gpt2-preset)")
+    parser.add_argument("--gpt2-preset", default=None,
+                        help="a GPT-2 keras-hub preset directory (save_to_preset) or a name found in the presets "
+                             "directory: the gpt2 backbone's rows; without one they are skipped, and said so")
     parser.add_argument("--backbone-lr", type=float, default=3e-4, help="classification: the backbone's learning rate")
     parser.add_argument("--counting", default="yes", choices=("yes", "no"), help="the counting baseline rows")
     parser.add_argument("--translate-minutes", type=float, default=20.0,
@@ -172,6 +175,14 @@ def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float, side: st
     return model, info
 
 
+def load_gpt2(preset: str, corpus: lmzoo.Corpus, work: Path) -> tuple[Any, dict]:
+    """A pre-trained GPT-2 (no pre-training here: its text is OpenAI's WebText), copied into a run directory."""
+    run = RunDir(work / "pretrain-gpt2")
+    model = lmzoo.load(run.path) if run.is_complete() else lmzoo.train("gpt2", corpus, run.path, source=preset)
+    return model, {"pretrain_family": "gpt2", "pretrain_text": f"GPT-2 preset '{portable(preset)}' (WebText)",
+                   "pretrain_config": run.read_config()["config"], "pretrain_steps": None, "pretrain_seconds": None}
+
+
 def finetune_timing(out: Path, wall: float, cpu: float) -> dict[str, Any]:
     """The fine-tuning run's own training time (from its timing.json), so that a reused finished run keeps it."""
     seconds = RunDir(out).timing().get("train_seconds")
@@ -203,7 +214,14 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
                 results.add({"task": "classify", "model": name, "init": "counting", "labels": len(texts), "seed": seed,
                              "pretrain_text": None, "train_seconds": wall, "train_cpu_seconds": cpu, **scores})
     for backbone in args.backbones.split(","):
-        pretrained, info = pretrain(backbone, text, work, args.scale)
+        if backbone == "gpt2":
+            if not args.gpt2_preset:
+                print("gpt2: no preset directory given (--gpt2-preset DIR): its classification rows are not run")
+                results.add({"task": "pretrain", "model": "gpt2", "skipped": "no --gpt2-preset"})
+                continue
+            pretrained, info = load_gpt2(args.gpt2_preset, text, work)
+        else:
+            pretrained, info = pretrain(backbone, text, work, args.scale)
         results.add({"task": "pretrain", "model": backbone, **info})
         for count in counts:
             for seed in range(args.seeds):
