@@ -348,20 +348,21 @@ def seconds_per_step(pretrained: Any, data: Any, config: Any, out: Path, steps: 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean, standard deviation and count over seeds of each (task, model, init, labels or direction).
 
-    A row measured again (the same model, init, labels and seed, or the same translator and
-    direction) counts once: the later measurement replaces the earlier one.
+    A row measured again (the same model, init, labels and seed, or the same translator, direction
+    and number of steps) counts once: the later measurement replaces the earlier one. Translators
+    trained for different numbers of steps are separate lines.
     """
     latest: dict[tuple, dict[str, Any]] = {}
     for row in rows:
         if row["task"] == "classify":
             latest[("classify", row["model"], row["init"], row["labels"], row["seed"])] = row
         elif row["task"] == "translate":
-            latest[("translate", row["model"], row["init"], row["direction"])] = row
+            latest[("translate", row["model"], row["init"], row["direction"], row.get("finetune_steps"))] = row
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for key, row in latest.items():
-        groups.setdefault(key[:4], []).append(row)
+        groups.setdefault(key[:4] if key[0] == "classify" else key, []).append(row)
     out = []
-    for (task, model, init, key), group in groups.items():
+    for (task, model, init, key, *_), group in groups.items():
         values = [100 * r["accuracy"] for r in group] if task == "classify" else [r["bleu"] for r in group]
         line = {"task": task, "model": model, "init": init, "labels_or_direction": key,
                 "metric": "accuracy %" if task == "classify" else "BLEU", "mean": float(np.mean(values)),
