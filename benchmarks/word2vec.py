@@ -119,7 +119,7 @@ def profile(corpus) -> dict:
 
     config = w.Word2VecConfig(**SETTINGS)
     start = time.perf_counter()
-    tokenizer = w._fit_tokenizer(config, corpus)
+    tokenizer = w.fit_word_tokenizer(config, corpus)
     stream = w.PairStream(tokenizer, corpus.train, config)
     setup = time.perf_counter() - start
     steps = stream.expected_steps()
@@ -198,12 +198,12 @@ def main() -> None:
 
     import lmzoo
     from lmzoo.harness import score_embeddings
-    from lmzoo.models.word2vec import Word2VecConfig, _fit_tokenizer, sentence_words
+    from lmzoo.models.word2vec import Word2VecConfig, fit_word_tokenizer, sentence_words
     from lmzoo.runs import RunDir, library_versions
 
     load_before = os.getloadavg()
     corpus = lmzoo.load_corpus("ptb", args.data_dir)
-    tokenizer = _fit_tokenizer(Word2VecConfig(**SETTINGS), corpus)
+    tokenizer = fit_word_tokenizer(Word2VecConfig(**SETTINGS), corpus)
     sentences = sentence_words(tokenizer, corpus.train)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

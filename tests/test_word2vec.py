@@ -310,11 +310,11 @@ def test_interrupted_training_resumes_from_its_backup(lee, tmp_path, monkeypatch
             if epoch == 1:
                 raise RuntimeError("simulated interruption")
 
-    standard = word2vec.training_callbacks
-    monkeypatch.setattr(word2vec, "training_callbacks", lambda run: [*standard(run), Interrupt()])
+    standard = word2vec.training.training_callbacks
+    monkeypatch.setattr(word2vec.training, "training_callbacks", lambda run: [*standard(run), Interrupt()])
     with pytest.raises(RuntimeError, match="simulated"):
         train("word2vec", lee, tmp_path / "resumed", preset="quick")
-    monkeypatch.setattr(word2vec, "training_callbacks", standard)
+    monkeypatch.setattr(word2vec.training, "training_callbacks", standard)
     resumed = train("word2vec", lee, tmp_path / "resumed", preset="quick")
     straight = train("word2vec", lee, tmp_path / "straight", preset="quick")
     epochs = [r for r in model_metrics(tmp_path / "resumed") if "epoch" in r]
@@ -503,8 +503,12 @@ def test_alias_table_draws_the_noise_distribution_exactly():
 
 def test_xla_turned_off_by_keras_fails_loudly(lee, tmp_path, monkeypatch):
     """Keras compiles without XLA, with a mere warning, when it thinks a model cannot be jit-compiled."""
-    from keras.src.trainers import trainer
+    compile_with_xla = SkipGramNegativeSampling.compile
 
-    monkeypatch.setattr(trainer, "model_supports_jit", lambda model: False)
+    def compile_as_keras_falls_back(self, *args, **kwargs):
+        compile_with_xla(self, *args, **kwargs)
+        self.jit_compile = False  # what Keras does under TF op determinism, or for a model it cannot jit
+
+    monkeypatch.setattr(SkipGramNegativeSampling, "compile", compile_as_keras_falls_back)
     with pytest.raises(LmzooError, match=r"jit_compile=True was asked for but Keras compiled with False"):
         train("word2vec", lee, tmp_path, preset="quick")

@@ -1,0 +1,82 @@
+"""`SkipGramNegativeSampling`: the Keras model, two embedding tables and the negative-sampling loss."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import keras
+from keras import ops
+
+from lmzoo.datasets.tokenizers import (
+    PAD,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@keras.saving.register_keras_serializable(package="lmzoo")
+class SkipGramNegativeSampling(keras.Model):
+    """Skip-gram or CBOW scorer: centre ("input") and context ("output") embedding tables.
+
+    Called on `{"inputs": ..., "targets": (batch, t + k)}` it returns the logits u_t · v for
+    each target; `compute_loss` turns them into the negative-sampling loss, summed over the
+    batch. The first t targets of a row are its true words (`<pad>` where a window is short),
+    the last k (`negatives`) its noise words, each a negative for every true word of the row.
+    For skip-gram v is the centre's vector and the true words its context; for CBOW, `inputs`
+    is (batch, 2·window) context ids padded with 0, v is their mean and t = 1 (the centre).
+
+    Example:
+        >>> import numpy as np
+        >>> m = SkipGramNegativeSampling(vocabulary_size=10, dimension=4, negatives=2)
+        >>> tuple(m({"inputs": np.array([4]), "targets": np.array([[5, 0, 6, 7]])}).shape)
+        (1, 4)
+    """
+
+    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", negatives: int = 5, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size, self.dimension, self.arch, self.negatives = vocabulary_size, dimension, arch, negatives
+        # word2vec.c's initialisation: input vectors uniform in ±0.5/dim, output vectors zero.
+        self.centre = keras.layers.Embedding(
+            vocabulary_size, dimension, name="centre",
+            embeddings_initializer=keras.initializers.RandomUniform(-0.5 / dimension, 0.5 / dimension))
+        self.context = keras.layers.Embedding(vocabulary_size, dimension, name="context", embeddings_initializer="zeros")
+        # Per-pair loss summed in float64, so the logged epoch loss never saturates (gensim #2735).
+        self.pair_loss = keras.metrics.Mean(name="loss", dtype="float64")
+
+    def call(self, inputs):
+        targets = self.context(inputs["targets"])  # (batch, t + k, dim)
+        if self.arch == "cbow":
+            words = inputs["inputs"]  # (batch, 2 * window)
+            mask = ops.cast(ops.not_equal(words, PAD), targets.dtype)[:, :, None]
+            summed = ops.sum(self.centre(words) * mask, axis=1)  # (batch, dim)
+            mean = summed / ops.maximum(ops.sum(mask, axis=1), 1.0)
+            # Forward: the mean. Backward: each context word gets the full error, not error/count,
+            # which is the update word2vec.c and gensim (cbow_mean=1) make.
+            hidden = summed + ops.stop_gradient(mean - summed)
+        else:
+            hidden = self.centre(inputs["inputs"])  # (batch, dim)
+        return ops.einsum("bkd,bd->bk", targets, hidden)  # (batch, t + k)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        k = self.negatives
+        words, noise = x["targets"][:, :-k], x["targets"][:, -k:]
+        real = ops.not_equal(words, PAD)  # (batch, t): the row's true words
+        # Noise word i is a negative of every pair of its row, except a pair whose true word it is
+        # (gensim skips those): its term counts once per pair it stands for.
+        uses = ops.sum(ops.cast(ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], noise[:, None, :])),
+                                y_pred.dtype), axis=1)  # (batch, k)
+        real = ops.cast(real, y_pred.dtype)
+        # -log σ(s) = softplus(-s) for a true word; -log σ(-s) = softplus(s) for a noise word.
+        per_row = ops.sum(ops.softplus(-y_pred[:, :-k]) * real, axis=1) + ops.sum(ops.softplus(y_pred[:, -k:]) * uses, axis=1)
+        pairs = ops.sum(real, axis=1)
+        self.pair_loss.update_state(per_row / ops.maximum(pairs, 1.0), sample_weight=pairs)  # the mean per pair
+        return ops.sum(per_row)
+
+    @property
+    def metrics(self):
+        return [self.pair_loss]
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "dimension": self.dimension,
+                "arch": self.arch, "negatives": self.negatives}
