@@ -179,8 +179,10 @@ def load_gpt2(preset: str, corpus: lmzoo.Corpus, work: Path) -> tuple[Any, dict]
     """A pre-trained GPT-2 (no pre-training here: its text is OpenAI's WebText), copied into a run directory."""
     run = RunDir(work / "pretrain-gpt2")
     model = lmzoo.load(run.path) if run.is_complete() else lmzoo.train("gpt2", corpus, run.path, source=preset)
-    return model, {"pretrain_family": "gpt2", "pretrain_text": f"GPT-2 preset '{portable(preset)}' (WebText)",
-                   "pretrain_config": run.read_config()["config"], "pretrain_steps": None, "pretrain_seconds": None}
+    config = run.read_config()["config"]
+    return model, {"pretrain_family": "gpt2", "pretrain_text": f"GPT-2 preset '{portable(preset)}' (OpenAI's are WebText)",
+                   "pretrain_config": {**config, "source": portable(config["source"])}, "pretrain_steps": None,
+                   "pretrain_seconds": None}
 
 
 def finetune_timing(out: Path, wall: float, cpu: float) -> dict[str, Any]:
