@@ -209,6 +209,3 @@ class ZooIdsBPETokenizer(VocabularyTokenizer):
 
     def unknown_pieces(self, text: str) -> list[str]:
         return []  # byte-level: nothing is unknown
-
-    def get_config(self) -> dict:
-        return {"kind": self.kind, "vocabulary": self.vocabulary, "options": self.options}

@@ -134,6 +134,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     else:
         texts = [t for pair in train for t in pair] if isinstance(data, PairData) else [t for t, _ in train]
     unknown = check_tokenizer(tokenizer, texts, config.max_unknown_rate, "task's training")
+    total = total_steps(config, len(train))
     keras.utils.set_random_seed(config.seed)
     extra: dict[str, Any] = {}
     if isinstance(data, LabelledData):
@@ -146,8 +147,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
 
         extra["labels"] = list(data.labels)
     else:
-        network, length, start = build_translator(config, pretrained, source_tokenizer,
-                                                  total_steps(config, len(train)))
+        network, length, start = build_translator(config, pretrained, source_tokenizer, total)
 
         def arrays(items: Sequence[tuple[str, str]]) -> tuple[Any, np.ndarray, np.ndarray]:
             if config.architecture == "decoder_only":
@@ -164,7 +164,6 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     if source_tokenizer is not None:
         source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
     x, y, w = arrays(train)
-    total = total_steps(config, len(y))
     chunks = math.ceil(total / config.checkpoint_every_n_steps)
     chunk = math.ceil(total / chunks)  # equal chunks, so that chunks * chunk overshoots `total` by < chunks
     valid = arrays(data.valid) if data.valid else None
