@@ -287,6 +287,10 @@ def _load_catalog(entry: CatalogEntry, directory: Path, allow_download: bool) ->
         test, valid = _fractions(len(examples))
         parts = {s: _take(examples, idx) for s, idx in seeded_split(len(examples), test, valid).items()}
         return LabelledData(entry.name, **parts, labels=tuple(entry.extra["labels"]), source=entry.description)
+    if entry.extra.get("reader") == "imdb":
+        from lmzoo.datasets import imdb
+
+        return imdb.load_labelled(entry, directory, allow_download)
     paths = [ensure_task_file(f, directory, allow_download) for f in entry.files]
     if kind == LABELLED:
         examples = []
