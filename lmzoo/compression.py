@@ -28,7 +28,7 @@ from collections.abc import Callable
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "gzip": lambda data: zlib.compress(data, 9),
     "bz2": lambda data: bz2.compress(data, 9),
-    "xz": lambda data: lzma.compress(data, preset=9 | lzma.PRESET_EXTREME),
+    "xz": lambda data: lzma.compress(data, preset=9),
 }
 
 

@@ -93,6 +93,7 @@ from lmzoo.datasets.tokenizers import (
 )
 from lmzoo.errors import LmzooError
 from lmzoo.models import distribute, sampling, window_lm
+from lmzoo.models.callbacks import KeepBestOnValid, StopAtDeadline
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
 
@@ -129,6 +130,10 @@ class RNNLMConfig:
     clipnorm: float = 1.0  # global gradient norm (0: none)
     eval_every: int = 250  # steps per Keras epoch: validation, metrics and checkpoint
     eval_batches: int | None = None  # validation batches per evaluation (None: the whole split)
+    # After each chunk, score the whole valid split with the state carried (as test is scored) and
+    # keep the best weights: the saved model is the best-valid one (callbacks.KeepBestOnValid).
+    select_on_valid: bool = False
+    time_budget_seconds: float = 0.0  # stop training after this much wall time (0: none); see StopAtDeadline
     score_chunk: int = 256  # tokens per compiled call when scoring with a carried state
     jit_compile: bool = False  # XLA made the Keras LSTM loop 2x slower on a 2-core CPU (measured): opt in
     tensorboard: bool = False
@@ -157,6 +162,8 @@ class RNNLMConfig:
             raise LmzooError(f"clipnorm={self.clipnorm} must be >= 0 (0: no clipping)")
         if self.sampled_softmax < 0:
             raise LmzooError(f"sampled_softmax={self.sampled_softmax} must be >= 0 (0: the full softmax)")
+        if self.time_budget_seconds < 0:
+            raise LmzooError(f"time_budget_seconds={self.time_budget_seconds} must be >= 0 (0: no budget)")
 
 
 PRESETS = {
@@ -491,12 +498,18 @@ def train(config: RNNLMConfig, corpus: Corpus, run: RunDir) -> RNNLM:
             data = window_lm.contiguous_windows(train_ids, config.context, config.batch_size, start_step=start)
         else:
             data = window_lm.random_windows(train_ids, config.context, config.batch_size, config.seed, start_step=start)
-        valid = window_lm.validation_windows(tokenizer.encode(corpus.valid), config.context, config.batch_size,
-                                             config.eval_batches)
+        valid_ids = tokenizer.encode(corpus.valid)
+        valid = window_lm.validation_windows(valid_ids, config.context, config.batch_size, config.eval_batches)
+        model = RNNLM(config, tokenizer, network)
+        keep_best = KeepBestOnValid(run, lambda: -np.mean(model.token_log_probs(valid_ids)))
+        extra = [keep_best] if config.select_on_valid else []
+        if config.time_budget_seconds:
+            extra.append(StopAtDeadline(config.time_budget_seconds, reserve=lambda: keep_best.last_seconds))
         window_lm.fit_windows(network, run, data, steps=config.steps, eval_every=config.eval_every,
                               tokens_per_step=config.batch_size * config.context, valid_data=valid,
-                              tensorboard=config.tensorboard)
-    model = RNNLM(config, tokenizer, network)
+                              tensorboard=config.tensorboard, callbacks=extra)
+        if config.select_on_valid:
+            keep_best.restore_best()
     model.save(run)
     run.mark_complete()
     return model
