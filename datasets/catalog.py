@@ -161,7 +161,9 @@ CATALOG: dict[str, CatalogEntry] = {
 # archive at their URL (only that member is extracted, to the catalog path).
 _MR = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
 _MR_SPLIT = "seeded shuffle (numpy default_rng(0)) of the 10,662 snippets: last 1,066 test, 533 before them valid, 9,063 train"
-_TATOEBA_SPLIT = "seeded shuffle (numpy default_rng(0)) of the 29,155 pairs: last 1,000 test, 500 before them valid, 27,655 train"
+_TATOEBA_SPLIT = ("seeded shuffle (numpy default_rng(0)) of the 29,155 pairs, cut so that pairs sharing a sentence (after "
+                  "case and spacing are normalised) stay in one split: about the last 1,000 test, 500 before them "
+                  "valid, the rest train (lmzoo.datasets.labelled.disjoint_split)")
 
 _ACLIMDB = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 # Each file is one folder of the archive, one review a line in id order (see lmzoo.datasets.imdb).

@@ -38,7 +38,7 @@ from typing import TypeVar
 from lmzoo.datasets.catalog import CatalogEntry, CorpusFile
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.download import DATA_ENV, _fetch_bytes, ensure_file
-from lmzoo.datasets.labelled import LabelledData, seeded_split
+from lmzoo.datasets.labelled import LabelledData, normalise, seeded_split
 from lmzoo.errors import LmzooError
 
 ACLIMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -68,16 +68,6 @@ def clean_review(text: str) -> str:
     """
     text = html.unescape(_LINE_BREAKS.sub(" ", text))
     return unicodedata.normalize("NFC", text.translate(_C1_TABLE)).strip()
-
-
-def normalise(text: str) -> str:
-    """The form in which two examples count as the same: case-folded, runs of spaces made one.
-
-    Example:
-        >>> normalise("  A  Good\\tFilm ") == normalise("a good film")
-        True
-    """
-    return " ".join(text.casefold().split())
 
 
 def read_reviews(path: Path) -> list[str]:
