@@ -112,6 +112,34 @@ def run_point(name: str, corpus, size_label: str, args: argparse.Namespace) -> d
     return row
 
 
+def embedding_rows(corpus, size_label: str, args: argparse.Namespace) -> list[dict]:
+    """Counting against prediction for word vectors on one prefix: the word 5-gram's PPMI + SVD vectors
+    (its symmetric window of 2) and Word2Vec skip-gram with the same window and dimension."""
+    import lmzoo
+    from lmzoo.harness import count_words, score_embeddings
+
+    words = count_words(corpus.train)
+    rows = []
+    for name, family, overrides in (
+            ("PPMI + SVD (word 5-gram's counts)", "ngram", {**COUNTING["word-5gram"][1], "embedding_window": 2}),
+            ("Word2Vec skip-gram", "word2vec", {"window": 2, "dimension": 100, "min_count": 2,
+                                                "epochs": max(1, min(5, round(args.pretrain_word_budget / words)))})):
+        out = Path(args.work) / size_label / ("word-5gram" if family == "ngram" else "word2vec")
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        done = out.joinpath("COMPLETE").exists()
+        model = lmzoo.load(out) if done else lmzoo.train(family, corpus, out, overwrite=True, seed=args.seed, **overrides)
+        scores = score_embeddings(model)
+        rows.append({"model": name, "kind": "counting" if family == "ngram" else "neural", "size": size_label,
+                     "train_chars": len(corpus.train), "train_words": words, "settings": overrides,
+                     "reused_counting_run": done, "wall_minutes": (time.perf_counter() - wall) / 60,
+                     "cpu_minutes": (cpu_seconds() - cpu) / 60, "load_after": load_average(),
+                     **{k: scores.get(k) for k in ("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy",
+                                                   "wordsim353_oov", "simlex999_oov", "vocabulary_words")}})
+        print(f"embeddings {size_label:>4} {name}: WS353 {scores.get('wordsim353_spearman')}, "
+              f"SimLex {scores.get('simlex999_spearman')}, analogy {scores.get('analogy_accuracy')}", flush=True)
+    return rows
+
+
 def crossings(rows: list[dict]) -> list[dict]:
     """Where each neural family's bits/char first goes below the best counting model's, in log x."""
     sizes = sorted({r["train_chars"] for r in rows})
@@ -191,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=float, default=10.0)
     parser.add_argument("--max-tokens", type=int, default=2_500_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--part", choices=("bits", "embeddings"), default="bits",
+                        help="bits: the bits/char atlas; embeddings: PPMI + SVD against Word2Vec on --embedding-sizes")
+    parser.add_argument("--embedding-sizes", default="1e6,1e7,all")
+    parser.add_argument("--pretrain-word-budget", type=float, default=2.5e7,
+                        help="Word2Vec passes over a prefix, capped at this many words in all (1-5 passes)")
     parser.add_argument("--work", default=str(ROOT / "runs" / "crossover"))
     parser.add_argument("--out", default=str(RESULTS / "crossover.json"))
     args = parser.parse_args(argv)
@@ -213,6 +246,15 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                 "corpus": full.source,
                 "test": {"reviews": args.test_reviews, "characters": len(base.test)}}
+    if args.part == "embeddings":
+        rows = [r for size in args.embedding_sizes.split(",") for r in embedding_rows(
+            dataclasses.replace(base, name=f"imdb-unsup-{size}",
+                                train=prefix(full.train, len(full.train) if size == "all" else int(float(size)))),
+            size, args)]
+        results["embeddings"] = {"command": "benchmarks/crossover.py " + " ".join(argv or sys.argv[1:]),
+                                 "date": results["date"], "rows": rows}
+        out.write_text(json.dumps(results, indent=1) + "\n")
+        return 0
     done = {(r["model"], r["size"]) for r in results["rows"]}
     models = args.models.split(",")
     neural_sizes = set(args.neural_sizes.split(","))
