@@ -94,7 +94,41 @@ def gap_note(curve: list[dict], epochs: float) -> str:
     return zaremba + "Its validation curve was still falling at the end: more epochs would help."
 
 
+def plot_compute(paths: list[str], out: Path) -> None:
+    """The compute axis: carried-state validation perplexity against training minutes, one line per
+    results file, with MKN5's and Zaremba's test figures as reference lines (each run's own test
+    perplexity, scored once on its best-valid checkpoint, is in its legend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        curve = [p for p in result["curve"] if p.get("valid_ppl_carried")]
+        load = result["machine"]["load_average_after_training"][2]
+        ax.plot([p["seconds"] / 60 for p in curve], [p["valid_ppl_carried"] for p in curve], marker="o",
+                label=f"{result['budget_seconds'] / 60:.0f}-minute run: test {result['test_perplexity']:.1f} "
+                      f"(load ~{load:.0f})")
+    ax.axhline(MKN5, color="black", linestyle="--", label=f"MKN5 (test {MKN5})")
+    ax.axhline(ZAREMBA_SMALL, color="grey", linestyle=":", label=f"Zaremba small (test {ZAREMBA_SMALL})")
+    ax.set_yscale("log")
+    ax.set_xlabel("training minutes (wall, 2 shared cores)")
+    ax.set_ylabel("PTB valid perplexity (state carried)")
+    ax.set_title("PTB: the LSTM against counting, by compute", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    print(f"wrote {out}")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--plot"]:  # rnnlm_ptb.py --plot RESULTS.json ... : the compute-axis figure
+        plot_compute(sys.argv[2:], ROOT / "benchmarks" / "results" / "rnnlm_ptb_compute.png")
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=20.0, help="training budget (wall clock)")
     parser.add_argument("--batch-size", type=int, default=20)
