@@ -156,7 +156,7 @@ def against_training_tokens(panels: Sequence[Mapping], path: str | Path, *, titl
     """Quality against training tokens (log x), one panel per corpus, the counting models as lines.
 
     Each panel is a mapping with `title`, `ylabel`, `curves` (each `label`, `tokens`, `values`, optional
-    `marker`), `lines` (each `label`, `value`: a model that does not train longer, e.g. a counting model)
+    `marker` and `color`), `lines` (each `label`, `value`: a model that does not train longer, e.g. a counting model)
     and optional `flops_params`: with it, a top axis labels the same x in training FLOPs ≈ 6·N·D
     (Kaplan et al. 2020) for a model of N = `flops_params` parameters. `logy` puts y on a log scale.
     """
@@ -166,7 +166,8 @@ def against_training_tokens(panels: Sequence[Mapping], path: str | Path, *, titl
             points = [(t, v) for t, v in zip(curve["tokens"], curve["values"], strict=True) if _usable(t) and _usable(v)]
             if points:
                 xs, ys = zip(*points, strict=True)
-                ax.plot(xs, ys, marker=curve.get("marker", "."), label=curve["label"])
+                ax.plot(xs, ys, marker=curve.get("marker", "."), label=curve["label"], color=curve.get("color"),
+                        ms=10 if len(points) == 1 else 5)
         for k, line in enumerate(panel.get("lines", ())):
             ax.axhline(line["value"], color=f"C{7 + k % 3}", ls="--", lw=1.2, label=f"{line['label']} {line['value']:.3g}")
         ax.set_xscale("log")

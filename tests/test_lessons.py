@@ -12,7 +12,7 @@ import pytest
 
 from lmzoo.lesson import CLAIMS_FILE
 
-LESSONS = sorted((Path(__file__).parent.parent / "lessons").glob("[0-9][0-9]_*.py"))
+LESSONS = sorted((Path(__file__).parent.parent / "lessons").glob("[0-9][0-9]*_*.py"))
 ENV = {"LMZOO_QUICK": "1", "MPLBACKEND": "Agg", "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 # A quoted figure: a number or range, an optional unit, then the claim that measures it in brackets,
