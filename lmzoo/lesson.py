@@ -176,6 +176,45 @@ def read_result(filename: str, *keys: str | int, default: Any = KeyError) -> Any
     return data
 
 
+def bigram_table(model: Any, vocabulary_size: int) -> Any:
+    """The V × V table p(next | previous) of a Keras model mapping previous ids to next-id logits."""
+    import numpy as np
+    from keras import ops
+
+    logits = ops.convert_to_numpy(model(np.arange(vocabulary_size, dtype="int32"))).astype(np.float64)
+    logits = logits.reshape(vocabulary_size, -1)
+    return np.exp(logits - np.logaddexp.reduce(logits, axis=1, keepdims=True))
+
+
+def check_bigram(table: Any, tokenizer: Any, text: str, *, target: float, tolerance: float = 0.005) -> float:
+    """Check a learner's bigram table (exercise of lesson 01b): every row a distribution over the
+    vocabulary, and the text's bits/char at most `target` + `tolerance`. Returns the bits/char; raises
+    `LmzooError` saying what is wrong otherwise.
+    """
+    import numpy as np
+
+    from lmzoo.datasets.tokenizers import BOS
+    from lmzoo.errors import LmzooError
+
+    table = np.asarray(table, dtype=np.float64)
+    size = tokenizer.vocabulary_size()
+    if table.shape != (size, size):
+        raise LmzooError(f"the table has shape {table.shape}, not ({size}, {size})", "one row per previous id")
+    if (table < 0).any() or not np.allclose(table.sum(axis=1), 1.0, atol=1e-6):
+        raise LmzooError("a row of the table is not a probability distribution", "normalise each row to sum to 1")
+    ids = np.array([BOS, *tokenizer.encode(text)])
+    probs = table[ids[:-1], ids[1:]]
+    if (probs <= 0).any():
+        raise LmzooError(f"{int((probs <= 0).sum())} test pairs get probability 0", "smooth the counts (add k)")
+    bits = float(-np.log2(probs).mean())
+    ok = bits <= target + tolerance
+    print(f"your bigram: {bits:.4f} bits/char; target {target:.4f} + {tolerance}: {'ok' if ok else 'not yet'}")
+    if not ok:
+        raise LmzooError(f"{bits:.4f} bits/char is above the target {target:.4f} + {tolerance}",
+                         "check the counts, the smoothing, or train longer")
+    return bits
+
+
 # Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the
 # Chinese text a lesson falls back to, and says so, when the `tang-poems` corpus is not on this machine.
 CHINESE_SAMPLE = (

@@ -13,6 +13,7 @@ import pytest
 from lmzoo.lesson import CLAIMS_FILE
 
 LESSONS = sorted((Path(__file__).parent.parent / "lessons").glob("[0-9][0-9]*_*.py"))
+SOLUTIONS = sorted((Path(__file__).parent.parent / "lessons" / "solutions").glob("[0-9][0-9]*_*.py"))
 ENV = {"LMZOO_QUICK": "1", "MPLBACKEND": "Agg", "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 # A quoted figure: a number or range, an optional unit, then the claim that measures it in brackets,
@@ -89,6 +90,43 @@ def test_lesson_header_exercises_and_no_hand_typed_figures(lesson):
     assert 'matplotlib.use("Agg")' not in text, f"{lesson.name}: let MPLBACKEND choose the backend"
     loose = [m.group(0) for m in APPROXIMATE.finditer(prose_results(lesson))]
     assert not loose, f"{lesson.name}: approximate figures that name no claim: {loose}"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_exercise_solutions_pass_their_checks(solution, tmp_path):
+    """Each lesson's appendix of build-it solutions runs and passes the `lmzoo.lesson.check_*` calls it makes."""
+    assert any(p.stem == solution.stem for p in LESSONS), f"{solution.name} solves no lesson"
+    result = run_lesson(solution, tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_check_bigram_refuses_a_wrong_table():
+    import numpy as np
+
+    from lmzoo.datasets.tokenizers import BOS, fit_tokenizer
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_bigram
+
+    text = "abcabcabd\n"
+    chars = fit_tokenizer("char", text)
+    size = chars.vocabulary_size()
+    ids = np.array([BOS, *chars.encode(text)])
+    counts = np.full((size, size), 0.1)
+    np.add.at(counts, (ids[:-1], ids[1:]), 1)
+    table = counts / counts.sum(axis=1, keepdims=True)
+    bits = check_bigram(table, chars, text, target=10.0)
+    assert check_bigram(table, chars, text, target=bits) == bits
+    with pytest.raises(LmzooError, match="above the target"):
+        check_bigram(table, chars, text, target=bits - 0.1)
+    with pytest.raises(LmzooError, match="not a probability distribution"):
+        check_bigram(counts, chars, text, target=10.0)
+    with pytest.raises(LmzooError, match="shape"):
+        check_bigram(table[:-1], chars, text, target=10.0)
+    uniform_but_zero = table.copy()
+    uniform_but_zero[ids[1], :] = 0
+    uniform_but_zero[ids[1], 0] = 1
+    with pytest.raises(LmzooError, match="probability 0"):
+        check_bigram(uniform_but_zero, chars, text, target=10.0)
 
 
 def test_markers_and_loose_figures_are_found():
