@@ -486,3 +486,10 @@ print(f"GPT-3: {gpt3_flops:.2e} FLOPs, {gpt3_flops / zoo_flops:.1e} times more")
 # 4. Time cached and uncached decoding for 50, 200 and 800 new tokens with a model of `context=256`.
 #    At what length does the cache start to pay off on this machine?
 # 5. Beam search with `num_beams=1` is greedy: check it with `sampling.beam_search`.
+# 6. **Build it: the key/value cache.** Write greedy decoding by hand over `transformer.network`: create an
+#    empty cache with `network.init_cache(1, length)`, fill it with the whole prompt in one
+#    `network.call_with_cache(prompt, cache, 0)` call, then feed one new token per step at its position
+#    (`call_with_cache(token, cache, index)`), taking the argmax of the last logits. Check it with
+#    `lmzoo.lesson.check_greedy(your_new_ids, transformer, prompt_ids)`: the target is the library's
+#    compiled cached decoder, token for token, up to the context length. Solution:
+#    `lessons/solutions/06_generation_and_gpt2.py` (the tests run it).

@@ -215,6 +215,24 @@ def check_bigram(table: Any, tokenizer: Any, text: str, *, target: float, tolera
     return bits
 
 
+def check_greedy(new_ids: Sequence[int], model: Any, prompt_ids: Sequence[int]) -> None:
+    """Check a learner's greedy decoding (exercise of lesson 06): `new_ids`, the tokens it generated after
+    `prompt_ids`, must equal the model's own cached greedy decoding (`generate_ids`) token for token.
+    Raises `LmzooError` naming the first position that differs.
+    """
+    from lmzoo.errors import LmzooError
+
+    reference = model.generate_ids(list(prompt_ids), max_length=len(new_ids), sampler="greedy")[0]
+    mine = [int(i) for i in new_ids]
+    first = next((i for i, (a, b) in enumerate(zip(mine, reference, strict=False)) if a != b), None)
+    if first is None and len(mine) != len(reference):
+        first = min(len(mine), len(reference))
+    if first is not None:
+        raise LmzooError(f"your decoding differs from generate_ids at new token {first}: {mine[first:first + 5]} "
+                         f"against {reference[first:first + 5]}", "check the cache index of each step")
+    print(f"your greedy decoding matches generate_ids for all {len(mine)} new tokens: ok")
+
+
 # Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the
 # Chinese text a lesson falls back to, and says so, when the `tang-poems` corpus is not on this machine.
 CHINESE_SAMPLE = (

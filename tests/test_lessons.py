@@ -129,6 +129,20 @@ def test_check_bigram_refuses_a_wrong_table():
         check_bigram(uniform_but_zero, chars, text, target=10.0)
 
 
+def test_check_greedy_names_the_first_differing_token():
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_greedy
+
+    class Model:  # stands in for a trained LM: its greedy decoding is fixed
+        def generate_ids(self, prompt_ids, *, max_length, sampler):
+            assert sampler == "greedy"
+            return [[5, 6, 7, 8][:max_length]]
+
+    check_greedy([5, 6, 7, 8], Model(), [1])
+    with pytest.raises(LmzooError, match="at new token 2: \\[9, 8\\] against \\[7, 8\\]"):
+        check_greedy([5, 6, 9, 8], Model(), [1])
+
+
 def test_markers_and_loose_figures_are_found():
     text = "KN scores 405 [kn3] and 8-10% [quick:unk], about 3 bits, ≈ 0.18 [ws], about 2.7 nats, ~4-5x."
     assert MARKER.findall(text) == [("405", "", "", "kn3"), ("8", "10", "quick", "unk"), ("0.18", "", "", "ws")]
