@@ -498,3 +498,7 @@ assert math.isclose(by_hand, scores["bits_per_char"], rel_tol=1e-9)
 #    to open bits per character, and to the unk rate? Which number would you report?
 # 4. Replace the spelling model's order (`SpellingModel.fit(corpus.train, order=1)`): how much do the
 #    word models' open figures move? Why does a better spelling model help word models?
+# 5. **Build it: open-vocabulary bits per character.** Before reading "Scoring by hand, once", compute
+#    a word bigram's open figure yourself from `token_log_probs`, `unknown_pieces` and `spelling.cost`,
+#    and check it with `lmzoo.lesson.check_open_bits(your_bits, bigram, corpus.test, spelling)`: the
+#    target is the harness's figure to 1e-9. Solution: `lessons/solutions/07_compare.py` (the tests run it).

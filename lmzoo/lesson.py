@@ -233,6 +233,73 @@ def check_greedy(new_ids: Sequence[int], model: Any, prompt_ids: Sequence[int]) 
     print(f"your greedy decoding matches generate_ids for all {len(mine)} new tokens: ok")
 
 
+def check_tokenizer(encode: Any, decode: Any, text: str) -> int:
+    """Check a learner's character tokenizer (exercise of lesson 00): `decode(encode(text))` gives the text
+    back, the ids are distinct integers per distinct character, and no two characters share an id.
+    Returns the number of distinct ids; raises `LmzooError` saying what is wrong otherwise."""
+    from lmzoo.errors import LmzooError
+
+    ids = list(encode(text))
+    if len(ids) != len(text) or not all(isinstance(i, int) for i in ids):
+        raise LmzooError(f"encode gave {len(ids)} ids for {len(text)} characters", "one int id per character")
+    if decode(ids) != text:
+        raise LmzooError("decode(encode(text)) is not the text", "decode must invert encode exactly")
+    pairs = set(zip(text, ids, strict=True))
+    if len(pairs) != len(set(text)) or len({i for _, i in pairs}) != len(set(text)):
+        raise LmzooError("a character has two ids, or two characters share one", "one id per distinct character")
+    print(f"your tokenizer: {len(set(ids))} ids for {len(set(text))} distinct characters, round trip exact: ok")
+    return len(set(ids))
+
+
+def check_causal_attention(attention: Any, *, length: int = 6, width: int = 4, seed: int = 0) -> float:
+    """Check a learner's causal scaled dot-product attention (exercise of lesson 04): `attention(q, k, v)` on
+    (length, width) NumPy arrays must match the library's `scaled_dot_product_attention` with the causal bias
+    to 1e-5, and changing the last value vector must not change any earlier output. Returns the largest
+    difference; raises `LmzooError` otherwise."""
+    import numpy as np
+    from keras import ops
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.models.transformer_layers import causal_bias, scaled_dot_product_attention
+
+    rng = np.random.default_rng(seed)
+    q, k, v = (rng.normal(size=(length, width)).astype("float32") for _ in range(3))
+    expected, _ = scaled_dot_product_attention(q[None, None], k[None, None], v[None, None], bias=causal_bias(length))
+    mine = np.asarray(attention(q, k, v), dtype=np.float64)
+    if mine.shape != (length, width):
+        raise LmzooError(f"your attention returned shape {mine.shape}, not {(length, width)}", "one output row per query")
+    gap = float(np.abs(mine - ops.convert_to_numpy(expected)[0, 0]).max())
+    if gap > 1e-5:
+        raise LmzooError(f"your attention differs from the library's by {gap:.2g}", "scale by 1/sqrt(d_k), add the bias "
+                         "before the softmax, softmax over the keys")
+    changed = v.copy()
+    changed[-1] += 10.0
+    moved = float(np.abs(np.asarray(attention(q, k, changed))[:-1] - mine[:-1]).max())
+    if moved > 1e-6:
+        raise LmzooError(f"changing the last value moved earlier outputs by {moved:.2g}", "mask the future keys")
+    print(f"your causal attention matches the library's (largest difference {gap:.1e}) and ignores the future: ok")
+    return gap
+
+
+def check_open_bits(bits_per_char: float, model: Any, text: str, spelling: Any) -> float:
+    """Check a learner's open-vocabulary bits/char computed by hand (exercise of lesson 07) against
+    `lmzoo.harness.score_text` to 1e-9 relative. Returns the harness's figure; raises `LmzooError` otherwise."""
+    import math
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.harness import score_text
+
+    expected = score_text(model, text, spelling)["bits_per_char"]
+    if not math.isclose(bits_per_char, expected, rel_tol=1e-9):
+        closed = score_text(model, text, spelling)["bits_per_char_closed"]
+        hint = ("that is the closed figure: add the spelling cost of every unknown word"
+                if math.isclose(bits_per_char, closed, rel_tol=1e-6) else "negative log-probabilities in nats, "
+                "plus spelling costs, / ln 2 / characters of the text")
+        raise LmzooError(f"{bits_per_char:.6f} bits/char, the harness says {expected:.6f}", hint)
+    print(f"your open-vocabulary figure {bits_per_char:.4f} bits/char equals the harness's: ok")
+    return expected
+
+
 # Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the
 # Chinese text a lesson falls back to, and says so, when the `tang-poems` corpus is not on this machine.
 CHINESE_SAMPLE = (

@@ -143,6 +143,48 @@ def test_check_greedy_names_the_first_differing_token():
         check_greedy([5, 6, 9, 8], Model(), [1])
 
 
+def test_check_tokenizer_and_check_causal_attention_refuse_wrong_answers():
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_causal_attention, check_tokenizer
+
+    text = "abca"
+    check_tokenizer(lambda s: [ord(c) for c in s], lambda ids: "".join(map(chr, ids)), text)
+    with pytest.raises(LmzooError, match="not the text"):
+        check_tokenizer(lambda s: [ord(c) for c in s], lambda ids: "".join(map(chr, ids)).upper(), text)
+    with pytest.raises(LmzooError, match="share one"):
+        check_tokenizer(lambda s: [0] * len(s), lambda ids: text, text)
+
+    def attention(q, k, v, scale=True, causal=True):
+        scores = q @ k.T / (np.sqrt(q.shape[-1]) if scale else 1.0)
+        if causal:
+            scores = scores + np.triu(np.full(scores.shape, -np.inf), k=1)
+        weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        return weights / weights.sum(axis=-1, keepdims=True) @ v
+
+    assert check_causal_attention(attention) < 1e-5
+    with pytest.raises(LmzooError, match="differs from the library's"):
+        check_causal_attention(lambda q, k, v: attention(q, k, v, scale=False))
+    with pytest.raises(LmzooError, match="differs"):
+        check_causal_attention(lambda q, k, v: attention(q, k, v, causal=False))
+
+
+def test_check_open_bits_refuses_the_closed_figure(lee, tmp_path):
+    import lmzoo
+    from lmzoo.errors import LmzooError
+    from lmzoo.harness import score_text
+    from lmzoo.lesson import check_open_bits
+    from lmzoo.spelling import SpellingModel
+
+    spelling = SpellingModel.fit(lee.train)
+    unigram = lmzoo.train("unigram", lee, tmp_path)
+    scores = score_text(unigram, lee.test, spelling)
+    assert check_open_bits(scores["bits_per_char"], unigram, lee.test, spelling) == scores["bits_per_char"]
+    with pytest.raises(LmzooError, match="closed figure"):
+        check_open_bits(scores["bits_per_char_closed"], unigram, lee.test, spelling)
+
+
 def test_markers_and_loose_figures_are_found():
     text = "KN scores 405 [kn3] and 8-10% [quick:unk], about 3 bits, ≈ 0.18 [ws], about 2.7 nats, ~4-5x."
     assert MARKER.findall(text) == [("405", "", "", "kn3"), ("8", "10", "quick", "unk"), ("0.18", "", "", "ws")]
