@@ -112,7 +112,7 @@ ax.set_ylabel("test bits/char")
 ax.set_title("How much history does the character LSTM use?")
 ax.legend()
 lesson.save_and_show(fig, OUT / "history_used.png")
-claim("short_window_loss", windowed[0] - carried["carried state"], quick=(0.1, 1.5), full=(0.3, 1.2),
+claim("short_window_loss", windowed[0] - carried["carried state"], quick=(0.05, 1.5), full=(0.3, 1.2),
       text="bits/char lost when each window is 4 characters")
 claim("long_window_loss", abs(windowed[-1] - carried["carried state"]), quick=(0, 0.02), full=(0, 0.02),
       text="|bits/char lost| with 64-character windows")
