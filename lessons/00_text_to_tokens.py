@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 00: from text to tokens
 #
+# **The question:** A model reads numbers, not text. How do we cut a text into pieces and number them,
+# in English and in Chinese, and what does each choice cost?
+#
 # **What you will learn:** the four steps every language model starts with (segment the text, encode
 # the pieces as ids and then vectors, arrange them as training sequences, predict); character, word and
 # subword tokenizers and what each costs in vocabulary size and unknown words; why Chinese is easy at the

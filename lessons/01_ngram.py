@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 01: n-gram language models, from counting to modified Kneser-Ney
 #
+# **The question:** How well can we predict the next word by counting what followed the same few words
+# before, and what do we do about the contexts we never saw?
+#
 # **What you will learn:** what a language model is (a probability for the next word given the previous
 # ones) and how an n-gram model gets it by counting the previous n-1 words; why counting alone fails (data
 # sparsity: most longer n-grams of new text were never seen); smoothing as the cure, from add-k to

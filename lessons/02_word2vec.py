@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 02: word vectors with Word2Vec
 #
+# **The question:** Counting treats every word as unrelated to every other. Can a vector per word,
+# learned from its neighbours, capture that "fire" and "blaze" are alike?
+#
 # **What you will learn:** why one-hot word ids carry no meaning and dense vectors can; the skip-gram
 # and CBOW objectives with negative sampling, written out; the three tricks that make Word2Vec work
 # (subsampling frequent words, a dynamic window, noise words from unigram^0.75); how to read training

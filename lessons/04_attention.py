@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 04: attention
 #
+# **The question:** Instead of squeezing the past into one vector, can each position look back at
+# every earlier one and choose what to use?
+#
 # **What you will learn:** scaled dot-product attention with queries, keys and values,
 # `A = softmax(QKᵀ/√d_k + b)`; that the causal mask is exactly such an additive bias `b` (−∞ above the
 # diagonal) and that a relative-position bias is another one; what attention weights look like on a real

@@ -1,6 +1,8 @@
 # %% [markdown]
 # # Lesson 05: the Transformer language model (GPT-style)
 #
+# **The question:** What is a GPT, exactly, and how is it trained to predict the next token?
+#
 # **What you will learn**: what a GPT-style language model is (a stack of *decoder* blocks with a
 # causal mask, no encoder and no cross-attention); how it is trained by maximum likelihood, i.e. by
 # minimising the cross-entropy of the next token; how to read its learning curves; how its bits

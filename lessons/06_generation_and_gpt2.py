@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 06: generation, and pre-trained GPT-2
 #
+# **The question:** A language model gives next-token probabilities. How do we turn them into text,
+# quickly, and what do the articles' GPT-2 recipes get wrong?
+#
 # **What you will learn:** the articles' GPT-2 recipe (load a pre-trained model, encode a prompt,
 # generate with `max_length` and `num_return_sequences`, decode) with keras-nlp presets, and what to do
 # when there is no network; GPT-2's byte-level BPE and why it never needs `<unk>`; the decoding
