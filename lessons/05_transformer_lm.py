@@ -6,8 +6,8 @@
 # **What you will learn**: what a GPT-style language model is (a stack of *decoder* blocks with a
 # causal mask, no encoder and no cross-attention); how it is trained by maximum likelihood, i.e. by
 # minimising the cross-entropy of the next token; how to read its learning curves; how its bits
-# per character compare with a counting baseline on the same text; and how greedy, temperature,
-# top-k, top-p and beam decoding differ on the same prompt, with a key/value cache.
+# per character compare with a counting baseline on the same text. Decoding (greedy, top-k, top-p,
+# beam, the key/value cache) is lesson 06's subject.
 #
 # **Prerequisites**: lesson 04 (attention, the causal mask as an additive bias, positional
 # encodings) and the idea of perplexity from the n-gram lesson.
@@ -24,8 +24,7 @@
 # character on the same text: on 290k characters and a one-minute budget the counting model still wins,
 # and section 4 discusses why. The same Transformer code on tiny Shakespeare (1M characters, 2,000 steps)
 # reaches 1.85-1.92 [shakespeare_val_loss] nats per character (`benchmarks/transformer_shakespeare.py`).
-# The loss is highest at the first position of a window and falls as the context grows. Quick-mode
-# samples are letter soup with real short words; greedy and beam decoding repeat themselves.
+# The loss is highest at the first position of a window and falls as the context grows.
 #
 # **Library modules used**: `lmzoo.models.transformer` (config, both builds, training, generation),
 # `lmzoo.models.transformer_layers` (attention, blocks), `lmzoo.harness` (bits per character),
@@ -41,7 +40,6 @@ import numpy as np
 
 import lmzoo
 from lmzoo import plots
-from lmzoo.datasets.tokenizers import EOS
 from lmzoo.harness import score_text, spelling_model
 from lmzoo.lesson import (
     claim,
@@ -53,7 +51,6 @@ from lmzoo.lesson import (
     show,
     show_saved,
 )
-from lmzoo.models import sampling
 from lmzoo.models.transformer import ScratchTransformerLM
 from lmzoo.models.transformer_layers import MultiHeadAttention, TransformerBlock
 from lmzoo.runs import RunDir
@@ -275,48 +272,9 @@ print(f"cosine of the state of {word!r} across {len(ends)} contexts: mean {pairw
 assert pairwise.min() < 0.999
 
 # %% [markdown]
-# ## 5. Decoding strategies side by side
+# Generating text from this model (greedy, temperature, top-k, top-p, beam, and the key/value cache that
+# makes each new token cost one position) is lesson 06's subject.
 #
-# The same model, the same prompt, five ways to pick the next token. Greedy always takes the most
-# likely character and soon loops; temperature < 1 sharpens the distribution before sampling;
-# top-k samples only among the k most likely; top-p (nucleus) among the smallest set holding
-# p of the probability; beam search keeps the `num_beams` best partial texts. All of them run
-# through keras-nlp samplers with a key/value cache: each new character costs one position.
-
-# %%
-prompt = "The government "
-strategies = {
-    "greedy": {},
-    "temperature": {"temperature": 0.8},
-    "top_k": {"top_k": 10},
-    "top_p": {"top_p": 0.9},
-    "beam": {"num_beams": 4},
-}
-for sampler, options in strategies.items():
-    text_out = model.generate(prompt, max_length=60, sampler=sampler, seed=0, **options)[0]
-    print(f"{sampler:>12} {options!s:<20} | {prompt}{text_out!r}")
-
-# %% [markdown]
-# The cache is an optimisation, never a change of result: within one context window, greedy
-# decoding with the cache equals greedy decoding that recomputes the whole window for every new
-# token (`lmzoo.models.sampling.generate` over `next_log_probs`), token for token. (Past the
-# context the two differ by design: the cached decoder slides its window by half a context and
-# rebuilds the cache, the plain loop slides by one token.)
-
-# %%
-prompt_ids = model.tokenizer.encode(prompt)
-new_tokens = model.config.context - len(prompt_ids)  # stay inside one window
-timings = {}
-for name, decode in (("cached", lambda: model.generate_ids(prompt_ids, max_length=new_tokens)[0]),
-                     ("recompute", lambda: sampling.generate(model.next_log_probs, prompt_ids,
-                                                             max_new_tokens=new_tokens, eos_id=EOS)[0])):
-    decode()  # compile once
-    start = time.perf_counter()
-    timings[name] = (decode(), time.perf_counter() - start)
-assert timings["cached"][0] == timings["recompute"][0]
-print({name: f"{new_tokens / seconds:.0f} tokens/s" for name, (_, seconds) in timings.items()})
-
-# %% [markdown]
 # ## Summary
 #
 # - A GPT-style language model is a stack of decoder blocks with causal self-attention: changing
@@ -326,8 +284,6 @@ print({name: f"{new_tokens / seconds:.0f} tokens/s" for name, (_, seconds) in ti
 # - It beats a context-free unigram at once; a character n-gram is a strong baseline on a small
 #   corpus with a CPU budget, and the Transformer passes it only with far more data and compute
 #   (lesson 07 shows where).
-# - Decoding is a separate choice from the model: greedy, temperature, top-k, top-p and beam all
-#   reuse one `next` function with a key/value cache.
 #
 # ## Exercises
 #
