@@ -214,7 +214,7 @@ if {"rnnlm", "transformer"} <= ok.keys():
 
 # %% [markdown]
 # ## When does the neural model win?
-# The table above is one point per model: a few minutes of CPU on 50,000 words. A neural model's score
+# The table above is one point per model: a few minutes of CPU on lee's small training text. A neural model's score
 # is not fixed: it falls as the model sees more tokens, while a counting model has seen all its text
 # once and stays where it is. So the honest comparison is a curve: bits per character against the
 # training tokens the model has seen, with the counting models as horizontal lines. The top axis labels
@@ -224,7 +224,8 @@ if {"rnnlm", "transformer"} <= ok.keys():
 #
 # Every point comes from a results file the repository keeps (nothing is retrained here):
 # - **lee**: the Transformer and the LSTM of `make compare`, trained four times longer
-#   (`compare_budget_lee.json`, validation curves), and this run's rows and counting lines;
+#   (`compare_budget_lee.json`, validation curves; the LSTM's run predates its unigram output bias, see
+#   lesson 03b, so today's budget-1 LSTM already beats it), and this run's rows and counting lines;
 # - **Tiny Shakespeare**: the same 4-layer, 128-wide Transformer on a CPU for 2,000 steps
 #   (`transformer_shakespeare.json`) and nanoGPT's 6-layer, 384-wide configuration on an H100 GPU
 #   (`transformer_shakespeare_gpu.json`), against the counting rows of `compare_tinyshakespeare.json`;
