@@ -260,6 +260,8 @@ claim("ptb_minutes", ptb["train_seconds"] / 60, quick=(17, 18), full=(17, 18), s
 #    validation loss still turn up?
 # 3. Time 50 steps of the word-level GRU with `sampled_softmax=0` and `sampled_softmax=64`. How close is
 #    the speed-up to the ratio of multiply-adds of section 4?
-# 4. **Build it:** write the carried-state scorer yourself: loop over `test_ids` in chunks of 64, call
-#    `model.network.run(chunk, states)` and keep the returned states for the next chunk. Check that your
-#    bits/char equals `token_log_probs`'s to four decimals.
+# 4. **Build it: the carried-state scorer.** Write it yourself: prepend `<s>` to the inputs, loop over
+#    `test_ids` in chunks of 64, call `model.network.run(chunk, states)`, take the log-softmax of
+#    `model.network.logits(hidden)` at each target, and pass the returned states to the next chunk. Check
+#    it with `lmzoo.lesson.check_carried_scores(your_log_probs, lstm, test_ids)`: the target is
+#    `token_log_probs` to 1e-4 nats. Solution: `lessons/solutions/03b_recurrent_lm.py` (the tests run it).

@@ -496,3 +496,7 @@ print(f"GPT-3: {gpt3_flops:.2e} FLOPs, {gpt3_flops / zoo_flops:.1e} times more")
 #    `lmzoo.lesson.check_greedy(your_new_ids, transformer, prompt_ids)`: the target is the library's
 #    compiled cached decoder, token for token, up to the context length. Solution:
 #    `lessons/solutions/06_generation_and_gpt2.py` (the tests run it).
+# 7. **Build it: top-p.** Write `top_p(log_probs, p)` returning the log-probabilities renormalised over
+#    the smallest set of most likely tokens whose probability reaches p, and −∞ elsewhere. Check it with
+#    `lmzoo.lesson.check_top_p(top_p)`: the target is `sampling.filter_log_probs` on 80 random cases.
+#    Solution: the same file.

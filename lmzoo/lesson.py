@@ -300,6 +300,52 @@ def check_open_bits(bits_per_char: float, model: Any, text: str, spelling: Any) 
     return expected
 
 
+def check_top_p(top_p: Any, *, vocabulary_size: int = 50, seed: int = 0) -> None:
+    """Check a learner's nucleus filter (exercise of lesson 06): `top_p(log_probs, p)` must return the
+    renormalised log-probabilities of the smallest set of most likely tokens whose mass reaches `p`, and
+    exactly -inf elsewhere, as `lmzoo.models.sampling.filter_log_probs` does, on random distributions."""
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.models.sampling import filter_log_probs
+
+    rng = np.random.default_rng(seed)
+    for trial in range(20):
+        logits = rng.normal(scale=1 + trial % 4, size=vocabulary_size)
+        log_probs = logits - np.logaddexp.reduce(logits)
+        for p in (0.1, 0.5, 0.9, 0.99):
+            expected = filter_log_probs(log_probs, top_p=p)
+            mine = np.asarray(top_p(log_probs.copy(), p), dtype=np.float64)
+            kept, my_kept = np.isfinite(expected), np.isfinite(mine)
+            if not np.array_equal(kept, my_kept):
+                raise LmzooError(f"p={p}: you keep {int(my_kept.sum())} tokens, the nucleus has {int(kept.sum())}",
+                                 "keep the smallest set of most likely tokens whose probability reaches p")
+            if not np.allclose(mine[kept], expected[kept], atol=1e-9):
+                raise LmzooError(f"p={p}: the kept log-probabilities are not renormalised", "subtract their logsumexp")
+    print("your top-p filter keeps the nucleus and renormalises it on 80 random cases: ok")
+
+
+def check_carried_scores(log_probs: Any, model: Any, ids: Sequence[int]) -> float:
+    """Check a learner's carried-state scorer (exercise of lesson 03b): `log_probs`, one log-probability per
+    id, must equal the recurrent LM's `token_log_probs(ids)` to 1e-4 nats. Returns the bits/char-free
+    mean log-probability; raises `LmzooError` naming the first position that differs."""
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+
+    expected = np.asarray(model.token_log_probs(list(ids)))
+    mine = np.asarray(log_probs, dtype=np.float64)
+    if mine.shape != expected.shape:
+        raise LmzooError(f"{mine.shape[0] if mine.ndim else 0} log-probabilities for {len(expected)} ids",
+                         "one per id, the first one predicted after <s>")
+    wrong = np.flatnonzero(np.abs(mine - expected) > 1e-4)
+    if len(wrong):
+        raise LmzooError(f"your score differs at position {wrong[0]}: {mine[wrong[0]]:.4f} against "
+                         f"{expected[wrong[0]]:.4f}", "carry the states returned by each chunk into the next")
+    print(f"your carried-state scorer matches token_log_probs on {len(mine)} tokens: ok")
+    return float(mine.mean())
+
+
 # Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the
 # Chinese text a lesson falls back to, and says so, when the `tang-poems` corpus is not on this machine.
 CHINESE_SAMPLE = (

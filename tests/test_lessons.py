@@ -185,6 +185,28 @@ def test_check_open_bits_refuses_the_closed_figure(lee, tmp_path):
         check_open_bits(scores["bits_per_char_closed"], unigram, lee.test, spelling)
 
 
+def test_check_top_p_and_check_carried_scores_refuse_wrong_answers():
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_carried_scores, check_top_p
+    from lmzoo.models.sampling import filter_log_probs
+
+    check_top_p(lambda log_probs, p: filter_log_probs(log_probs, top_p=p))
+    with pytest.raises(LmzooError, match="the nucleus has"):
+        check_top_p(lambda log_probs, p: filter_log_probs(log_probs, top_p=min(1.0, p + 0.05)))
+    with pytest.raises(LmzooError, match="not renormalised"):
+        check_top_p(lambda log_probs, p: np.where(np.isfinite(filter_log_probs(log_probs, top_p=p)), log_probs, -np.inf))
+
+    class Model:  # stands in for a recurrent LM with fixed scores
+        def token_log_probs(self, ids):
+            return -np.arange(1.0, len(ids) + 1)
+
+    assert check_carried_scores(-np.arange(1.0, 5.0), Model(), [7, 8, 9, 10]) == -2.5
+    with pytest.raises(LmzooError, match="differs at position 2"):
+        check_carried_scores([-1.0, -2.0, -3.5, -4.0], Model(), [7, 8, 9, 10])
+
+
 def test_markers_and_loose_figures_are_found():
     text = "KN scores 405 [kn3] and 8-10% [quick:unk], about 3 bits, ≈ 0.18 [ws], about 2.7 nats, ~4-5x."
     assert MARKER.findall(text) == [("405", "", "", "kn3"), ("8", "10", "quick", "unk"), ("0.18", "", "", "ws")]

@@ -1,6 +1,7 @@
-"""Solution to lesson 06's build-it exercise: greedy decoding with a key/value cache, written by hand
+"""Solutions to lesson 06's build-it exercises: greedy decoding with a key/value cache, written by hand
 over the network's `init_cache` and `call_with_cache`, checked with `lmzoo.lesson.check_greedy`
-against the library's compiled decoder. The tests run this file in quick mode (tests/test_lessons.py)."""
+against the library's compiled decoder; and a top-p filter, checked with `lmzoo.lesson.check_top_p`.
+The tests run this file in quick mode (tests/test_lessons.py)."""
 
 import tempfile
 
@@ -9,7 +10,7 @@ from keras import ops
 
 import lmzoo
 from lmzoo.datasets.tokenizers import EOS
-from lmzoo.lesson import check_greedy
+from lmzoo.lesson import check_greedy, check_top_p
 
 
 def greedy_with_cache(model, prompt_ids: list[int], new_tokens: int) -> list[int]:
@@ -31,3 +32,15 @@ with tempfile.TemporaryDirectory() as tmp:
     model = lmzoo.train("transformer", lmzoo.load_corpus("lee"), tmp, preset="quick")
     prompt = model.tokenizer.encode("The government said")
     check_greedy(greedy_with_cache(model, prompt, model.config.context - len(prompt)), model, prompt)
+
+
+def top_p(log_probs: np.ndarray, p: float) -> np.ndarray:
+    """Keep the smallest prefix of the sorted distribution whose mass reaches p; renormalise it."""
+    order = np.argsort(-log_probs, kind="stable")
+    keep = np.searchsorted(np.cumsum(np.exp(log_probs[order])), p) + 1
+    out = np.full_like(log_probs, -np.inf)
+    out[order[:keep]] = log_probs[order[:keep]] - np.logaddexp.reduce(log_probs[order[:keep]])
+    return out
+
+
+check_top_p(top_p)
