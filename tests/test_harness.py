@@ -138,3 +138,27 @@ def test_reconstruction_does_not_count_unk_for_unk_as_correct():
     assert scores["reconstruction_token_accuracy"] == pytest.approx(3 / 4)
     assert scores["reconstruction_exact_match"] == 0
     assert scores["reconstruction_bleu"] < 100
+
+
+def test_char_costs_spread_each_token_over_its_characters():
+    from lmzoo.datasets.tokenizers import CharTokenizer, WordTokenizer
+    from lmzoo.errors import LmzooError
+    from lmzoo.harness import char_costs
+
+    text = "the cat,\nsat\n"
+    words = WordTokenizer.fit(text)
+    ids = words.encode(text)  # the cat , </s> sat </s>
+    costs = np.arange(1.0, len(ids) + 1)
+    out = char_costs(words, text, ids, costs)
+    assert out.shape == (len(text),) and math.isclose(out.sum(), costs.sum())
+    assert list(out[:3]) == [1 / 3] * 3 and out[3] == 0  # "the" spread, the space free
+    assert list(out[4:9]) == [2 / 3] * 3 + [3.0, 4.0]  # "cat", ",", and </s> on the newline
+    assert list(out[9:]) == [5 / 3] * 3 + [6.0]
+    no_final_newline = char_costs(words, text[:-1], words.encode(text[:-1]), costs)
+    assert no_final_newline[-1] == 5 / 3 + 6.0  # the last line's </s> lands on its last character
+    chars = CharTokenizer.fit(text)
+    assert list(char_costs(chars, text, chars.encode(text), np.ones(len(text)))) == [1.0] * len(text)
+    with pytest.raises(LmzooError, match="token costs"):
+        char_costs(words, text, ids, costs[:-1])
+    with pytest.raises(LmzooError, match="tokens for"):
+        char_costs(words, "the cat\n", words.encode("the cat\n") + [2], np.ones(4))
