@@ -92,6 +92,8 @@ def parse_args() -> argparse.Namespace:
                         help="classify-imdb: Word2Vec passes over its text, capped at this many words in all (1-5)")
     parser.add_argument("--backbone-lrs", default="3e-4,1e-3",
                         help="classify-imdb: backbone learning rates tried; the best mean valid accuracy is chosen")
+    parser.add_argument("--static-grid", default="1e-3:1,1e-2:1,1e-2:4",
+                        help="classify-imdb: frozen backbone: head learning rate:epoch multiplier candidates")
     parser.add_argument("--curve-label-counts", default="1000",
                         help="classify-imdb: label counts at the intermediate pre-training sizes (the gain curve)")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
@@ -270,25 +272,36 @@ def words_prefix(corpus: lmzoo.Corpus, words: int | None) -> lmzoo.Corpus:
 
 def select_on_valid(args: argparse.Namespace, data: LabelledData, work: Path, tag: str, pretrained: Any,
                     count: int | None, init: str, freeze: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Fine-tune every candidate backbone learning rate over the seeds, choose the one with the best mean
-    valid accuracy, and score test once, on the chosen runs only. Returns the choice and one row per seed."""
-    lrs = [None] if freeze else [float(x) for x in args.backbone_lrs.split(",")]
-    candidates = {}
-    for lr in lrs:
+    """Fine-tune every candidate setting over the seeds, choose the one with the best mean valid
+    accuracy, and score test once, on the chosen runs only. Returns the choice and one row per seed.
+
+    Candidates: a frozen backbone (static) tries head learning rates and epoch multipliers
+    (`--static-grid`, a linear head on frozen features needs far more steps than fine-tuning);
+    a trained backbone tries backbone learning rates (`--backbone-lrs`).
+    """
+    if freeze:
+        grid = [dict(zip(("learning_rate", "epochs_times"), map(float, item.split(":")), strict=True))
+                for item in args.static_grid.split(",")]
+    else:
+        grid = [{"backbone_learning_rate": float(x), "epochs_times": 1.0} for x in args.backbone_lrs.split(",")]
+    candidates = []
+    for setting in grid:
         runs = []
         for seed in range(args.seeds):
-            budget = classify_budget(count, args.scale, lr or 3e-4)
+            budget = classify_budget(count, args.scale, setting.get("backbone_learning_rate", 3e-4))
+            budget |= {k: v for k, v in setting.items() if k == "learning_rate"}
+            budget["epochs"] *= setting["epochs_times"]
             config = replace(tasks.PRESETS["default"], {**budget, "init": init, "freeze": freeze,
                                                          "max_examples": count, "seed": seed})
-            out = work / f"{tag}-{init}{'-static' if freeze else ''}-{lr}-{count}-{seed}"
+            name = "-".join(f"{v:g}" for v in setting.values())
+            out = work / f"{tag}-{init}{'-static' if freeze else ''}-{name}-{count}-{seed}"
             model, wall, cpu = timed(lambda c=config, o=out: tasks.finetune(pretrained, data, o, c))
             runs.append((seed, model, config, finetune_timing(out, wall, cpu)))
         valid = [score_classification(model, data, "valid")["accuracy"] for _, model, _, _ in runs]
-        candidates[lr] = (float(np.mean(valid)), valid, runs)
-    chosen = max(candidates, key=lambda lr: candidates[lr][0])
-    mean_valid, valid, runs = candidates[chosen]
-    choice = {"selected_on": "valid", "candidates": {str(lr): c[0] for lr, c in candidates.items()},
-              "backbone_learning_rate": chosen}
+        candidates.append((float(np.mean(valid)), setting, valid, runs))
+    mean_valid, chosen, valid, runs = max(candidates, key=lambda c: c[0])
+    choice = {"selected_on": "valid", "chosen": chosen,
+              "candidates": [{"setting": c[1], "mean_valid_accuracy": c[0]} for c in candidates]}
     rows = [{"seed": seed, "valid_accuracy": v, "finetune_epochs": config.epochs, "freeze": freeze, **timing,
              "params": model.num_params(), **score_classification(model, data, "test")}
             for (seed, model, config, timing), v in zip(runs, valid, strict=True)]
