@@ -157,6 +157,10 @@ class RNNLMConfig:
             raise LmzooError(f"clipnorm={self.clipnorm} must be >= 0 (0: no clipping)")
         if self.sampled_softmax < 0:
             raise LmzooError(f"sampled_softmax={self.sampled_softmax} must be >= 0 (0: the full softmax)")
+        if self.carry_state and self.distribute != "none":  # its state variables hold one row per stream
+            raise LmzooError(f"carry_state=True does not run under distribute='{self.distribute}': the carried "
+                             "states are one batch of streams, not split over replicas",
+                             "use carry_state=False, or distribute='none'")
 
 
 PRESETS = {

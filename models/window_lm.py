@@ -44,6 +44,7 @@ from keras import ops
 
 from lmzoo.datasets.tokenizers import BOS, PAD
 from lmzoo.errors import LmzooError
+from lmzoo.models import distribute
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.runs import RunDir
 
@@ -206,7 +207,9 @@ def sampled_softmax_loss(hidden: Any, targets: Any, output_weights: Any, output_
     logit is corrected by -log(expected count) = -log(num_sampled * q(w)), and a negative that
     equals the target is masked out (TensorFlow's `sampled_softmax_loss` does both). Training
     only: the gradient estimates the full softmax's, biased by the finite sample; scoring always
-    uses the full softmax, so perplexities stay exact.
+    uses the full softmax, so perplexities stay exact. Under a TensorFlow strategy the mean is over
+    the global batch (`distribute.global_sum`), as Keras scales its own losses, so the replicas'
+    gradients add up to the single-device one.
     """
     negatives = ops.reshape(keras.random.categorical(ops.expand_dims(log_q, 0), num_sampled, seed=seed), (-1,))
     negatives = ops.cast(negatives, "int32")
@@ -220,7 +223,8 @@ def sampled_softmax_loss(hidden: Any, targets: Any, output_weights: Any, output_
     hits = ops.equal(ops.expand_dims(targets, -1), negatives)  # (batch, time, num_sampled)
     negative_logits = ops.where(hits, -1e9, negative_logits)
     logits = ops.concatenate([ops.expand_dims(true_logits, -1), negative_logits], axis=-1)
-    return ops.mean(ops.logsumexp(logits, axis=-1) - true_logits)
+    per_token = ops.logsumexp(logits, axis=-1) - true_logits
+    return ops.sum(per_token) / distribute.global_sum(ops.cast(ops.size(per_token), per_token.dtype))
 
 
 # Training --------------------------------------------------------------------------------------
