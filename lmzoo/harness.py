@@ -4,7 +4,8 @@
   word (closed vocabulary), and open-vocabulary bits per character: NLL plus the spelling cost
   of every unknown token, / ln 2 / characters of the text itself, so models with different
   tokenizers and vocabularies compare fairly (Mielke et al. 2019, "What kind of language is hard
-  to language-model?"; `lmzoo.spelling`). `bits_per_char_closed` is the figure without spelling.
+  to language-model?"; `lmzoo.spelling`), plus the layout a word or subword tokenizer drops
+  (spaces, tabs, `_`, blank lines; `layout_costs`). `bits_per_char_closed` is the figure without either.
 - `score_embeddings`: WordSim353 and SimLex-999 Spearman (with OOV rates) and Google analogy
   3CosAdd accuracy (with questions covered), on the files gensim's wheel ships.
 - `score_reconstruction`: token accuracy, exact match and BLEU (sacrebleu) of an autoencoder's
@@ -85,14 +86,30 @@ def spelling_costs(tokenizer: Any, text: str, ids: Sequence[int], spelling: Spel
     return np.array([spelling.cost(piece) for piece in pieces], dtype=np.float64)
 
 
+def layout_costs(tokenizer: Any, text: str, spelling: SpellingModel | None) -> np.ndarray:
+    """The cost in nats of each gap that `tokenizer.encode(text)` drops (`lmzoo.spelling.LayoutModel`).
+
+    Empty for a tokenizer that keeps every character (char, byte-level BPE).
+    """
+    gaps = tokenizer.layout_gaps(text)
+    if not gaps:
+        return np.zeros(0)
+    if spelling is None:
+        raise LmzooError(f"a {tokenizer.kind} tokenizer drops the text's layout (spaces, line breaks), which must be "
+                         "paid for", "pass spelling=SpellingModel.fit(corpus.train) (lmzoo.spelling), as evaluate() does")
+    layout = spelling.layout(tokenizer)
+    return np.array([layout.cost(context, gap) for context, gap in gaps], dtype=np.float64)
+
+
 def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None = None) -> dict[str, Any]:
     """Score `text` with a language model; `bits_per_char` is the open-vocabulary figure.
 
     Every language model pays for every character (Mielke et al. 2019): a token that is the
     unknown id also pays −log p_spell(its characters + end of word) under `spelling`, a character
-    model fitted on the training split only (`lmzoo.spelling`). `bits_per_char_closed` leaves that
-    cost out (what word models reported before), and perplexity per token and per word are
-    closed-vocabulary figures. Without `spelling`, a text with unknown tokens is refused.
+    model fitted on the training split only (`lmzoo.spelling`), and a word or subword model pays
+    for the layout between its words (`layout_costs`). `bits_per_char_closed` leaves both out (what
+    word models reported before), and perplexity per token and per word are closed-vocabulary
+    figures. Without `spelling`, a text with unknown tokens or dropped layout is refused.
 
     Example:
         >>> from lmzoo import train, load_corpus
@@ -113,13 +130,15 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
     if log_probs.shape != (len(ids),):
         raise LmzooError(f"{model.family}: token_log_probs returned shape {log_probs.shape} for {len(ids)} tokens")
     spell = spelling_costs(model.tokenizer, text, ids, spelling)
+    layout = float(layout_costs(model.tokenizer, text, spelling).sum())
     nll = float(-log_probs.sum())
-    open_nll = nll + float(spell.sum())
+    open_nll = nll + float(spell.sum()) + layout
     words = count_words(text)
     chars, nbytes = len(text), len(text.encode("utf-8"))
     return {
         "nll_nats": nll,
         "spelling_nats": float(spell.sum()),
+        "layout_nats": layout,
         "tokens": len(ids),
         "characters": chars,
         "bytes": nbytes,
