@@ -11,7 +11,8 @@
 - `score_reconstruction`: token accuracy, exact match and BLEU (sacrebleu) of an autoencoder's
   output against the original words, plus its decoder NLL, labelled conditional (it sees the
   answer through the encoder).
-- `evaluate`: every score that the model's capabilities allow, plus size and timing.
+- `evaluate`: every score that the model's capabilities allow, plus size and timing; for a model
+  that carries a state through the text (`WindowScorer`), also its rolling-window figure.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from lmzoo.protocols import (
     LanguageModel,
     Reconstructor,
     Translator,
+    WindowScorer,
     ZooModel,
 )
 from lmzoo.runs import RunDir
@@ -154,6 +156,14 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
         "bits_per_char_closed": nll / LN2 / chars,
         "score_tokens_per_second": len(ids) / seconds if seconds else math.inf,
     }
+
+
+def score_windowed(model: WindowScorer, text: str, scores: dict[str, Any]) -> dict[str, Any]:
+    """`bits_per_char_windowed`: the open figure of `score_text` (its `scores`) with every token read in
+    rolling windows from a fresh state, as a carried-state model trained, instead of after the whole text."""
+    nll = -float(np.sum(model.window_log_probs(model.tokenizer.encode(text))))
+    return {"nll_nats_windowed": nll,
+            "bits_per_char_windowed": (nll + scores["spelling_nats"] + scores["layout_nats"]) / LN2 / len(text)}
 
 
 def _finite(value: float) -> float | None:
@@ -299,6 +309,8 @@ def evaluate(
     if isinstance(model, LanguageModel):
         row["spelling_model"] = spelling_model(corpus).to_dict()
         attempt("language_model", lambda: score_text(model, text, spelling_model(corpus)))
+    if isinstance(model, WindowScorer) and "bits_per_char" in row:
+        attempt("windowed", lambda: score_windowed(model, text, row))
     if isinstance(model, Embedder):
         attempt("embedding", lambda: score_embeddings(model))
     if isinstance(model, Reconstructor):
