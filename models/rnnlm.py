@@ -303,18 +303,6 @@ def unigram_log_probs(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
     return np.log(counts / counts.sum()).astype(np.float32)
 
 
-def make_optimizer(config: RNNLMConfig, variables: Sequence[Any]) -> keras.optimizers.Optimizer:
-    """AdamW (decay on matrices only) or SGD, warm-up + cosine learning rate, global-norm clipping."""
-    schedule = window_lm.WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
-                                           max(config.steps, config.warmup_steps + 1))
-    clip = config.clipnorm or None
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=schedule, global_clipnorm=clip)
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=clip)
-    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
-    return optimizer
-
-
 # The language model ----------------------------------------------------------------------------
 
 
@@ -488,7 +476,7 @@ def train(config: RNNLMConfig, corpus: Corpus, run: RunDir) -> RNNLM:
             network.output_bias_variable.assign(unigram_log_probs(train_ids, tokenizer.vocabulary_size()))
         if config.sampled_softmax:
             network.sampling_log_q.assign(window_lm.sampling_log_probs(train_ids, tokenizer.vocabulary_size()))
-        network.compile(optimizer=make_optimizer(config, network.trainable_variables),
+        network.compile(optimizer=window_lm.make_optimizer(config, network.trainable_variables),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=config.jit_compile)
         start = window_lm.restore_checkpoint(run, network)
         if config.carry_state:

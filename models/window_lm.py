@@ -20,7 +20,8 @@ A family below this module owns its network; this module owns what surrounds it:
   13 GB for word-level PTB); `rolling_log_probs` slides `context`-long windows by `stride`, each
   token predicted once with at least context - stride tokens of history.
 
-`WarmupCosineDecay` (nanoGPT's learning-rate schedule) lives here too, since both families use it.
+`WarmupCosineDecay` (nanoGPT's learning-rate schedule) and `make_optimizer` (AdamW or SGD on it)
+live here too, since both families use them.
 
 Example:
     >>> import numpy as np
@@ -178,6 +179,27 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self) -> dict:
         return {"peak": self.peak, "floor": self.floor, "warmup_steps": self.warmup_steps,
                 "decay_steps": self.decay_steps}
+
+
+def make_optimizer(config: Any, variables: Sequence[Any], exclude_names: Sequence[str] = ()) -> keras.optimizers.Optimizer:
+    """AdamW as nanoGPT configures it (or SGD), on `WarmupCosineDecay`, clipping the global gradient norm.
+
+    Reads `learning_rate`, `min_learning_rate`, `warmup_steps`, `steps`, `weight_decay` and
+    `clipnorm` (0: none) from `config`, and where it has them `optimizer` ("adamw" or "sgd"),
+    `beta_1`, `beta_2` and `epsilon`. Weight decay skips tensors of fewer than 2 dims and any
+    variable whose name holds one of `exclude_names`.
+    """
+    schedule = WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
+                                 max(config.steps, config.warmup_steps + 1))
+    clip = config.clipnorm or None
+    if getattr(config, "optimizer", "adamw") == "sgd":
+        return keras.optimizers.SGD(learning_rate=schedule, global_clipnorm=clip)
+    moments = {name: getattr(config, name) for name in ("beta_1", "beta_2", "epsilon") if hasattr(config, name)}
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=clip,
+                                       **moments)
+    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2],
+                                        var_names=list(exclude_names) or None)
+    return optimizer
 
 
 # Sampled softmax -------------------------------------------------------------------------------
