@@ -385,20 +385,21 @@ def target_log_prob_fn(logits_fn: Callable[[Any], Any], jit_compile: bool) -> Ca
 
 def rolling_log_probs(
     score: Callable[[Any, Any], Any], ids: Sequence[int], *, context: int, stride: int | None = None,
-    batch_size: int = 32,
+    batch_size: int = 32, start_id: int = BOS,
 ) -> np.ndarray:
     """log p(ids[i] | ids[:i]) in nats (float64), in rolling windows of `context` tokens.
 
-    The text starts with `<s>`. The first window scores its first `context` tokens; each next
-    window moves by `stride` (default context // 2) and scores only its last `stride` tokens, so
-    every token is predicted once with at least context - stride tokens before it. `score(x, y)`
-    returns log p(y | x) per position for (batch, context) int32 arrays (`target_log_prob_fn`);
-    batches always have `batch_size` rows (padded), so it compiles once.
+    The text starts with `start_id` (`<s>`; GPT-2's `<|endoftext|>`). The first window scores its
+    first `context` tokens; each next window moves by `stride` (default context // 2) and scores
+    only its last `stride` tokens, so every token is predicted once with at least context - stride
+    tokens before it. `score(x, y)` returns log p(y | x) per position for (batch, context) int32
+    arrays (`target_log_prob_fn`), causally, so the `<pad>` filling a short window's end changes
+    nothing before it; batches always have `batch_size` rows (padded), so it compiles once.
     """
     ids = np.asarray(ids, dtype=np.int32)
     n = len(ids)
     stride = stride or max(1, context // 2)
-    sequence = np.concatenate([[BOS], ids]).astype(np.int32)
+    sequence = np.concatenate([[start_id], ids]).astype(np.int32)
     spans = []  # (first input position, first scored target, end of scored targets)
     scored = 0
     while scored < n:
