@@ -17,7 +17,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,14 +101,14 @@ class VocabularyTokenizer:
     def get_config(self) -> dict:
         return {"kind": self.kind, "vocabulary": self.vocabulary, "options": self.options}
 
-    def layout_gaps(self, text: str) -> list[tuple[tuple[str, str, str], str]]:
-        """The layout that `encode` drops, as (context, gap) pairs; empty when it drops nothing (`_gaps`).
+    def layout_gaps(self, text: str) -> Iterator[tuple[tuple[str, str, str], str]]:
+        """The layout that `encode` drops, as (context, gap) pairs; none when it drops nothing (`_gaps`).
 
         A tokenizer that cuts text into words loses what lies between them (runs of spaces, tabs,
         `_`, blank lines); open-vocabulary scoring charges these gaps (`lmzoo.spelling.LayoutModel`).
         A tokenizer that keeps every character (char, byte-level BPE) has nothing to charge.
         """
-        return []
+        return iter(())
 
     def save(self, path: str | Path) -> None:
         write_text_atomic(path, json.dumps(self.get_config(), ensure_ascii=False))
@@ -219,7 +219,7 @@ class WordTokenizer(VocabularyTokenizer):
                 ids.append(EOS)
         return ids
 
-    def layout_gaps(self, text: str) -> list[tuple[tuple[str, str, str], str]]:
+    def layout_gaps(self, text: str) -> Iterator[tuple[tuple[str, str, str], str]]:
         """What lies between the words (`VocabularyTokenizer.layout_gaps`)."""
         return _gaps(text, lambda line: (n := self._normalize(line), self._split(n)), self.options.get("eos_per_line", True))
 
@@ -281,7 +281,7 @@ class SubwordTokenizer(VocabularyTokenizer):
             ids.append(EOS)
         return ids
 
-    def layout_gaps(self, text: str) -> list[tuple[tuple[str, str, str], str]]:
+    def layout_gaps(self, text: str) -> Iterator[tuple[tuple[str, str, str], str]]:
         """What lies between the words as WordPiece splits them (`VocabularyTokenizer.layout_gaps`)."""
         return _gaps(text, lambda line: (n := nfc(line), _WORDPIECE_SPLIT_RE.findall(n)), eos_per_line=True)
 
@@ -312,7 +312,7 @@ class SubwordTokenizer(VocabularyTokenizer):
         return [word for word, row in zip(words, rows, strict=True) for i in row if i == UNK]
 
 
-def _gaps(text: str, split: Any, eos_per_line: bool) -> list[tuple[tuple[str, str, str], str]]:
+def _gaps(text: str, split: Any, eos_per_line: bool) -> Iterator[tuple[tuple[str, str, str], str]]:
     """(context, gap) before each word that `split(line) -> (normalised line, words)` finds, and at the end.
 
     The gap is the text since the previous word: spaces, tabs, dropped characters and, across a
@@ -321,10 +321,9 @@ def _gaps(text: str, split: Any, eos_per_line: bool) -> list[tuple[tuple[str, st
     the kind of character on each side (`_side`: "^" and "$" at the ends).
 
     Example:
-        >>> _gaps("a  b\\n\\n_c.", lambda line: (line, line.replace("_", " ").replace(".", " .").split()), True)[1:]
+        >>> list(_gaps("a  b\\n\\n_c.", lambda line: (line, line.replace("_", " ").replace(".", " .").split()), True))[1:]
         [(('word', 'w', 'w'), '  '), (('line', 'w', 'w'), '\\n\\n_'), (('word', 'w', '.'), ''), (('line', '.', '$'), '')]
     """
-    gaps: list[tuple[tuple[str, str, str], str]] = []
     pending, kind, before = "", "line", "^"
     for line in text.splitlines(keepends=True):
         body = line.splitlines()[0]
@@ -337,11 +336,10 @@ def _gaps(text: str, split: Any, eos_per_line: bool) -> list[tuple[tuple[str, st
             found = normalised.find(word, position)
             if found < 0:
                 raise LmzooError(f"the word {word!r} is not in its line {normalised!r}", "report this tokenizer bug")
-            gaps.append(((kind, before, _side(word[0])), pending + normalised[position:found]))
+            yield (kind, before, _side(word[0])), pending + normalised[position:found]
             pending, kind, before, position = "", "word", _side(word[-1]), found + len(word)
         pending, kind = normalised[position:] + line[len(body):], "line" if eos_per_line else "word"
-    gaps.append(((kind, before, "$"), pending))
-    return gaps
+    yield (kind, before, "$"), pending
 
 
 def _side(char: str) -> str:

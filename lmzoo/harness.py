@@ -93,7 +93,7 @@ def layout_costs(tokenizer: Any, text: str, spelling: SpellingModel | None) -> n
 
     Empty for a tokenizer that keeps every character (char, byte-level BPE).
     """
-    gaps = tokenizer.layout_gaps(text)
+    gaps = list(tokenizer.layout_gaps(text))
     if not gaps:
         return np.zeros(0)
     if spelling is None:

@@ -142,11 +142,11 @@ def test_layout_gaps_and_words_rebuild_the_text(lee, kind):
 
     tokenizer = fit_tokenizer(kind, lee.train[:20000])
     text = "A  b\t_c__d 我明天😀,  e.\n\n\n  f\u2028g\r\nend\n \t"
-    gaps = tokenizer.layout_gaps(text)
+    gaps = list(tokenizer.layout_gaps(text))
     lines = text.splitlines()
     words = [w for line in lines for w in (tokenizer.words(line) if kind == "word" else _WORDPIECE_SPLIT_RE.findall(line))]
     assert len(gaps) == len(words) + 1
     assert "".join(gap + word for (_, gap), word in zip(gaps, [*words, ""], strict=True)) == text
     assert {context[0] for context, _ in gaps} == {"line", "word"}
-    assert tokenizer.layout_gaps("") == [(("line", "^", "$"), "")]
-    assert CharTokenizer.fit(text).layout_gaps(text) == []
+    assert list(tokenizer.layout_gaps("")) == [(("line", "^", "$"), "")]
+    assert not list(CharTokenizer.fit(text).layout_gaps(text))
