@@ -4,13 +4,15 @@
   word (closed vocabulary), and open-vocabulary bits per character: NLL plus the spelling cost
   of every unknown token, / ln 2 / characters of the text itself, so models with different
   tokenizers and vocabularies compare fairly (Mielke et al. 2019, "What kind of language is hard
-  to language-model?"; `lmzoo.spelling`). `bits_per_char_closed` is the figure without spelling.
+  to language-model?"; `lmzoo.spelling`), plus the layout a word or subword tokenizer drops
+  (spaces, tabs, `_`, blank lines; `layout_costs`). `bits_per_char_closed` is the figure without either.
 - `score_embeddings`: WordSim353 and SimLex-999 Spearman (with OOV rates) and Google analogy
   3CosAdd accuracy (with questions covered), on the files gensim's wheel ships.
 - `score_reconstruction`: token accuracy, exact match and BLEU (sacrebleu) of an autoencoder's
   output against the original words, plus its decoder NLL, labelled conditional (it sees the
   answer through the encoder).
-- `evaluate`: every score that the model's capabilities allow, plus size and timing.
+- `evaluate`: every score that the model's capabilities allow, plus size and timing; for a model
+  that carries a state through the text (`WindowScorer`), also its rolling-window figure.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from lmzoo.protocols import (
     LanguageModel,
     Reconstructor,
     Translator,
+    WindowScorer,
     ZooModel,
 )
 from lmzoo.runs import RunDir
@@ -126,14 +129,30 @@ def char_costs(tokenizer: Any, text: str, ids: Sequence[int], token_costs: Seque
     return out
 
 
+def layout_costs(tokenizer: Any, text: str, spelling: SpellingModel | None) -> np.ndarray:
+    """The cost in nats of each gap that `tokenizer.encode(text)` drops (`lmzoo.spelling.LayoutModel`).
+
+    Empty for a tokenizer that keeps every character (char, byte-level BPE).
+    """
+    gaps = list(tokenizer.layout_gaps(text))
+    if not gaps:
+        return np.zeros(0)
+    if spelling is None:
+        raise LmzooError(f"a {tokenizer.kind} tokenizer drops the text's layout (spaces, line breaks), which must be "
+                         "paid for", "pass spelling=SpellingModel.fit(corpus.train) (lmzoo.spelling), as evaluate() does")
+    layout = spelling.layout(tokenizer)
+    return np.array([layout.cost(context, gap) for context, gap in gaps], dtype=np.float64)
+
+
 def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None = None) -> dict[str, Any]:
     """Score `text` with a language model; `bits_per_char` is the open-vocabulary figure.
 
     Every language model pays for every character (Mielke et al. 2019): a token that is the
     unknown id also pays −log p_spell(its characters + end of word) under `spelling`, a character
-    model fitted on the training split only (`lmzoo.spelling`). `bits_per_char_closed` leaves that
-    cost out (what word models reported before), and perplexity per token and per word are
-    closed-vocabulary figures. Without `spelling`, a text with unknown tokens is refused.
+    model fitted on the training split only (`lmzoo.spelling`), and a word or subword model pays
+    for the layout between its words (`layout_costs`). `bits_per_char_closed` leaves both out (what
+    word models reported before), and perplexity per token and per word are closed-vocabulary
+    figures. Without `spelling`, a text with unknown tokens or dropped layout is refused.
 
     Example:
         >>> from lmzoo import train, load_corpus
@@ -154,13 +173,15 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
     if log_probs.shape != (len(ids),):
         raise LmzooError(f"{model.family}: token_log_probs returned shape {log_probs.shape} for {len(ids)} tokens")
     spell = spelling_costs(model.tokenizer, text, ids, spelling)
+    layout = float(layout_costs(model.tokenizer, text, spelling).sum())
     nll = float(-log_probs.sum())
-    open_nll = nll + float(spell.sum())
+    open_nll = nll + float(spell.sum()) + layout
     words = count_words(text)
     chars, nbytes = len(text), len(text.encode("utf-8"))
     return {
         "nll_nats": nll,
         "spelling_nats": float(spell.sum()),
+        "layout_nats": layout,
         "tokens": len(ids),
         "characters": chars,
         "bytes": nbytes,
@@ -176,6 +197,14 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
         "bits_per_char_closed": nll / LN2 / chars,
         "score_tokens_per_second": len(ids) / seconds if seconds else math.inf,
     }
+
+
+def score_windowed(model: WindowScorer, text: str, scores: dict[str, Any]) -> dict[str, Any]:
+    """`bits_per_char_windowed`: the open figure of `score_text` (its `scores`) with every token read in
+    rolling windows from a fresh state, as a carried-state model trained, instead of after the whole text."""
+    nll = -float(np.sum(model.window_log_probs(model.tokenizer.encode(text))))
+    return {"nll_nats_windowed": nll,
+            "bits_per_char_windowed": (nll + scores["spelling_nats"] + scores["layout_nats"]) / LN2 / len(text)}
 
 
 def _finite(value: float) -> float | None:
@@ -321,6 +350,8 @@ def evaluate(
     if isinstance(model, LanguageModel):
         row["spelling_model"] = spelling_model(corpus).to_dict()
         attempt("language_model", lambda: score_text(model, text, spelling_model(corpus)))
+    if isinstance(model, WindowScorer) and "bits_per_char" in row:
+        attempt("windowed", lambda: score_windowed(model, text, row))
     if isinstance(model, Embedder):
         attempt("embedding", lambda: score_embeddings(model))
     if isinstance(model, Reconstructor):

@@ -164,6 +164,10 @@ class RNNLMConfig:
             raise LmzooError(f"sampled_softmax={self.sampled_softmax} must be >= 0 (0: the full softmax)")
         if self.time_budget_seconds < 0:
             raise LmzooError(f"time_budget_seconds={self.time_budget_seconds} must be >= 0 (0: no budget)")
+        if self.carry_state and self.distribute != "none":  # its state variables hold one row per stream
+            raise LmzooError(f"carry_state=True does not run under distribute='{self.distribute}': the carried "
+                             "states are one batch of streams, not split over replicas",
+                             "use carry_state=False, or distribute='none'")
 
 
 PRESETS = {
@@ -304,18 +308,6 @@ def unigram_log_probs(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
     """
     counts = np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocabulary_size).astype(np.float64) + 1.0
     return np.log(counts / counts.sum()).astype(np.float32)
-
-
-def make_optimizer(config: RNNLMConfig, variables: Sequence[Any]) -> keras.optimizers.Optimizer:
-    """AdamW (decay on matrices only) or SGD, warm-up + cosine learning rate, global-norm clipping."""
-    schedule = window_lm.WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
-                                           max(config.steps, config.warmup_steps + 1))
-    clip = config.clipnorm or None
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=schedule, global_clipnorm=clip)
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=clip)
-    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
-    return optimizer
 
 
 # The language model ----------------------------------------------------------------------------
@@ -491,7 +483,7 @@ def train(config: RNNLMConfig, corpus: Corpus, run: RunDir) -> RNNLM:
             network.output_bias_variable.assign(unigram_log_probs(train_ids, tokenizer.vocabulary_size()))
         if config.sampled_softmax:
             network.sampling_log_q.assign(window_lm.sampling_log_probs(train_ids, tokenizer.vocabulary_size()))
-        network.compile(optimizer=make_optimizer(config, network.trainable_variables),
+        network.compile(optimizer=window_lm.make_optimizer(config, network.trainable_variables),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=config.jit_compile)
         start = window_lm.restore_checkpoint(run, network)
         if config.carry_state:

@@ -64,6 +64,19 @@ def test_carried_state_scores_equal_one_forward_pass_over_the_whole_text(trained
 
 
 @TRAINS_ON_JAX_TOO_SLOWLY
+def test_evaluate_reports_the_carried_state_and_the_window_figures(trained, lee):
+    """rnnlm trains on `context`-long windows from a zero state but scores with one state carried through
+    the whole test text: evaluate reports both, and on lee they agree within 0.05 bits/char."""
+    model, _ = trained
+    row = lmzoo.evaluate(model, lee)
+    nll = -model.window_log_probs(model.tokenizer.encode(lee.test)).sum()
+    assert row["nll_nats_windowed"] == pytest.approx(nll)
+    open_nats = row["nll_nats_windowed"] + row["spelling_nats"] + row["layout_nats"]
+    assert row["bits_per_char_windowed"] == pytest.approx(open_nats / np.log(2) / len(lee.test))
+    assert abs(row["bits_per_char_windowed"] - row["bits_per_char"]) < 0.05
+
+
+@TRAINS_ON_JAX_TOO_SLOWLY
 def test_rolling_window_scores_equal_each_tokens_own_window(trained, lee):
     model, _ = trained
     ids = model.tokenizer.encode(lee.test[:61])
@@ -189,6 +202,7 @@ def test_tied_embeddings_share_one_matrix():
     ({"cell": "rnn"}, "not allowed"),
     ({"clipnorm": -1.0}, "clipnorm"),
     ({"hidden_dim": 0}, "hidden_dim=0"),
+    ({"carry_state": True, "distribute": "mirrored"}, "carry_state=True does not run under distribute='mirrored'"),
 ])
 def test_bad_settings_are_refused_in_one_line(overrides, message):
     with pytest.raises(LmzooError, match=message):
