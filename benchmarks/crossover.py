@@ -140,35 +140,45 @@ def embedding_rows(corpus, size_label: str, args: argparse.Namespace) -> list[di
     return rows
 
 
+def crossing(points: list[tuple[int, float]]) -> tuple[float | None, str]:
+    """Where a gap (neural minus counting bits/char, by training characters) changes sign, in log x.
+
+    Returns the first size at which the neural model is ahead (interpolated; the smallest size if
+    it is ahead there), or None, and a note naming every change of sign.
+    """
+    if not points:
+        return None, "not measured"
+    events, first = [], float(points[0][0]) if points[0][1] <= 0 else None
+    if first is not None:
+        events.append(f"ahead at the smallest size ({points[0][0]:,} characters)")
+    for (x0, gap0), (x1, gap1) in zip(points, points[1:], strict=False):
+        if (gap0 > 0) != (gap1 > 0):
+            t = gap0 / (gap0 - gap1)
+            x = float(10 ** (math.log10(x0) + t * (math.log10(x1) - math.log10(x0))))
+            events.append(f"{'overtakes' if gap1 <= 0 else 'falls behind'} at ≈{x:,.0f} characters "
+                          f"(between {x0:,} and {x1:,}, interpolated in log x)")
+            first = x if first is None and gap1 <= 0 else first
+    x, gap = points[-1]
+    end = f"at {x:,} characters it is {abs(gap):.3f} bits/char {'ahead' if gap <= 0 else 'behind'}"
+    return first, ("; ".join(events) + "; " if events else "does not cross within the sweep: ") + end
+
+
 def crossings(rows: list[dict]) -> list[dict]:
-    """Where each neural family's bits/char first goes below the best counting model's, in log x."""
-    sizes = sorted({r["train_chars"] for r in rows})
-    best = {}
-    for size in sizes:
-        counting = [r for r in rows if r["train_chars"] == size and r["kind"] == "counting"]
-        if counting:
-            best[size] = min(counting, key=lambda r: r["bits_per_char"])
+    """Where each neural family's bits/char first goes below the best counting model's (and each one's)."""
+    by_size: dict[int, dict[str, float]] = {}
+    for r in rows:
+        by_size.setdefault(r["train_chars"], {})[r["model"]] = r["bits_per_char"]
     found = []
     for family in NEURAL:
-        points = sorted((r["train_chars"], r["bits_per_char"] - best[r["train_chars"]]["bits_per_char"])
-                        for r in rows if r["model"] == family and r["train_chars"] in best)
-        entry = {"family": family, "against": "best counting model at each size", "train_chars": None}
-        for (x0, gap0), (x1, gap1) in zip(points, points[1:], strict=False):
-            if gap0 > 0 >= gap1:
-                t = gap0 / (gap0 - gap1)
-                entry["train_chars"] = float(10 ** (math.log10(x0) + t * (math.log10(x1) - math.log10(x0))))
-                entry["note"] = f"crosses between {x0:,} and {x1:,} training characters (interpolated in log x)"
-                break
-        if points and points[0][1] <= 0:
-            entry |= {"train_chars": float(points[0][0]), "note": "already below at the smallest size"}
-        if entry["train_chars"] is None:
-            if points:
-                x, gap = points[-1]
-                entry["note"] = (f"does not cross within the sweep: at {x:,} characters it is {gap:+.3f} bits/char "
-                                 "from the best counting model")
-            else:
-                entry["note"] = "not measured"
-        found.append(entry)
+        for against in ("best counting model", *COUNTING):
+            points = []
+            for size, scores in sorted(by_size.items()):
+                counting = [scores[name] for name in COUNTING if name in scores]
+                reference = min(counting) if against == "best counting model" and counting else scores.get(against)
+                if family in scores and reference is not None:
+                    points.append((size, scores[family] - reference))
+            x, note = crossing(points)
+            found.append({"family": family, "against": against, "train_chars": x, "note": note})
     return found
 
 
@@ -181,19 +191,21 @@ def plot(results: dict, path: Path) -> None:
     rows = results["rows"]
     fig, ax = plt.subplots(figsize=(8.5, 5.2))
     styles = {"counting": dict(linestyle="--", marker="s"), "neural": dict(linestyle="-", marker="o"),
-              "compressor": dict(linestyle=":", marker=".", color="grey", alpha=0.7)}
-    for name in [*COUNTING, *NEURAL, "gzip", "bz2", "xz"]:
+              "compressor": dict(linestyle=":", color="grey", alpha=0.7)}
+    markers = {"gzip": "v", "bz2": "^", "xz": "x"}
+    for name in [*COUNTING, *NEURAL, *markers]:
         points = sorted((r["train_chars"], r["bits_per_char"]) for r in rows if r["model"] == name)
         if points:
             kind = next(r["kind"] for r in rows if r["model"] == name)
-            ax.plot(*zip(*points, strict=True), label=f"{name} ({kind})", **styles[kind])
+            ax.plot(*zip(*points, strict=True), label=f"{name} ({kind})", **styles[kind],
+                    **({"marker": markers[name]} if name in markers else {}))
     notes = []
-    for cross in results["crossings"]:
-        if cross["train_chars"] is not None and cross.get("note", "").startswith("crosses"):
+    for cross in (c for c in results["crossings"] if c["against"] == "best counting model"):
+        if cross["train_chars"] is not None and "overtakes" in cross.get("note", ""):
             ax.axvline(cross["train_chars"], color="black", linewidth=0.6, alpha=0.5)
             ax.annotate(f"{cross['family']}\ncrosses ≈{cross['train_chars']:.2g}", (cross["train_chars"], ax.get_ylim()[1]),
                         fontsize=7, ha="left", va="top")
-        notes.append(f"{cross['family']}: {cross.get('note', '')}")
+        notes.append(f"{cross['family']} against the best counting model: {cross.get('note', '')}")
     ax.set_xscale("log")
     ax.set_xlabel("training characters (imdb-unsup prefix)")
     ax.set_ylabel("test bits per character (open vocabulary)")
@@ -219,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=float, default=10.0)
     parser.add_argument("--max-tokens", type=int, default=2_500_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--part", choices=("bits", "embeddings"), default="bits",
-                        help="bits: the bits/char atlas; embeddings: PPMI + SVD against Word2Vec on --embedding-sizes")
+    parser.add_argument("--part", choices=("bits", "embeddings", "rescore-words"), default="bits",
+                        help="bits: the bits/char atlas; embeddings: PPMI + SVD against Word2Vec on --embedding-sizes; "
+                             "rescore-words: score the saved word-level runs again with today's harness")
     parser.add_argument("--embedding-sizes", default="1e6,1e7,all")
     parser.add_argument("--pretrain-word-budget", type=float, default=2.5e7,
                         help="Word2Vec passes over a prefix, capped at this many words in all (1-5 passes)")
@@ -255,6 +268,24 @@ def main(argv: list[str] | None = None) -> int:
                                  "date": results["date"], "rows": rows}
         out.write_text(json.dumps(results, indent=1) + "\n")
         return 0
+    if args.part == "rescore-words":  # e.g. after the harness began charging word models for layout
+        import lmzoo
+        from lmzoo.harness import score_text, spelling_model
+
+        for row in results["rows"]:
+            if row.get("tokenizer") == "word":
+                chars = len(full.train) if row["size"] == "all" else int(float(row["size"]))
+                corpus = dataclasses.replace(base, name=f"imdb-unsup-{row['size']}", train=prefix(full.train, chars))
+                scores = score_text(lmzoo.load(Path(args.work) / row["size"] / row["model"]), corpus.test,
+                                    spelling_model(corpus))
+                row["bits_per_char_before_rescoring"] = row["bits_per_char"]
+                row |= {"bits_per_char": scores["bits_per_char"], "rescored": results["date"]}
+                print(f"{row['size']:>4} {row['model']}: {row['bits_per_char_before_rescoring']:.4f} -> "
+                      f"{row['bits_per_char']:.4f}", flush=True)
+        results["crossings"] = crossings(results["rows"])
+        out.write_text(json.dumps(results, indent=1) + "\n")
+        plot(results, out.with_suffix(".png"))
+        return 0
     done = {(r["model"], r["size"]) for r in results["rows"]}
     models = args.models.split(",")
     neural_sizes = set(args.neural_sizes.split(","))
@@ -278,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(results, indent=1) + "\n")
     plot(results, out.with_suffix(".png"))
     for cross in results["crossings"]:
-        print(f"{cross['family']}: {cross['note']}")
+        print(f"{cross['family']} against {cross['against']}: {cross['note']}")
     return 0
 
 

@@ -111,3 +111,27 @@ def test_summary_says_in_one_line_when_a_peer_was_not_raced(tmp_path):
     assert "n-gram vs KenLM: kenlm is not installed (pip install kenlm)" in lines
     assert "word2vec.json is missing: run benchmarks/word2vec.py" in lines
     assert not any(re.search(r"\d\.\d\dx", line) for line in lines)  # no ratio without a race
+
+
+def test_crossover_finds_each_change_of_sign_in_log_x():
+    bench = _script("crossover")
+    x, note = bench.crossing([(10**5, 0.2), (10**6, -0.2), (10**7, -0.3)])
+    assert x == pytest.approx(10**5.5) and "overtakes at ≈316,228" in note and note.endswith("0.300 bits/char ahead")
+    x, note = bench.crossing([(10**5, -0.1), (10**6, 0.1)])
+    assert x == 10**5 and "falls behind at ≈316,228" in note
+    x, note = bench.crossing([(10**5, 0.3), (10**6, 0.1)])
+    assert x is None and note.startswith("does not cross") and note.endswith("0.100 bits/char behind")
+    rows = [{"model": m, "train_chars": size, "bits_per_char": b} for m, size, b in [
+        ("char-6gram", 10, 2.0), ("word-5gram", 10, 2.5), ("rnnlm-word", 10, 2.2),
+        ("char-6gram", 100, 1.8), ("word-5gram", 100, 1.7), ("rnnlm-word", 100, 1.6)]]
+    best = next(c for c in bench.crossings(rows) if (c["family"], c["against"]) == ("rnnlm-word", "best counting model"))
+    assert best["train_chars"] == pytest.approx(10 ** (1 + 0.2 / 0.3))  # gaps +0.2 then -0.1 against 2.0 and 1.7
+
+
+def test_crossover_prefixes_are_whole_reviews():
+    bench = _script("crossover")
+    text = "one review\ntwo reviews here\nthree\n"
+    assert bench.prefix(text, 15) == "one review\n" and bench.prefix(text, 5) == "one review\n"
+    assert bench.prefix(text, 1000) == text
+    steps, eval_every = bench.neural_length(train_tokens=10_000, tokens_per_step=100, passes=10, max_tokens=50_000)
+    assert (steps, eval_every) == (600, 150)  # 500 steps capped by the tokens, rounded up to a multiple of 200
