@@ -182,6 +182,38 @@ def crossings(rows: list[dict]) -> list[dict]:
     return found
 
 
+def markdown(results: dict) -> str:
+    """The README's atlas tables, from the results file (never typed by hand)."""
+    rows = results["rows"]
+    sizes = sorted({r["train_chars"] for r in rows})
+    names = [n for n in [*COUNTING, *NEURAL, "gzip", "bz2", "xz"] if any(r["model"] == n for r in rows)]
+    lines = ["| model | kind | " + " | ".join(f"{s:.2g} chars" for s in sizes) + " |",
+             "|---|---|" + "---|" * len(sizes)]
+    for name in names:
+        cells = {r["train_chars"]: r for r in rows if r["model"] == name}
+        kind = next(r["kind"] for r in rows if r["model"] == name)
+        values = []
+        for size in sizes:
+            r = cells.get(size)
+            if r is None:
+                values.append("–")
+            elif r.get("steps"):
+                values.append(f"{r['bits_per_char']:.3f} ({r['steps']:,} steps, {r['passes']:.2g} passes, "
+                              f"{r['train_cpu_minutes']:.1f} CPU min)")
+            else:
+                values.append(f"{r['bits_per_char']:.3f}")
+        lines.append(f"| {name} | {kind} | " + " | ".join(values) + " |")
+    lines += ["", "| neural family | against | crossing |", "|---|---|---|"]
+    lines += [f"| {c['family']} | {c['against']} | {c['note']} |" for c in results["crossings"]]
+    embeddings = results.get("embeddings", {}).get("rows", [])
+    if embeddings:
+        lines += ["", "| word vectors | training words | WS353 ρ | SimLex ρ | analogy | CPU min |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['model']} | {r['train_words']:,} | {r['wordsim353_spearman']:.3f} | "
+                  f"{r['simlex999_spearman']:.3f} | {r['analogy_accuracy']:.3f} | {r['cpu_minutes']:.1f} |"
+                  for r in embeddings]
+    return "\n".join(lines)
+
+
 def plot(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -231,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=float, default=10.0)
     parser.add_argument("--max-tokens", type=int, default=2_500_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--part", choices=("bits", "embeddings", "rescore-words"), default="bits",
+    parser.add_argument("--part", choices=("bits", "embeddings", "rescore-words", "markdown"), default="bits",
                         help="bits: the bits/char atlas; embeddings: PPMI + SVD against Word2Vec on --embedding-sizes; "
                              "rescore-words: score the saved word-level runs again with today's harness")
     parser.add_argument("--embedding-sizes", default="1e6,1e7,all")
@@ -267,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         results["embeddings"] = {"command": "benchmarks/crossover.py " + " ".join(argv or sys.argv[1:]),
                                  "date": results["date"], "rows": rows}
         out.write_text(json.dumps(results, indent=1) + "\n")
+        return 0
+    if args.part == "markdown":
+        print(markdown(json.loads(out.read_text())))
         return 0
     if args.part == "rescore-words":  # e.g. after the harness began charging word models for layout
         import lmzoo
