@@ -77,6 +77,17 @@ class LanguageModel(ZooModel, Protocol):
 
 
 @runtime_checkable
+class NextTokenPredictor(Protocol):
+    """log p(next token | prefix ids) over the whole vocabulary, in nats (what sampling and the report's top-5 read).
+
+    A model may also offer `stepper()`, the same function with memory of the prefixes it has seen
+    (a recurrent model then pays one step per new token).
+    """
+
+    def next_log_probs(self, prefix: Sequence[int]) -> np.ndarray: ...
+
+
+@runtime_checkable
 class Generator(ZooModel, Protocol):
     """Continues a prompt. `sampler` is "greedy", "top_k", "top_p", "temperature" or "beam"."""
 
