@@ -3,7 +3,8 @@
 TensorFlow 2.16+ writes its start-up lines ("oneDNN custom operations are on", "Could not find
 cuda drivers", "failed call to cuInit", ...) through absl *before* its log level is read, so
 `TF_CPP_MIN_LOG_LEVEL` alone does not hide them. `quiet_tensorflow` sets the level, then
-imports TensorFlow and initialises its devices with file descriptor 2 captured, and writes back
+imports TensorFlow, initialises its devices and runs one boolean op (oneDNN's one-time "DT_BOOL"
+notice) with file descriptor 2 captured, and writes back
 every captured line that is not one of the known start-up lines: a real error still shows.
 
 `Progress` prints one line per finished item of a long job with the elapsed time and an
@@ -54,6 +55,7 @@ def quiet_tensorflow(verbose: bool = False) -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # device start-up (cuInit) logs here
+            tf.transpose(tf.constant([[True]]))  # oneDNN's one-time DT_BOOL notice comes at the first bool op
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
@@ -90,14 +92,14 @@ class Progress:
         if bar is None:
             bar = bool(getattr(self.stream, "isatty", lambda: False)()) and os.environ.get("CI", "").lower() not in (
                 "1", "true", "yes")
-        self.bar, self.started, self.seconds = bar, time.perf_counter(), {}
+        self.bar, self.started, self.seconds, self.skipped = bar, time.perf_counter(), {}, set()
 
     def prefix(self, name: str) -> str:
         return f"[{self.names.index(name) + 1}/{len(self.names)}] {name:<16}"
 
     def left(self) -> float:
         """Estimated seconds for the items not finished yet."""
-        todo = [n for n in self.names if n not in self.seconds]
+        todo = [n for n in self.names if n not in self.seconds and n not in self.skipped]
         if not todo or not self.seconds:
             return float("nan")
         shared = [n for n in self.seconds if self.expected.get(n)]
@@ -114,9 +116,14 @@ class Progress:
         eta = "finished" if left != left else f"about {_clock(left)} left"  # NaN: nothing left to estimate
         line = f"{self.prefix(name)} done in {seconds:.1f} s: {message} · {_clock(elapsed)} elapsed · {eta}"
         if self.bar:
-            filled = round(20 * len(self.seconds) / len(self.names))
+            filled = round(20 * (len(self.seconds) + len(self.skipped)) / len(self.names))
             line = f"[{'#' * filled}{'.' * (20 - filled)}] " + line
         print(line, file=self.stream, flush=True)
+
+    def skip(self, name: str, message: str) -> None:
+        """`name` needs no work (already done): said, and left out of the estimate."""
+        self.skipped.add(name)
+        self.say(name, message)
 
     def say(self, name: str, message: str) -> None:
         """A line about `name` that is not its end (starting, skipped, failed)."""

@@ -94,6 +94,8 @@ def surprisal(model: LanguageModel, text: str, spelling: SpellingModel | None = 
     tokenizer = model.tokenizer
     spans = token_spans(tokenizer, text, costs.ids)
     bits = (costs.nll + costs.spelling) / LN2
+    if not np.all(np.isfinite(bits)):
+        raise LmzooError(f"{model.family} gives probability 0 to a token of the paragraph", "smooth the model")
     char_bits, char_token = np.zeros(len(text)), np.full(len(text), -1)
     for k, (start, end) in enumerate(spans):
         char_bits[start:end] += bits[k] / (end - start)
