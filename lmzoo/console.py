@@ -2,10 +2,10 @@
 
 TensorFlow 2.16+ writes its start-up lines ("oneDNN custom operations are on", "Could not find
 cuda drivers", "failed call to cuInit", ...) through absl *before* its log level is read, so
-`TF_CPP_MIN_LOG_LEVEL` alone does not hide them. `quiet_tensorflow` sets the level, then
-imports TensorFlow, initialises its devices and runs one boolean op (oneDNN's one-time "DT_BOOL"
-notice) with file descriptor 2 captured, and writes back
-every captured line that is not one of the known start-up lines: a real error still shows.
+`TF_CPP_MIN_LOG_LEVEL` alone does not hide them. `quiet_tensorflow` sets the level and hooks the
+first import of TensorFlow: the import, the device start-up and one boolean op (oneDNN's one-time
+"DT_BOOL" notice) run with file descriptor 2 captured, and every captured line that is not one of
+the known start-up lines is written back, so a real error still shows.
 
 `Progress` prints one line per finished item of a long job with the elapsed time and an
 estimate of the time left (a bar on a terminal, plain lines when stdout is not one or CI=true).
@@ -13,11 +13,15 @@ estimate of the time left (a bar on a terminal, plain lines when stdout is not o
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 # Lines TensorFlow prints on every start on a CPU machine; nothing the user can or should act on.
 STARTUP_NOISE = (
@@ -36,35 +40,60 @@ STARTUP_NOISE = (
 )
 
 
-def quiet_tensorflow(verbose: bool = False) -> None:
-    """Hide TensorFlow's start-up lines (see the module docstring); `verbose` shows everything.
-
-    Call it before anything imports TensorFlow. A `TF_CPP_MIN_LOG_LEVEL` already set is kept.
-    """
-    if verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules:
-        return
+@contextmanager
+def _startup_lines_hidden() -> Iterator[None]:
+    """Capture file descriptor 2 in the block, then write back the lines that are not STARTUP_NOISE."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # device start-up (cuInit) logs here
-            tf.transpose(tf.constant([[True]]))  # oneDNN's one-time DT_BOOL notice comes at the first bool op
+            yield
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-        captured.seek(0)
-        lines = captured.read().decode("utf-8", errors="replace").splitlines()
-    kept = [line for line in lines if line.strip() and not any(noise in line for noise in STARTUP_NOISE)]
-    if kept:
-        print("\n".join(kept), file=sys.stderr, flush=True)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", errors="replace").splitlines()
+            kept = [line for line in lines if line.strip() and not any(noise in line for noise in STARTUP_NOISE)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr, flush=True)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` once and runs its import (and device start-up) with the start-up lines hidden."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def quiet_exec_module(module: Any) -> None:
+            with _startup_lines_hidden():
+                exec_module(module)
+                module.config.list_physical_devices()  # device start-up (cuInit) logs here
+                module.transpose(module.constant([[True]]))  # oneDNN's one-time DT_BOOL notice: the first bool op
+
+        spec.loader.exec_module = quiet_exec_module
+        return spec
+
+
+def quiet_tensorflow(verbose: bool = False) -> None:
+    """Hide TensorFlow's start-up lines whenever it is first imported; `verbose` shows everything.
+
+    Nothing is imported here: a verb that never needs TensorFlow stays fast. A
+    `TF_CPP_MIN_LOG_LEVEL` already set is kept.
+    """
+    if verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 def _clock(seconds: float) -> str:
