@@ -109,7 +109,7 @@ def surprisal(model: LanguageModel, text: str, spelling: SpellingModel | None = 
                  "spelling_bits": float(costs.spelling[k] / LN2)}
         if predict is not None:
             log_probs = np.asarray(predict(costs.ids[:k]), dtype=np.float64)
-            best = np.argsort(-log_probs, kind="stable")[:top_k]
+            best = [j for j in np.argsort(-log_probs, kind="stable")[:top_k] if np.isfinite(log_probs[j])]  # p > 0
             token["top"] = [[tokenizer.id_to_token(int(j)), float(-log_probs[j] / LN2)] for j in best]
         tokens.append(token)
     return {"text": text, "tokens": tokens, "char_bits": char_bits.tolist(), "char_token": char_token.tolist(),
