@@ -3,7 +3,10 @@
 Each entry is a family with a few config overrides (several n-gram orders, say). Results are
 written (atomically) after every entry, so nothing finished is lost; `resume=True` reuses a
 finished row only when corpus, preset, budget, seed and determinism match; an entry that fails
-is recorded with its reason and the others still run.
+is recorded with its reason and the others still run. gzip, bz2 and xz close the table
+(`lmzoo.compression`: not language models, a column of their own); every run directory gets a
+MODEL_CARD.md, every language model a `surprisal.json` of one test paragraph, and the job ends by
+writing index.html (`lmzoo.report`). One progress line per entry says the time elapsed and left.
 
 Same seed, same table: Python, NumPy and Keras are seeded, and the compiled (XLA) CPU runs are
 reproducible as they are (tests/test_compare.py checks it with `jit_compile` on). TensorFlow's op
@@ -91,8 +94,8 @@ COLUMNS = (
 TIMING_FIELDS = ("train_seconds", "tokens_per_second", "score_tokens_per_second", "tokens_seen", "wall_seconds")
 # What a finished row was made with: --resume reuses it only if all of these match.
 RUN_KEYS = ("corpus", "preset", "budget", "seed", "deterministic")
+SURPRISAL_FILE = "surprisal.json"  # in each language model's run directory: the page's per-character view
 # Keras's words when it drops jit_compile=True (e.g. under TF op determinism).
-SURPRISAL_FILE = "surprisal.json"  # in each language model's run directory
 JIT_FALLBACK = "Proceeding with `jit_compile=False`"
 
 
@@ -289,6 +292,7 @@ def compare(
         saved = json.loads(results_path.read_text()) if results_path.exists() else {}
     except json.JSONDecodeError:
         saved = {}
+    saved = saved if isinstance(saved, dict) else {}
     mismatch = [k for k in RUN_KEYS if saved.get(k, False if k == "deterministic" else None) != meta[k]]
     if resume and saved:
         if mismatch:

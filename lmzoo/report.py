@@ -247,9 +247,6 @@ with the language models.</p>
 <details><summary>What every column means</summary><p>{html.escape(TABLE_NOTE)}</p></details>
 {f'<ul class="failed">{failed}</ul>' if failed else ''}
 </section>
-<section id="figures"><h2>Figures</h2>
-{_figures_html(path)}
-</section>
 <section id="surprisal"><h2>Where each model pays: bits per character of one test paragraph</h2>
 <p class="note">{html.escape(_paragraph_note(views))}</p>
 {f'<ul>{errors}</ul>' if errors else ''}
@@ -258,6 +255,9 @@ with the language models.</p>
 <p id="diff-controls">A <select id="diff-a"></select> minus B <select id="diff-b"></select></p>
 <p id="diff-title"></p><p class="chars" id="diff-chars"></p>
 <div id="tooltip" hidden></div>
+</section>
+<section id="figures"><h2>Figures</h2>
+{_figures_html(path)}
 </section>
 <section id="samples"><h2>Samples</h2>
 {_samples_html(rows)}
