@@ -1,7 +1,8 @@
 // The page's behaviour: sortable results table, per-character surprisal, difference view, hover.
 // Reads only the JSON block `lmzoo-data` written by lmzoo/report.py; every text goes in with
 // textContent (never innerHTML), so corpus text shows as text. The URL fragment may hold
-// sort=KEY (ascending) or sort=-KEY (descending), and a=NAME&b=NAME for the difference view.
+// sort=KEY (ascending) or sort=-KEY (descending), a=NAME&b=NAME for the difference view, and
+// hover=NAME:INDEX to open the box of one character.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("lmzoo-data").textContent);
@@ -41,8 +42,12 @@
   const diverge = (d) => shade(Math.abs(d) / diffBits, d >= 0 ? 8 : 215);
   const fmt = (x) => x.toFixed(x < 10 ? 2 : 1);
 
+  // Letters of one word stay on one line (a span.w around them, at most 40); Han characters and
+  // everything else may break anywhere.
+  const wordChar = (ch) => /[\p{L}\p{N}'\u2019-]/u.test(ch) && !/\p{Script=Han}/u.test(ch);
   function renderChars(target, view, color) {
     const frag = document.createDocumentFragment();
+    let word = null;
     Array.from(view.text).forEach((ch, i) => {
       const span = document.createElement("span");
       span.className = "c";
@@ -52,7 +57,17 @@
       else if (view.tokens[k].unk) span.classList.add("unk");
       span.textContent = ch === "\n" ? "\u23ce" : ch;
       span.style.background = color(i);
-      frag.appendChild(span);
+      if (!wordChar(ch)) {
+        word = null;
+        frag.appendChild(span);
+      } else {
+        if (!word || word.childElementCount >= 40) {
+          word = document.createElement("span");
+          word.className = "w";
+          frag.appendChild(word);
+        }
+        word.appendChild(span);
+      }
       if (ch === "\n") frag.appendChild(document.createElement("br"));
     });
     target.replaceChildren(frag);
@@ -117,6 +132,17 @@
     showTip(ev, [describe(view, Number(span.dataset.i))]);
   });
   rowsBox.addEventListener("mouseleave", () => { tip.hidden = true; });
+  // hover=NAME:INDEX in the URL fragment shows that character's box at load (a link can point at it).
+  const hover = (params.get("hover") || "").match(/^(.*):(\d+)$/);
+  const hovered = hover ? views.findIndex((w) => w.name === hover[1]) : -1;
+  if (hovered >= 0) {
+    const span = rowsBox.querySelector(`.srow[data-view="${hovered}"] span.c[data-i="${hover[2]}"]`);
+    if (span) {
+      const box = span.getBoundingClientRect();
+      showTip({ pageX: box.left + window.scrollX, pageY: box.top + window.scrollY },
+              [describe(views[hovered], Number(hover[2]))]);
+    }
+  }
 
   // Difference view: A's bits minus B's, character by character (red: A paid more; blue: B did).
   const pickA = document.getElementById("diff-a"), pickB = document.getElementById("diff-b");

@@ -233,3 +233,15 @@ def test_report_verb_on_one_run_and_on_a_bad_folder(lee, tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "neither the results.json" in err
+
+
+def test_hover_shows_the_exact_bits_and_the_top_5_next_tokens(compared):
+    out, _ = compared
+    view = json.loads((out / "runs" / "ngram-char-6" / "surprisal.json").read_text())
+    i = 5
+    token = view["tokens"][view["char_token"][i]]
+    dom, console = browse(out / "index.html", f"#hover=ngram-char-6:{i}")
+    tip = dom.split('id="tooltip"')[1].split("</section>")[0]
+    assert not console and "hidden" not in tip.split(">")[0]
+    assert f"{view['char_bits'][i]:.2f} bits for this character" in tip
+    assert tip.count("<li>") == 5 and f"{token['top'][0][1]:.2f} bits" in tip
