@@ -137,7 +137,7 @@ def _links_html(rows: list[dict], runs: dict[str, Path], page_dir: Path) -> str:
 
 
 def _view(name: str, data: dict) -> dict:
-    keep = ("text", "char_bits", "char_token", "tokens", "bits_per_char", "paragraph")
+    keep = ("text", "char_bits", "char_token", "tokens", "bits_per_char", "paragraph", "top_matches_scoring")
     return {"name": name, **{k: data[k] for k in keep if k in data}}
 
 

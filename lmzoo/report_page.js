@@ -82,6 +82,10 @@
     const lines = [`${view.name}: ${fmt(view.char_bits[i])} bits for this character`,
                    `token \u201c${piece}\u201d: ${fmt(t.bits)} bits` +
                    (t.unk ? ` (<unk>, of which ${fmt(t.spelling_bits)} bits to spell it)` : "")];
+    if (t.top && !view.top_matches_scoring) {
+      lines.push(`(the top tokens come from ${view.name}'s next-token function, which reads the text before ` +
+                 `this point differently from its scoring: there this token costs ${fmt(t.bits_in_top)} bits)`);
+    }
     return { head: lines.join("\n"), top: t.top || [] };
   }
 

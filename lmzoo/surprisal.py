@@ -9,7 +9,8 @@ its word, a character model's on its character, `</s>` on the line's newline. Ch
 no token stands for (the spaces between words) cost 0, so the per-character bits sum to the
 paragraph's open-vocabulary code length, `score_text(model, paragraph)["bits_per_char"]` times
 its characters. Where the model has `next_log_probs`, each token also carries the model's
-top-k next tokens at that point (before it read the token).
+top-k next tokens at that point (before it read the token), and `top_matches_scoring` says
+whether that distribution gives the token the bits the scoring gave it.
 
 Example:
     >>> from lmzoo import train, load_corpus
@@ -111,10 +112,15 @@ def surprisal(model: LanguageModel, text: str, spelling: SpellingModel | None = 
             log_probs = np.asarray(predict(costs.ids[:k]), dtype=np.float64)
             best = [j for j in np.argsort(-log_probs, kind="stable")[:top_k] if np.isfinite(log_probs[j])]  # p > 0
             token["top"] = [[tokenizer.id_to_token(int(j)), float(-log_probs[j] / LN2)] for j in best]
+            token["bits_in_top"] = float(-log_probs[costs.ids[k]] / LN2)  # the same token under that distribution
         tokens.append(token)
+    # The top-k describe the scored context only where the model's next_log_probs sees what its scoring saw
+    # (a window model's next_log_probs reads the prefix without `<s>`): said on the page when they differ.
+    closed = [t["bits"] - t["spelling_bits"] - t["bits_in_top"] for t in tokens if "bits_in_top" in t]
     return {"text": text, "tokens": tokens, "char_bits": char_bits.tolist(), "char_token": char_token.tolist(),
             "bits": float(bits.sum()), "bits_per_char": float(bits.sum() / len(text)),
-            "top_k": top_k if predict is not None else 0}
+            "top_k": top_k if predict is not None else 0,
+            "top_matches_scoring": bool(closed) and bool(np.allclose(closed, 0, atol=1e-4))}
 
 
 def paragraph_surprisal(model: LanguageModel, corpus: Corpus, seed: int = 0, max_chars: int = MAX_CHARS,

@@ -51,6 +51,7 @@ def test_top_tokens_are_the_models_own_next_token_distribution(models, lee):
                 hits += 1
                 assert math.isclose(b, token["bits"], rel_tol=1e-9)
     assert hits > len(view["tokens"]) / 4
+    assert view["top_matches_scoring"] and all(math.isclose(t["bits_in_top"], t["bits"]) for t in view["tokens"])
 
 
 def test_paragraph_is_chosen_by_seed_and_cut_at_the_stated_length():
