@@ -82,7 +82,7 @@
     const lines = [`${view.name}: ${fmt(view.char_bits[i])} bits for this character`,
                    `token \u201c${piece}\u201d: ${fmt(t.bits)} bits` +
                    (t.unk ? ` (<unk>, of which ${fmt(t.spelling_bits)} bits to spell it)` : "")];
-    if (t.top && !view.top_matches_scoring) {
+    if (t.top && view.top_matches_scoring === false && typeof t.bits_in_top === "number") {
       lines.push(`(the top tokens come from ${view.name}'s next-token function, which reads the text before ` +
                  `this point differently from its scoring: there this token costs ${fmt(t.bits_in_top)} bits)`);
     }
