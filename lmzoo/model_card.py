@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
 from lmzoo.runs import RunDir, write_text_atomic
@@ -105,14 +106,20 @@ def _machine() -> str:
     return f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs{gpus}"
 
 
-def write_model_card(run: RunDir | str | os.PathLike, data: Any = None) -> Any:
-    """Write MODEL_CARD.md into the run directory from its files (and `data`'s splits); returns its path."""
+def write_model_card(run: RunDir | str | os.PathLike, data: Any = None) -> Path | None:
+    """Write MODEL_CARD.md into a finished run directory from its files (and `data`'s splits); returns its path.
+
+    A run that did not finish (interrupted, or a worker other than the chief in multi-worker
+    training, which saves nothing) gets no card, and None is returned.
+    """
     run = run if isinstance(run, RunDir) else RunDir(run)
+    if not run.is_complete():
+        return None
     config, timing, results = _json(run, "config.json"), _json(run, "timing.json"), _json(run, "results.json")
     family = config.get("family", "unknown")
     use, limits = FAMILY_NOTES.get(family, ("", ""))
     corpus = config.get("corpus", getattr(data, "name", "unknown"))
-    finished = run.file("COMPLETE").read_text().strip() if run.is_complete() else "not finished"
+    finished = run.file("COMPLETE").read_text().strip()
     lines = ["---", "library_name: keras-lmzoo", f"tags: [keras, lmzoo, {family}]", f"datasets: [{corpus}]", "---", "",
              f"# {family} · `{run.path.name}`", "",
              f"A model of the `{family}` family trained with keras-lmzoo (`lmzoo.models`), on the corpus `{corpus}`.", "",

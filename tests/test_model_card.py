@@ -37,3 +37,10 @@ def test_finetune_card_names_the_pretrained_run(tmp_path):
     card = (tmp_path / "cls" / "MODEL_CARD.md").read_text()
     assert f"fine-tuned from the pre-trained word2vec run `{tmp_path / 'w2v'}`" in card
     assert f"| train | {len(data.train):,} examples |" in card
+
+
+def test_an_unfinished_run_gets_no_card(tmp_path):
+    """A worker other than the chief (multi-worker training) claims its --out but saves nothing: no card there."""
+    run = RunDir(tmp_path / "worker1")
+    run.begin("transformer", {}, {"family": "transformer"})
+    assert write_model_card(run) is None and not run.file("MODEL_CARD.md").exists()
