@@ -31,6 +31,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
@@ -85,6 +86,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--forward-rows", default=rows, help="English→Chinese models, ARCHITECTURE:INIT")
     parser.add_argument("--reverse-rows", default=rows, help="Chinese→English models, ARCHITECTURE:INIT")
     parser.add_argument("--max-new-tokens", type=int, default=32, help="longest translation, in tokens")
+    parser.add_argument("--pretrain-words", default="mr,1e6,3e6,all",
+                        help="classify-imdb: pre-training texts: 'mr' (MR's own), imdb-unsup prefixes in words, 'all'")
+    parser.add_argument("--pretrain-word-budget", type=float, default=2.5e7,
+                        help="classify-imdb: Word2Vec passes over its text, capped at this many words in all (1-5)")
+    parser.add_argument("--backbone-lrs", default="3e-4,1e-3",
+                        help="classify-imdb: backbone learning rates tried; the best mean valid accuracy is chosen")
+    parser.add_argument("--static-grid", default="1e-3:1,1e-2:1,1e-2:4",
+                        help="classify-imdb: frozen backbone: head learning rate:epoch multiplier candidates")
+    parser.add_argument("--curve-label-counts", default="1000",
+                        help="classify-imdb: label counts at the intermediate pre-training sizes (the gain curve)")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
     return parser.parse_args()
@@ -162,9 +173,10 @@ PRETRAIN = {
 BUDGET_KEYS = {"epochs", "steps"}
 
 
-def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float, side: str = "") -> tuple[Any, dict]:
+def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float, side: str = "",
+             budget: dict[str, Any] | None = None) -> tuple[Any, dict]:
     family, overrides = PRETRAIN[name]
-    overrides = {k: (type(v)(max(1, v * scale)) if k in BUDGET_KEYS else v) for k, v in overrides.items()}
+    overrides = {k: (type(v)(max(1, v * scale)) if k in BUDGET_KEYS else v) for k, v in {**overrides, **(budget or {})}.items()}
     run = RunDir(work / f"pretrain-{name}-{corpus.name}")
     # A finished pre-training run is reused (its timing.json keeps its training time).
     model = lmzoo.load(run.path) if run.is_complete() else lmzoo.train(family, corpus, run.path, **overrides)
@@ -240,6 +252,96 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
                            "labels": count or len(data.train), "seed": seed, "finetune_epochs": config.epochs,
                            **finetune_timing(out, wall, cpu), "params": model.num_params(), **scores}
                     results.add(row | (info if init == "pretrained" else {"pretrain_text": None}))
+
+
+# Pre-training on in-domain text (imdb-unsup), every setting chosen on MR's valid split ----------------
+
+
+def words_prefix(corpus: lmzoo.Corpus, words: int | None) -> lmzoo.Corpus:
+    """The corpus with its training text cut to the whole lines (reviews) holding about `words` words."""
+    if words is None:
+        return corpus
+    total, kept = 0, []
+    for line in corpus.train.split("\n"):
+        if total >= words:
+            break
+        kept.append(line + "\n")
+        total += len(line.split())
+    return dataclasses.replace(corpus, name=f"{corpus.name}-{words:.0e}".replace("+0", ""), train="".join(kept))
+
+
+def select_on_valid(args: argparse.Namespace, data: LabelledData, work: Path, tag: str, pretrained: Any,
+                    count: int | None, init: str, freeze: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Fine-tune every candidate setting over the seeds, choose the one with the best mean valid
+    accuracy, and score test once, on the chosen runs only. Returns the choice and one row per seed.
+
+    Candidates: a frozen backbone (static) tries head learning rates and epoch multipliers
+    (`--static-grid`, a linear head on frozen features needs far more steps than fine-tuning);
+    a trained backbone tries backbone learning rates (`--backbone-lrs`).
+    """
+    if freeze:
+        grid = [dict(zip(("learning_rate", "epochs_times"), map(float, item.split(":")), strict=True))
+                for item in args.static_grid.split(",")]
+    else:
+        grid = [{"backbone_learning_rate": float(x), "epochs_times": 1.0} for x in args.backbone_lrs.split(",")]
+    candidates = []
+    for setting in grid:
+        runs = []
+        for seed in range(args.seeds):
+            budget = classify_budget(count, args.scale, setting.get("backbone_learning_rate", 3e-4))
+            budget |= {k: v for k, v in setting.items() if k == "learning_rate"}
+            budget["epochs"] *= setting["epochs_times"]
+            config = replace(tasks.PRESETS["default"], {**budget, "init": init, "freeze": freeze,
+                                                         "max_examples": count, "seed": seed})
+            name = "-".join(f"{v:g}" for v in setting.values())
+            out = work / f"{tag}-{init}{'-static' if freeze else ''}-{name}-{count}-{seed}"
+            model, wall, cpu = timed(lambda c=config, o=out: tasks.finetune(pretrained, data, o, c))
+            runs.append((seed, model, config, finetune_timing(out, wall, cpu)))
+        valid = [score_classification(model, data, "valid")["accuracy"] for _, model, _, _ in runs]
+        candidates.append((float(np.mean(valid)), setting, valid, runs))
+    mean_valid, chosen, valid, runs = max(candidates, key=lambda c: c[0])
+    choice = {"selected_on": "valid", "chosen": chosen,
+              "candidates": [{"setting": c[1], "mean_valid_accuracy": c[0]} for c in candidates]}
+    rows = [{"seed": seed, "valid_accuracy": v, "finetune_epochs": config.epochs, "freeze": freeze, **timing,
+             "params": model.num_params(), **score_classification(model, data, "test")}
+            for (seed, model, config, timing), v in zip(runs, valid, strict=True)]
+    return choice, rows
+
+
+def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path) -> None:
+    """MR accuracy after pre-training on imdb-unsup prefixes (and on MR's own text), against scratch."""
+    from lmzoo.harness import count_words
+
+    data = load_task_data("rt-polarity", args.data_dir)
+    imdb = lmzoo.load_corpus("imdb-unsup", args.data_dir)
+    counts = [None if c == "all" else int(c) for c in args.label_counts.split(",")]
+    curve_counts = [None if c == "all" else int(c) for c in args.curve_label_counts.split(",")]
+    sizes = args.pretrain_words.split(",")
+    for backbone in args.backbones.split(","):
+        for count in counts:  # scratch does not depend on the pre-training text: once per label count
+            choice, rows = select_on_valid(args, data, work, f"pays-{backbone}", pretrain(backbone, as_text_corpus(data),
+                                           work, args.scale)[0], count, "scratch", False)
+            for row in rows:
+                results.add({"task": "classify", "model": f"{backbone} classifier", "init": "scratch",
+                             "labels": count or len(data.train), "pretrain_text": None, **choice, **row})
+        for size in sizes:
+            text = as_text_corpus(data) if size == "mr" else words_prefix(imdb, None if size == "all" else int(float(size)))
+            words = count_words(text.train)
+            budget = {}
+            if backbone == "word2vec":  # passes over the text, capped at --pretrain-word-budget words in all
+                budget = {"epochs": max(1, min(5, round(args.pretrain_word_budget / words)))}
+            pretrained, info = pretrain(backbone, text, work, args.scale, budget=budget)
+            info |= {"pretrain_words": words, "pretrain_corpus": "rt-polarity" if size == "mr" else "imdb-unsup"}
+            results.add({"task": "pretrain", "model": backbone, **info})
+            for count in counts if size in ("mr", sizes[-1]) else curve_counts:
+                for freeze in (True, False):
+                    choice, rows = select_on_valid(args, data, work, f"pays-{backbone}-{size}", pretrained, count,
+                                                   "pretrained", freeze)
+                    name = (f"{backbone} classifier ({'static' if freeze else 'fine-tuned'}, pre-trained on "
+                            f"{info['pretrain_corpus']}, {words / 1e6:.2g} M words)")
+                    for row in rows:
+                        results.add({"task": "classify", "model": name, "init": "pretrained",
+                                     "labels": count or len(data.train), **info, **choice, **row})
 
 
 # Translation ----------------------------------------------------------------------------------------
@@ -432,6 +534,8 @@ def main() -> None:
     parts = args.parts.split(",")
     if "classify" in parts:
         run_classification(args, results, work)
+    if "classify-imdb" in parts:
+        run_pretraining_pays(args, results, work)
     if "translate" in parts:
         run_translation(args, results, work)
     print(f"wrote {args.out}")

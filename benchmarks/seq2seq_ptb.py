@@ -9,6 +9,7 @@ least 95% held-out token accuracy.
 
 Usage:
     .venv/bin/python benchmarks/seq2seq_ptb.py [--data-dir ../shared/corpora] [--train-sentences 20000]
+    .venv/bin/python benchmarks/seq2seq_ptb.py --replot   # redraw the figure from the results file
 """
 
 from __future__ import annotations
@@ -50,11 +51,40 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=7e-3, help="peak; cosine decay to 10%%")
     parser.add_argument("--embedding-dim", type=int, default=128)
     parser.add_argument("--out", default=str(RESULTS / "seq2seq_ptb.json"))
+    parser.add_argument("--replot", action="store_true", help="only redraw the figure from --out's rows")
     return parser.parse_args()
+
+
+def plot_bottleneck(rows: list[dict], figure: Path) -> Path:
+    """Token accuracy and exact match against latent size, one line per kind of model; each legend entry
+    names the training steps of its models (the bottleneck and attention models train for different
+    numbers of passes, so the figure compares models of unequal training)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for attention, style in ((False, "o-"), (True, "s-")):
+        part = [r for r in rows if r["attention"] == attention]
+        steps = "/".join(sorted({f"{r['steps']:,}" for r in part}))
+        label = f"{'attention' if attention else 'bottleneck only'} ({steps} steps)"
+        ax.plot([r["latent_dim"] for r in part], [r["reconstruction_token_accuracy"] for r in part], style, label=f"{label}: token accuracy")
+        ax.plot([r["latent_dim"] for r in part], [r["reconstruction_exact_match"] for r in part], style[0] + ":", label=f"{label}: exact match")
+    ax.axhline(0.95, color="grey", lw=0.8, ls="--", label="target 0.95 (attention)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("latent size (encoder final state)")
+    ax.set_ylabel("held-out PTB test reconstruction")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("GRU seq2seq autoencoder on PTB (sentences <= 30 tokens)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(figure, dpi=120)
+    plt.close(fig)
+    return figure
 
 
 def main() -> None:
     args = parse_args()
+    if args.replot:  # redraw the figure from the stored rows, without training
+        stored = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        print(f"wrote {plot_bottleneck(stored['rows'], ROOT / stored['figure'])}")
+        return
     corpus = load_corpus("ptb", args.data_dir)
     test = [s for s in corpus.sentences("test") if len(s.split()) <= args.max_tokens]
     test = test[: args.test_sentences or None]
@@ -92,22 +122,7 @@ def main() -> None:
                   f"train={row['train_seconds']:.0f}s  {row['train_tokens_per_second']:.0f} tok/s", flush=True)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    figure = RESULTS / "seq2seq_ptb_bottleneck.png"
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for attention, style in ((False, "o-"), (True, "s-")):
-        part = [r for r in rows if r["attention"] == attention]
-        label = "attention" if attention else "bottleneck only"
-        ax.plot([r["latent_dim"] for r in part], [r["reconstruction_token_accuracy"] for r in part], style, label=f"{label}: token accuracy")
-        ax.plot([r["latent_dim"] for r in part], [r["reconstruction_exact_match"] for r in part], style[0] + ":", label=f"{label}: exact match")
-    ax.axhline(0.95, color="grey", lw=0.8, ls="--", label="target 0.95 (attention)")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("latent size (encoder final state)")
-    ax.set_ylabel("held-out PTB test reconstruction")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("GRU seq2seq autoencoder on PTB (sentences <= 30 tokens)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(figure, dpi=120)
+    figure = plot_bottleneck(rows, RESULTS / "seq2seq_ptb_bottleneck.png")
 
     best_attention = max(r["reconstruction_token_accuracy"] for r in rows if r["attention"])
     result = {

@@ -161,7 +161,27 @@ CATALOG: dict[str, CatalogEntry] = {
 # archive at their URL (only that member is extracted, to the catalog path).
 _MR = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
 _MR_SPLIT = "seeded shuffle (numpy default_rng(0)) of the 10,662 snippets: last 1,066 test, 533 before them valid, 9,063 train"
-_TATOEBA_SPLIT = "seeded shuffle (numpy default_rng(0)) of the 29,155 pairs: last 1,000 test, 500 before them valid, 27,655 train"
+_TATOEBA_SPLIT = ("seeded shuffle (numpy default_rng(0)) of the 29,155 pairs, cut so that pairs sharing a sentence (after "
+                  "case and spacing are normalised) stay in one split: about the last 1,000 test, 500 before them "
+                  "valid, the rest train (lmzoo.datasets.labelled.disjoint_split)")
+
+_ACLIMDB = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+# Each file is one folder of the archive, one review a line in id order (see lmzoo.datasets.imdb).
+_IMDB_FILES = tuple(
+    CorpusFile(f"imdb/imdb_{folder.replace('/', '_')}.txt", sha, size, (_ACLIMDB,), convert=f"aclimdb:{folder}")
+    for folder, sha, size in [
+        ("train/unsup", "99782175a3703967cb05537657e2cea1d9a49bd3f8e2ffb19a15906fc1330551", 66556794),
+        ("train/pos", "297eeab82982d3bc08a6e308247eb36d435aecade3c7a708f85be27804bbfb15", 16855331),
+        ("train/neg", "9fa5f3bcce7584dc73f10a159584dc0f452065c3d52e1ecbbbd25963723a9171", 16302492),
+        ("test/pos", "3cf75e548f6913de09ab494c2bcda9001849884143fc6d2f1f70c48e537f2f03", 16295857),
+        ("test/neg", "ae25aab8ece2d7db1e8d296a110a85deeec7e4ec09559507953b1cc15fcd7e98", 16079828),
+    ]
+)
+_IMDB_CLEANING = "reviews cleaned (<br /> runs to one space, entities decoded, C1 punctuation mapped), split on \\n only"
+_IMDB_LABELLED_SPLIT = (f"the official 25,000 test reviews are test; training reviews that repeat one another or a test "
+                        f"review are dropped, then a seeded shuffle (numpy default_rng(0)) puts 2,500 in valid; {_IMDB_CLEANING}")
+_IMDB_TEXT_SPLIT = (f"repeated reviews and reviews of the labelled test set are dropped, then a seeded shuffle (numpy "
+                    f"default_rng(0)) puts the last 1,000 in test, 1,000 before them in valid, the rest in train; {_IMDB_CLEANING}")
 
 CATALOG |= {
     entry.name: entry
@@ -207,6 +227,31 @@ CATALOG |= {
             splits={s: SplitSpec("tatoeba-cmn/cmn.txt") for s in ("train", "valid", "test")},
             extra={"kind": "pairs", "encoding": "utf-8", "source_language": "en", "target_language": "zh",
                    "split": {"test": 1000, "valid": 500}},
+        ),
+        CatalogEntry(
+            name="imdb",
+            description="IMDB Large Movie Review Dataset v1.0 (Maas et al. 2011): 25,000 + 25,000 labelled reviews",
+            licence="research use; cite Maas et al. 2011 (ACL, P11-1015)",
+            split_rule=_IMDB_LABELLED_SPLIT,
+            files=_IMDB_FILES,
+            splits={s: SplitSpec("imdb/imdb_test_pos.txt") for s in ("train", "valid", "test")},
+            extra={"kind": "labelled", "labels": ("neg", "pos"), "reader": "imdb", "split": {"valid": 2500}},
+        ),
+    ]
+}
+
+# Plain-text corpora read by their own module (`extra["reader"]`) rather than by split fractions.
+CATALOG |= {
+    entry.name: entry
+    for entry in [
+        CatalogEntry(
+            name="imdb-unsup",
+            description="IMDB's 50,000 unlabelled movie reviews (Maas et al. 2011), 11.7 M words, one review a line",
+            licence="research use; cite Maas et al. 2011 (ACL, P11-1015)",
+            split_rule=_IMDB_TEXT_SPLIT,
+            files=_IMDB_FILES,
+            splits={s: SplitSpec("imdb/imdb_train_unsup.txt") for s in ("train", "valid", "test")},
+            extra={"reader": "imdb", "text_file": "imdb/imdb_train_unsup.txt", "split": {"test": 1000, "valid": 1000}},
         ),
     ]
 }

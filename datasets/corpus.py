@@ -181,6 +181,10 @@ def load_corpus(
             from lmzoo.datasets.labelled import as_text_corpus, load_task_data
 
             return as_text_corpus(load_task_data(name, data_dir_override, allow_download))
+        if entry.extra.get("reader") == "imdb":
+            from lmzoo.datasets import imdb
+
+            return imdb.load_text(entry, data_dir(data_dir_override), allow_download)
         paths = _entry_files(entry, data_dir(data_dir_override), allow_download)
         texts = {path: read_text(p) for path, p in paths.items()}
         splits = {split: _slice(texts[spec.path], spec) for split, spec in entry.splits.items()}

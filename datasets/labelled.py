@@ -190,9 +190,76 @@ def seeded_split(n: int, test: int, valid: int, seed: int = SPLIT_SEED) -> dict[
     return {"train": order[: n - test - valid], "valid": order[n - test - valid : n - test], "test": order[n - test :]}
 
 
+def normalise(text: str) -> str:
+    """The form in which two sentences count as the same: case-folded, runs of spaces made one.
+
+    Example:
+        >>> normalise("  A  Good\tFilm ") == normalise("a good film")
+        True
+    """
+    return " ".join(text.casefold().split())
+
+
+def disjoint_split(keys: Sequence[Sequence[str]], test: int, valid: int, seed: int = SPLIT_SEED) -> dict[str, np.ndarray]:
+    """`seeded_split`, but items that share a string (after `normalise`) always land in one split.
+
+    `keys[i]` are item i's strings (a pair's source and target, an example's text). Items linked
+    by shared strings form connected components; walking the seeded order from its end, whole
+    components fill test (at least `test` items), then valid; the rest is train. Tatoeba repeats
+    sentences across pairs (212 of a plain split's 1,000 test targets were training targets);
+    split this way no test string occurs in train or valid. Where no string repeats, the split
+    is exactly `seeded_split`'s.
+
+    Example:
+        >>> cut = disjoint_split([("a", "x"), ("b", "y"), ("A", "z"), ("c", "w")], test=1, valid=1)
+        >>> sorted(len(v) for v in cut.values()), (0 in cut["test"]) == (2 in cut["test"])
+        ([1, 1, 2], True)
+    """
+    n = len(keys)
+    if test + valid >= n:
+        raise LmzooError(f"{n} examples are too few for {test} test and {valid} valid examples", "give more data")
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, strings in enumerate(keys):
+        for string in strings:
+            j = first.setdefault(normalise(string), i)
+            parent[root(i)] = root(j)
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        members.setdefault(root(i), []).append(i)
+    order = np.random.default_rng(seed).permutation(n)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    split = np.zeros(n, dtype=np.int8)  # 0 train, 1 valid, 2 test
+    for code, wanted in ((2, test), (1, valid)):
+        taken = 0
+        for any_size in (False, True):  # first only components that fit, so a large one stays in train
+            for item in order[::-1]:
+                group = members[root(int(item))]
+                if taken >= wanted:
+                    break
+                if not split[item] and (any_size or len(group) <= wanted - taken):
+                    split[group] = code
+                    taken += len(group)
+    return {name: np.array(sorted(np.flatnonzero(split == code), key=lambda i: position[i]), dtype=np.int64)
+            for name, code in (("train", 0), ("valid", 1), ("test", 2))}
+
+
 def _fractions(n: int) -> tuple[int, int]:
     """Test and valid sizes of a user's or embedded file: 10% and 5% (at least one each)."""
     return max(1, round(0.1 * n)), max(1, round(0.05 * n))
+
+
+def _split_examples(examples: Sequence[tuple[str, str]], test: int, valid: int) -> dict[str, np.ndarray]:
+    """Labelled examples split so that a repeated text never sits in two splits."""
+    return disjoint_split([(text,) for text, _ in examples], test, valid)
 
 
 def _take(items: Sequence, indices: np.ndarray) -> list:
@@ -285,17 +352,21 @@ def _load_catalog(entry: CatalogEntry, directory: Path, allow_download: bool) ->
         path = gensim_test_data() / entry.extra["embedded_file"]
         examples = parse_labelled(read_lines(path, entry.extra["encoding"]), path, entry.extra["labels"])
         test, valid = _fractions(len(examples))
-        parts = {s: _take(examples, idx) for s, idx in seeded_split(len(examples), test, valid).items()}
+        parts = {s: _take(examples, idx) for s, idx in _split_examples(examples, test, valid).items()}
         return LabelledData(entry.name, **parts, labels=tuple(entry.extra["labels"]), source=entry.description)
+    if entry.extra.get("reader") == "imdb":
+        from lmzoo.datasets import imdb
+
+        return imdb.load_labelled(entry, directory, allow_download)
     paths = [ensure_task_file(f, directory, allow_download) for f in entry.files]
     if kind == LABELLED:
         examples = []
         for path, label in zip(paths, entry.extra["labels"], strict=True):  # one file per label
             examples += [(line.strip(), label) for line in read_lines(path, entry.extra["encoding"])]
-        parts = {s: _take(examples, idx) for s, idx in seeded_split(len(examples), **split).items()}
+        parts = {s: _take(examples, idx) for s, idx in _split_examples(examples, **split).items()}
         return LabelledData(entry.name, **parts, labels=tuple(entry.extra["labels"]), source=entry.description)
     pairs, credits = parse_pairs(read_lines(paths[0], entry.extra["encoding"]), paths[0])
-    cut = seeded_split(len(pairs), **split)
+    cut = disjoint_split(pairs, **split)
     return PairData(entry.name, **{s: _take(pairs, idx) for s, idx in cut.items()},
                     source_language=entry.extra["source_language"], target_language=entry.extra["target_language"],
                     source=entry.description, attribution={s: _take(credits, idx) for s, idx in cut.items()})
@@ -332,11 +403,11 @@ def load_task_data(name_or_path: str | os.PathLike, data_dir_override: str | os.
     test, valid = _fractions(len(lines))
     if kind == LABELLED:
         examples = parse_labelled(lines, path)
-        parts = {s: _take(examples, idx) for s, idx in seeded_split(len(examples), test, valid).items()}
+        parts = {s: _take(examples, idx) for s, idx in _split_examples(examples, test, valid).items()}
         labels = tuple(sorted({label for _, label in examples}))
         return LabelledData(path.stem, **parts, labels=labels, source=f"{path} (seeded split, seed {SPLIT_SEED})")
     pairs, credits = parse_pairs(lines, path)
-    cut = seeded_split(len(pairs), test, valid)
+    cut = disjoint_split(pairs, test, valid)
     return PairData(path.stem, **{s: _take(pairs, idx) for s, idx in cut.items()},
                     source_language="zh" if _han_share([s for s, _ in pairs]) > 0.3 else "en",
                     target_language="zh" if _han_share([t for _, t in pairs]) > 0.3 else "en",

@@ -17,7 +17,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,6 +101,15 @@ class VocabularyTokenizer:
     def get_config(self) -> dict:
         return {"kind": self.kind, "vocabulary": self.vocabulary, "options": self.options}
 
+    def layout_gaps(self, text: str) -> Iterator[tuple[tuple[str, str, str], str]]:
+        """The layout that `encode` drops, as (context, gap) pairs; none when it drops nothing (`_gaps`).
+
+        A tokenizer that cuts text into words loses what lies between them (runs of spaces, tabs,
+        `_`, blank lines); open-vocabulary scoring charges these gaps (`lmzoo.spelling.LayoutModel`).
+        A tokenizer that keeps every character (char, byte-level BPE) has nothing to charge.
+        """
+        return iter(())
+
     def save(self, path: str | Path) -> None:
         write_text_atomic(path, json.dumps(self.get_config(), ensure_ascii=False))
 
@@ -180,9 +189,13 @@ class WordTokenizer(VocabularyTokenizer):
         return cls([*SPECIALS, *kept], **tok.options)
 
     def words(self, line: str) -> list[str]:
+        return self._split(self._normalize(line))
+
+    def _normalize(self, line: str) -> str:
         line = nfc(line)
-        if self.options.get("lowercase"):
-            line = line.lower()
+        return line.lower() if self.options.get("lowercase") else line
+
+    def _split(self, line: str) -> list[str]:
         if self.options.get("split") == "whitespace":
             return line.split()
         if not self.options.get("segmenter"):
@@ -205,6 +218,10 @@ class WordTokenizer(VocabularyTokenizer):
             if eos:
                 ids.append(EOS)
         return ids
+
+    def layout_gaps(self, text: str) -> Iterator[tuple[tuple[str, str, str], str]]:
+        """What lies between the words (`VocabularyTokenizer.layout_gaps`)."""
+        return _gaps(text, lambda line: (n := self._normalize(line), self._split(n)), self.options.get("eos_per_line", True))
 
     def decode(self, ids: Iterable[int]) -> str:
         out, line = [], []
@@ -264,6 +281,10 @@ class SubwordTokenizer(VocabularyTokenizer):
             ids.append(EOS)
         return ids
 
+    def layout_gaps(self, text: str) -> Iterator[tuple[tuple[str, str, str], str]]:
+        """What lies between the words as WordPiece splits them (`VocabularyTokenizer.layout_gaps`)."""
+        return _gaps(text, lambda line: (n := nfc(line), _WORDPIECE_SPLIT_RE.findall(n)), eos_per_line=True)
+
     def decode(self, ids: Iterable[int]) -> str:
         lines, line = [], []
         for i in ids:
@@ -289,6 +310,41 @@ class SubwordTokenizer(VocabularyTokenizer):
         rows = self._wordpiece()(words)
         rows = rows.to_list() if hasattr(rows, "to_list") else rows
         return [word for word, row in zip(words, rows, strict=True) for i in row if i == UNK]
+
+
+def _gaps(text: str, split: Any, eos_per_line: bool) -> Iterator[tuple[tuple[str, str, str], str]]:
+    """(context, gap) before each word that `split(line) -> (normalised line, words)` finds, and at the end.
+
+    The gap is the text since the previous word: spaces, tabs, dropped characters and, across a
+    line end, the rest of the line, its line break and any blank lines. Its context is what a
+    decoder of the ids knows: "line" at the start and after an emitted `</s>`, else "word"; and
+    the kind of character on each side (`_side`: "^" and "$" at the ends).
+
+    Example:
+        >>> list(_gaps("a  b\\n\\n_c.", lambda line: (line, line.replace("_", " ").replace(".", " .").split()), True))[1:]
+        [(('word', 'w', 'w'), '  '), (('line', 'w', 'w'), '\\n\\n_'), (('word', 'w', '.'), ''), (('line', '.', '$'), '')]
+    """
+    pending, kind, before = "", "line", "^"
+    for line in text.splitlines(keepends=True):
+        body = line.splitlines()[0]
+        normalised, words = split(body)
+        if not words:
+            pending += line
+            continue
+        position = 0
+        for word in words:
+            found = normalised.find(word, position)
+            if found < 0:
+                raise LmzooError(f"the word {word!r} is not in its line {normalised!r}", "report this tokenizer bug")
+            yield (kind, before, _side(word[0])), pending + normalised[position:found]
+            pending, kind, before, position = "", "word", _side(word[-1]), found + len(word)
+        pending, kind = normalised[position:] + line[len(body):], "line" if eos_per_line else "word"
+    yield (kind, before, "$"), pending
+
+
+def _side(char: str) -> str:
+    """A word's edge character as a layout context: "h" Han, "w" other word characters, else itself."""
+    return "h" if _HAN_RE.match(char) else "w" if char.isalnum() or char == "_" else char
 
 
 TOKENIZERS: dict[str, type[VocabularyTokenizer]] = {

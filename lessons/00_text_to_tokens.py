@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 00: from text to tokens
 #
+# **The question:** A model reads numbers, not text. How do we cut a text into pieces and number them,
+# in English and in Chinese, and what does each choice cost?
+#
 # **What you will learn:** the four steps every language model starts with (segment the text, encode
 # the pieces as ids and then vectors, arrange them as training sequences, predict); character, word and
 # subword tokenizers and what each costs in vocabulary size and unknown words; why Chinese is easy at the
@@ -261,3 +264,7 @@ print(next(iter(padded_sentences(sentences, batch_size=3, add_bos=True, max_leng
 #    Chinese cost now, and what did English lose?
 # 5. `lmzoo train ngram --corpus tang-poems --set segmenter=jieba` and again without the segmenter: compare
 #    bits per character (`lmzoo evaluate`). Which one knows more about the next character, and why?
+# 6. **Build it: a character tokenizer.** Without the library, write `encode(text) -> list[int]` and
+#    `decode(ids) -> str` over the characters of lee's training text. Check them with
+#    `lmzoo.lesson.check_tokenizer(encode, decode, corpus.train)`: the target is an exact round trip with
+#    one id per distinct character. Solution: `lessons/solutions/00_text_to_tokens.py` (the tests run it).

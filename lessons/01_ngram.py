@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 01: n-gram language models, from counting to modified Kneser-Ney
 #
+# **The question:** How well can we predict the next word by counting what followed the same few words
+# before, and what do we do about the contexts we never saw?
+#
 # **What you will learn:** what a language model is (a probability for the next word given the previous
 # ones) and how an n-gram model gets it by counting the previous n-1 words; why counting alone fails (data
 # sparsity: most longer n-grams of new text were never seen); smoothing as the cure, from add-k to
@@ -249,8 +252,9 @@ except ImportError:
 #   continuation counts, and is the strongest count-based model (PTB 5-gram: 141.2 [ptb_mkn5_perplexity]).
 # - Perplexity = exp(cross-entropy per token): lower is better, count `</s>`, and compare only models
 #   with the same tokens (or use bits per character).
-# - The n-gram has no notion of similarity: "Tuesday" teaches it nothing about "Wednesday". Word vectors
-#   (lesson 02) and neural language models fix that.
+# - The n-gram has no notion of similarity: "Tuesday" teaches it nothing about "Wednesday". Lesson 01b
+#   measures that limit and builds the bridge: the count bigram as a one-layer network, then shared
+#   embeddings; word vectors (lesson 02) and neural language models follow.
 #
 # ## Exercises
 # 1. Train `lmzoo train ngram --set order=5 --set smoothing=modified-kneser-ney` and evaluate it. How much

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 03 — Encoder and decoder: a GRU sentence autoencoder
 #
+# **The question:** Can a network squeeze a whole sentence into one vector and write it back, and
+# where does that break?
+#
 # **What you will learn:** how an encoder compresses a sentence into one latent vector and a decoder
 # writes it back; what teacher forcing is, how scheduled sampling mixes it with free running, and
 # what exposure bias does to greedy decoding; how the size of the bottleneck limits what a latent

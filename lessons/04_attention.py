@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 04: attention
 #
+# **The question:** Instead of squeezing the past into one vector, can each position look back at
+# every earlier one and choose what to use?
+#
 # **What you will learn:** scaled dot-product attention with queries, keys and values,
 # `A = softmax(QKᵀ/√d_k + b)`; that the causal mask is exactly such an additive bias `b` (−∞ above the
 # diagonal) and that a relative-position bias is another one; what attention weights look like on a real
@@ -381,3 +384,8 @@ assert np.allclose(to_numpy(y), to_numpy(block(hidden)), atol=1e-5)
 #    mean for a model that must tell them apart?
 # 5. Compare the library's `MultiHeadAttention` with `keras.layers.MultiHeadAttention` after copying
 #    the weights across (look at `tests/` for how the project proves they agree).
+# 6. **Build it: causal attention with the mask as a bias.** In NumPy only, write
+#    `causal_attention(q, k, v)` for (T, d) arrays: softmax(QKᵀ/√d_k + b) V with b = −∞ above the
+#    diagonal. Check it with `lmzoo.lesson.check_causal_attention(causal_attention)`: the target is the
+#    library's `scaled_dot_product_attention` to 1e-5, and a change to the last value must leave every
+#    earlier output unchanged. Solution: `lessons/solutions/04_attention.py` (the tests run it).

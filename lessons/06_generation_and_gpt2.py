@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Lesson 06: generation, and pre-trained GPT-2
 #
+# **The question:** A language model gives next-token probabilities. How do we turn them into text,
+# quickly, and what do the articles' GPT-2 recipes get wrong?
+#
 # **What you will learn:** the articles' GPT-2 recipe (load a pre-trained model, encode a prompt,
 # generate with `max_length` and `num_return_sequences`, decode) with keras-nlp presets, and what to do
 # when there is no network; GPT-2's byte-level BPE and why it never needs `<unk>`; the decoding
@@ -486,3 +489,14 @@ print(f"GPT-3: {gpt3_flops:.2e} FLOPs, {gpt3_flops / zoo_flops:.1e} times more")
 # 4. Time cached and uncached decoding for 50, 200 and 800 new tokens with a model of `context=256`.
 #    At what length does the cache start to pay off on this machine?
 # 5. Beam search with `num_beams=1` is greedy: check it with `sampling.beam_search`.
+# 6. **Build it: the key/value cache.** Write greedy decoding by hand over `transformer.network`: create an
+#    empty cache with `network.init_cache(1, length)`, fill it with the whole prompt in one
+#    `network.call_with_cache(prompt, cache, 0)` call, then feed one new token per step at its position
+#    (`call_with_cache(token, cache, index)`), taking the argmax of the last logits. Check it with
+#    `lmzoo.lesson.check_greedy(your_new_ids, transformer, prompt_ids)`: the target is the library's
+#    compiled cached decoder, token for token, up to the context length. Solution:
+#    `lessons/solutions/06_generation_and_gpt2.py` (the tests run it).
+# 7. **Build it: top-p.** Write `top_p(log_probs, p)` returning the log-probabilities renormalised over
+#    the smallest set of most likely tokens whose probability reaches p, and −∞ elsewhere. Check it with
+#    `lmzoo.lesson.check_top_p(top_p)`: the target is `sampling.filter_log_probs` on 80 random cases.
+#    Solution: the same file.

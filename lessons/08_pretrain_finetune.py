@@ -1,9 +1,12 @@
 # %% [markdown]
 # # Lesson 08: pre-training and fine-tuning
 #
+# **The question:** Does a network first trained to predict raw text learn a task with fewer labels
+# than one trained from scratch, and when does it not?
+#
 # **What you will learn:** the recipe every article ends with: pre-train a network on raw text,
 # then fine-tune it for an application with a few labels. You will pre-train a recurrent LM
-# (lesson 04, as Dai & Le 2015 do), the sequence autoencoder of lesson 03 and Word2Vec of lesson 02
+# (lesson 03b, as Dai & Le 2015 do), the sequence autoencoder of lesson 03 and Word2Vec of lesson 02
 # on *unlabelled* movie-review snippets, put a classification head on their backbone, and compare
 # with the same network trained from scratch and with a counting baseline, as the number of labels
 # grows. Then the same recipe for English↔Chinese translation: an attention encoder–decoder whose

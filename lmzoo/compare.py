@@ -100,9 +100,22 @@ JIT_FALLBACK = "Proceeding with `jit_compile=False`"
 
 
 def scale_config(config: Any, budget: float) -> Any:
-    """Scale the training length (`epochs` or `steps` fields) of a config by `budget`."""
+    """Scale the training length (`epochs` or `steps` fields) of a config by `budget`, and with `steps`
+    its warm-up (the same share of the run) and `eval_every` (the same number of evaluations).
+
+    Example:
+        >>> from lmzoo.models.rnnlm import RNNLMConfig
+        >>> scaled = scale_config(RNNLMConfig(steps=350, eval_every=175, warmup_steps=50), 0.25)
+        >>> scaled.steps, scaled.eval_every, scaled.warmup_steps
+        (88, 44, 13)
+    """
     names = {f.name for f in dataclasses.fields(config)}
     changes = {n: max(1, math.ceil(getattr(config, n) * budget)) for n in ("epochs", "steps") if n in names}
+    if "steps" in names and "warmup_steps" in names:
+        changes["warmup_steps"] = min(math.ceil(config.warmup_steps * budget), changes["steps"])
+    if "steps" in names and "eval_every" in names:  # chunks of equal length, as many as before
+        chunks = math.ceil(config.steps / config.eval_every) if config.steps else 1
+        changes["eval_every"] = math.ceil(changes["steps"] / chunks)
     return dataclasses.replace(config, **changes) if changes else config
 
 

@@ -4,13 +4,15 @@
   word (closed vocabulary), and open-vocabulary bits per character: NLL plus the spelling cost
   of every unknown token, / ln 2 / characters of the text itself, so models with different
   tokenizers and vocabularies compare fairly (Mielke et al. 2019, "What kind of language is hard
-  to language-model?"; `lmzoo.spelling`). `bits_per_char_closed` is the figure without spelling.
+  to language-model?"; `lmzoo.spelling`), plus the layout a word or subword tokenizer drops
+  (spaces, tabs, `_`, blank lines; `layout_costs`). `bits_per_char_closed` is the figure without either.
 - `score_embeddings`: WordSim353 and SimLex-999 Spearman (with OOV rates) and Google analogy
   3CosAdd accuracy (with questions covered), on the files gensim's wheel ships.
 - `score_reconstruction`: token accuracy, exact match and BLEU (sacrebleu) of an autoencoder's
   output against the original words, plus its decoder NLL, labelled conditional (it sees the
   answer through the encoder).
-- `evaluate`: every score that the model's capabilities allow, plus size and timing.
+- `evaluate`: every score that the model's capabilities allow, plus size and timing; for a model
+  that carries a state through the text (`WindowScorer`), also its rolling-window figure.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lmzoo.datasets.corpus import Corpus, gensim_test_data
-from lmzoo.datasets.tokenizers import UNK
+from lmzoo.datasets.tokenizers import UNK, nfc
 from lmzoo.errors import LmzooError
 from lmzoo.protocols import (
     Classifier,
@@ -34,6 +36,7 @@ from lmzoo.protocols import (
     LanguageModel,
     Reconstructor,
     Translator,
+    WindowScorer,
     ZooModel,
 )
 from lmzoo.runs import RunDir
@@ -93,6 +96,7 @@ class TokenCosts(NamedTuple):
     spelling: np.ndarray  # the spelling cost of each `<unk>`, 0 for every other token
     is_unknown: np.ndarray  # bool: the token is the unknown id
     seconds: float  # the time token_log_probs took
+    layout: np.ndarray  # the cost of each gap between words that the tokenizer drops (`layout_costs`), in order
 
     @property
     def unknown(self) -> int:
@@ -100,7 +104,7 @@ class TokenCosts(NamedTuple):
 
 
 def token_costs(model: LanguageModel, text: str, spelling: SpellingModel | None = None) -> TokenCosts:
-    """Per token of `text`: the model's NLL and the spelling cost of each `<unk>` (nats).
+    """Per token of `text`: the model's NLL and the spelling cost of each `<unk>`; and the layout's cost (nats).
 
     The one scoring that `score_text` sums and the report's per-character view spreads out.
     """
@@ -117,7 +121,63 @@ def token_costs(model: LanguageModel, text: str, spelling: SpellingModel | None 
     is_unknown = np.asarray(ids) == unk_id if len(spell) else np.zeros(len(ids), dtype=bool)
     per_token = np.zeros(len(ids))
     per_token[is_unknown] = spell
-    return TokenCosts(list(ids), -log_probs, per_token, is_unknown, seconds)
+    return TokenCosts(list(ids), -log_probs, per_token, is_unknown, seconds, layout_costs(model.tokenizer, text, spelling))
+
+
+def char_costs(tokenizer: Any, text: str, ids: Sequence[int], token_costs: Sequence[float]) -> np.ndarray:
+    """Each character's share of the code length: `token_costs[i]` (nats, spelling included) of token
+    `ids[i]` of `encode(text)`, spread evenly over the characters the token covers.
+
+    A character token covers its character. A word token covers its word; a line's `</s>` covers the
+    newline; the spaces between words cost nothing (a word model never pays for them). The result has
+    one value per character of `text` and sums to `sum(token_costs)`, so its mean is the bits/char
+    figure (divided by ln 2) and it can be split by position (e.g. a word's first character).
+    """
+    text = nfc(text)
+    costs = np.asarray(token_costs, dtype=np.float64)
+    if len(costs) != len(ids):
+        raise LmzooError(f"{len(costs)} token costs for {len(ids)} ids", "pass one cost per id of encode(text)")
+    out = np.zeros(len(text))
+    if tokenizer.kind == "char":
+        if len(ids) != len(text):
+            raise LmzooError(f"{len(ids)} character ids for {len(text)} characters", "pass ids = tokenizer.encode(text)")
+        return costs.copy()
+    if tokenizer.kind != "word":
+        raise LmzooError(f"char_costs covers char and word tokenizers, not '{tokenizer.kind}'",
+                         "score a character or word model")
+    eos, k, start = tokenizer.options.get("eos_per_line", True), 0, 0
+    for line in text.splitlines(keepends=True):
+        body = line.splitlines()[0]
+        haystack = body.lower() if tokenizer.options.get("lowercase") else body
+        words, pos = tokenizer.words(body), 0
+        for word in words:
+            at = haystack.find(word, pos)
+            if at < 0 or k >= len(costs):
+                raise LmzooError(f"word '{word}' not found where the tokenizer put it", "pass ids = tokenizer.encode(text)")
+            out[start + at:start + at + len(word)] += costs[k] / len(word)
+            pos, k = at + len(word), k + 1
+        if words and eos:
+            out[start + len(body) if len(line) > len(body) else start + len(body) - 1] += costs[k]
+            k += 1
+        start += len(line)
+    if k != len(costs):
+        raise LmzooError(f"{len(costs)} tokens for {k} words and line ends", "pass ids = tokenizer.encode(text)")
+    return out
+
+
+def layout_costs(tokenizer: Any, text: str, spelling: SpellingModel | None) -> np.ndarray:
+    """The cost in nats of each gap that `tokenizer.encode(text)` drops (`lmzoo.spelling.LayoutModel`).
+
+    Empty for a tokenizer that keeps every character (char, byte-level BPE).
+    """
+    gaps = list(tokenizer.layout_gaps(text))
+    if not gaps:
+        return np.zeros(0)
+    if spelling is None:
+        raise LmzooError(f"a {tokenizer.kind} tokenizer drops the text's layout (spaces, line breaks), which must be "
+                         "paid for", "pass spelling=SpellingModel.fit(corpus.train) (lmzoo.spelling), as evaluate() does")
+    layout = spelling.layout(tokenizer)
+    return np.array([layout.cost(context, gap) for context, gap in gaps], dtype=np.float64)
 
 
 def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None = None) -> dict[str, Any]:
@@ -125,9 +185,10 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
 
     Every language model pays for every character (Mielke et al. 2019): a token that is the
     unknown id also pays −log p_spell(its characters + end of word) under `spelling`, a character
-    model fitted on the training split only (`lmzoo.spelling`). `bits_per_char_closed` leaves that
-    cost out (what word models reported before), and perplexity per token and per word are
-    closed-vocabulary figures. Without `spelling`, a text with unknown tokens is refused.
+    model fitted on the training split only (`lmzoo.spelling`), and a word or subword model pays
+    for the layout between its words (`layout_costs`). `bits_per_char_closed` leaves both out (what
+    word models reported before), and perplexity per token and per word are closed-vocabulary
+    figures. Without `spelling`, a text with unknown tokens or dropped layout is refused.
 
     Example:
         >>> from lmzoo import train, load_corpus
@@ -141,12 +202,14 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
     """
     costs = token_costs(model, text, spelling)
     ids, nll, spell = costs.ids, float(costs.nll.sum()), float(costs.spelling.sum())
-    open_nll = nll + spell
+    layout = float(costs.layout.sum())
+    open_nll = nll + spell + layout
     words = count_words(text)
     chars, nbytes = len(text), len(text.encode("utf-8"))
     return {
         "nll_nats": nll,
         "spelling_nats": spell,
+        "layout_nats": layout,
         "tokens": len(ids),
         "characters": chars,
         "bytes": nbytes,
@@ -162,6 +225,14 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
         "bits_per_char_closed": nll / LN2 / chars,
         "score_tokens_per_second": len(ids) / costs.seconds if costs.seconds else math.inf,
     }
+
+
+def score_windowed(model: WindowScorer, text: str, scores: dict[str, Any]) -> dict[str, Any]:
+    """`bits_per_char_windowed`: the open figure of `score_text` (its `scores`) with every token read in
+    rolling windows from a fresh state, as a carried-state model trained, instead of after the whole text."""
+    nll = -float(np.sum(model.window_log_probs(model.tokenizer.encode(text))))
+    return {"nll_nats_windowed": nll,
+            "bits_per_char_windowed": (nll + scores["spelling_nats"] + scores["layout_nats"]) / LN2 / len(text)}
 
 
 def _finite(value: float) -> float | None:
@@ -307,6 +378,8 @@ def evaluate(
     if isinstance(model, LanguageModel):
         row["spelling_model"] = spelling_model(corpus).to_dict()
         attempt("language_model", lambda: score_text(model, text, spelling_model(corpus)))
+    if isinstance(model, WindowScorer) and "bits_per_char" in row:
+        attempt("windowed", lambda: score_windowed(model, text, row))
     if isinstance(model, Embedder):
         attempt("embedding", lambda: score_embeddings(model))
     if isinstance(model, Reconstructor):

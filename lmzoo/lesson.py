@@ -176,6 +176,176 @@ def read_result(filename: str, *keys: str | int, default: Any = KeyError) -> Any
     return data
 
 
+def bigram_table(model: Any, vocabulary_size: int) -> Any:
+    """The V × V table p(next | previous) of a Keras model mapping previous ids to next-id logits."""
+    import numpy as np
+    from keras import ops
+
+    logits = ops.convert_to_numpy(model(np.arange(vocabulary_size, dtype="int32"))).astype(np.float64)
+    logits = logits.reshape(vocabulary_size, -1)
+    return np.exp(logits - np.logaddexp.reduce(logits, axis=1, keepdims=True))
+
+
+def check_bigram(table: Any, tokenizer: Any, text: str, *, target: float, tolerance: float = 0.005) -> float:
+    """Check a learner's bigram table (exercise of lesson 01b): every row a distribution over the
+    vocabulary, and the text's bits/char at most `target` + `tolerance`. Returns the bits/char; raises
+    `LmzooError` saying what is wrong otherwise.
+    """
+    import numpy as np
+
+    from lmzoo.datasets.tokenizers import BOS
+    from lmzoo.errors import LmzooError
+
+    table = np.asarray(table, dtype=np.float64)
+    size = tokenizer.vocabulary_size()
+    if table.shape != (size, size):
+        raise LmzooError(f"the table has shape {table.shape}, not ({size}, {size})", "one row per previous id")
+    if (table < 0).any() or not np.allclose(table.sum(axis=1), 1.0, atol=1e-6):
+        raise LmzooError("a row of the table is not a probability distribution", "normalise each row to sum to 1")
+    ids = np.array([BOS, *tokenizer.encode(text)])
+    probs = table[ids[:-1], ids[1:]]
+    if (probs <= 0).any():
+        raise LmzooError(f"{int((probs <= 0).sum())} test pairs get probability 0", "smooth the counts (add k)")
+    bits = float(-np.log2(probs).mean())
+    ok = bits <= target + tolerance
+    print(f"your bigram: {bits:.4f} bits/char; target {target:.4f} + {tolerance}: {'ok' if ok else 'not yet'}")
+    if not ok:
+        raise LmzooError(f"{bits:.4f} bits/char is above the target {target:.4f} + {tolerance}",
+                         "check the counts, the smoothing, or train longer")
+    return bits
+
+
+def check_greedy(new_ids: Sequence[int], model: Any, prompt_ids: Sequence[int]) -> None:
+    """Check a learner's greedy decoding (exercise of lesson 06): `new_ids`, the tokens it generated after
+    `prompt_ids`, must equal the model's own cached greedy decoding (`generate_ids`) token for token.
+    Raises `LmzooError` naming the first position that differs.
+    """
+    from lmzoo.errors import LmzooError
+
+    reference = model.generate_ids(list(prompt_ids), max_length=len(new_ids), sampler="greedy")[0]
+    mine = [int(i) for i in new_ids]
+    first = next((i for i, (a, b) in enumerate(zip(mine, reference, strict=False)) if a != b), None)
+    if first is None and len(mine) != len(reference):
+        first = min(len(mine), len(reference))
+    if first is not None:
+        raise LmzooError(f"your decoding differs from generate_ids at new token {first}: {mine[first:first + 5]} "
+                         f"against {reference[first:first + 5]}", "check the cache index of each step")
+    print(f"your greedy decoding matches generate_ids for all {len(mine)} new tokens: ok")
+
+
+def check_tokenizer(encode: Any, decode: Any, text: str) -> int:
+    """Check a learner's character tokenizer (exercise of lesson 00): `decode(encode(text))` gives the text
+    back, the ids are distinct integers per distinct character, and no two characters share an id.
+    Returns the number of distinct ids; raises `LmzooError` saying what is wrong otherwise."""
+    from lmzoo.errors import LmzooError
+
+    ids = list(encode(text))
+    if len(ids) != len(text) or not all(isinstance(i, int) for i in ids):
+        raise LmzooError(f"encode gave {len(ids)} ids for {len(text)} characters", "one int id per character")
+    if decode(ids) != text:
+        raise LmzooError("decode(encode(text)) is not the text", "decode must invert encode exactly")
+    pairs = set(zip(text, ids, strict=True))
+    if len(pairs) != len(set(text)) or len({i for _, i in pairs}) != len(set(text)):
+        raise LmzooError("a character has two ids, or two characters share one", "one id per distinct character")
+    print(f"your tokenizer: {len(set(ids))} ids for {len(set(text))} distinct characters, round trip exact: ok")
+    return len(set(ids))
+
+
+def check_causal_attention(attention: Any, *, length: int = 6, width: int = 4, seed: int = 0) -> float:
+    """Check a learner's causal scaled dot-product attention (exercise of lesson 04): `attention(q, k, v)` on
+    (length, width) NumPy arrays must match the library's `scaled_dot_product_attention` with the causal bias
+    to 1e-5, and changing the last value vector must not change any earlier output. Returns the largest
+    difference; raises `LmzooError` otherwise."""
+    import numpy as np
+    from keras import ops
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.models.transformer_layers import causal_bias, scaled_dot_product_attention
+
+    rng = np.random.default_rng(seed)
+    q, k, v = (rng.normal(size=(length, width)).astype("float32") for _ in range(3))
+    expected, _ = scaled_dot_product_attention(q[None, None], k[None, None], v[None, None], bias=causal_bias(length))
+    mine = np.asarray(attention(q, k, v), dtype=np.float64)
+    if mine.shape != (length, width):
+        raise LmzooError(f"your attention returned shape {mine.shape}, not {(length, width)}", "one output row per query")
+    gap = float(np.abs(mine - ops.convert_to_numpy(expected)[0, 0]).max())
+    if gap > 1e-5:
+        raise LmzooError(f"your attention differs from the library's by {gap:.2g}", "scale by 1/sqrt(d_k), add the bias "
+                         "before the softmax, softmax over the keys")
+    changed = v.copy()
+    changed[-1] += 10.0
+    moved = float(np.abs(np.asarray(attention(q, k, changed))[:-1] - mine[:-1]).max())
+    if moved > 1e-6:
+        raise LmzooError(f"changing the last value moved earlier outputs by {moved:.2g}", "mask the future keys")
+    print(f"your causal attention matches the library's (largest difference {gap:.1e}) and ignores the future: ok")
+    return gap
+
+
+def check_open_bits(bits_per_char: float, model: Any, text: str, spelling: Any) -> float:
+    """Check a learner's open-vocabulary bits/char computed by hand (exercise of lesson 07) against
+    `lmzoo.harness.score_text` to 1e-9 relative. Returns the harness's figure; raises `LmzooError` otherwise."""
+    import math
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.harness import score_text
+
+    expected = score_text(model, text, spelling)["bits_per_char"]
+    if not math.isclose(bits_per_char, expected, rel_tol=1e-9):
+        closed = score_text(model, text, spelling)["bits_per_char_closed"]
+        hint = ("that is the closed figure: add the spelling cost of every unknown word"
+                if math.isclose(bits_per_char, closed, rel_tol=1e-6) else "negative log-probabilities in nats, "
+                "plus spelling costs, / ln 2 / characters of the text")
+        raise LmzooError(f"{bits_per_char:.6f} bits/char, the harness says {expected:.6f}", hint)
+    print(f"your open-vocabulary figure {bits_per_char:.4f} bits/char equals the harness's: ok")
+    return expected
+
+
+def check_top_p(top_p: Any, *, vocabulary_size: int = 50, seed: int = 0) -> None:
+    """Check a learner's nucleus filter (exercise of lesson 06): `top_p(log_probs, p)` must return the
+    renormalised log-probabilities of the smallest set of most likely tokens whose mass reaches `p`, and
+    exactly -inf elsewhere, as `lmzoo.models.sampling.filter_log_probs` does, on random distributions."""
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.models.sampling import filter_log_probs
+
+    rng = np.random.default_rng(seed)
+    for trial in range(20):
+        logits = rng.normal(scale=1 + trial % 4, size=vocabulary_size)
+        log_probs = logits - np.logaddexp.reduce(logits)
+        for p in (0.1, 0.5, 0.9, 0.99):
+            expected = filter_log_probs(log_probs, top_p=p)
+            mine = np.asarray(top_p(log_probs.copy(), p), dtype=np.float64)
+            kept, my_kept = np.isfinite(expected), np.isfinite(mine)
+            if not np.array_equal(kept, my_kept):
+                raise LmzooError(f"p={p}: you keep {int(my_kept.sum())} tokens, the nucleus has {int(kept.sum())}",
+                                 "keep the smallest set of most likely tokens whose probability reaches p")
+            if not np.allclose(mine[kept], expected[kept], atol=1e-9):
+                raise LmzooError(f"p={p}: the kept log-probabilities are not renormalised", "subtract their logsumexp")
+    print("your top-p filter keeps the nucleus and renormalises it on 80 random cases: ok")
+
+
+def check_carried_scores(log_probs: Any, model: Any, ids: Sequence[int]) -> float:
+    """Check a learner's carried-state scorer (exercise of lesson 03b): `log_probs`, one log-probability per
+    id, must equal the recurrent LM's `token_log_probs(ids)` to 1e-4 nats. Returns the bits/char-free
+    mean log-probability; raises `LmzooError` naming the first position that differs."""
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+
+    expected = np.asarray(model.token_log_probs(list(ids)))
+    mine = np.asarray(log_probs, dtype=np.float64)
+    if mine.shape != expected.shape:
+        raise LmzooError(f"{mine.shape[0] if mine.ndim else 0} log-probabilities for {len(expected)} ids",
+                         "one per id, the first one predicted after <s>")
+    wrong = np.flatnonzero(np.abs(mine - expected) > 1e-4)
+    if len(wrong):
+        raise LmzooError(f"your score differs at position {wrong[0]}: {mine[wrong[0]]:.4f} against "
+                         f"{expected[wrong[0]]:.4f}", "carry the states returned by each chunk into the next")
+    print(f"your carried-state scorer matches token_log_probs on {len(mine)} tokens: ok")
+    return float(mine.mean())
+
+
 # Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the
 # Chinese text a lesson falls back to, and says so, when the `tang-poems` corpus is not on this machine.
 CHINESE_SAMPLE = (

@@ -150,3 +150,75 @@ def text_table(rows: Sequence[Sequence[str]], path: str | Path, *, title: str = 
         ax.text(0.2, y, text, fontsize=9, va="center", family="monospace")
     ax.set_title(title)
     return _save(fig, path)
+
+
+def against_training_tokens(panels: Sequence[Mapping], path: str | Path, *, title: str = "") -> Path:
+    """Quality against training tokens (log x), one panel per corpus, the counting models as lines.
+
+    Each panel is a mapping with `title`, `ylabel`, `curves` (each `label`, `tokens`, `values`, optional
+    `marker` and `color`), `lines` (each `label`, `value`: a model that does not train longer, e.g. a counting model)
+    and optional `flops_params`: with it, a top axis labels the same x in training FLOPs ≈ 6·N·D
+    (Kaplan et al. 2020) for a model of N = `flops_params` parameters. `logy` puts y on a log scale.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.6), squeeze=False)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        for curve in panel.get("curves", ()):
+            points = [(t, v) for t, v in zip(curve["tokens"], curve["values"], strict=True) if _usable(t) and _usable(v)]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, marker=curve.get("marker", "."), label=curve["label"], color=curve.get("color"),
+                        ms=10 if len(points) == 1 else 5)
+        for k, line in enumerate(panel.get("lines", ())):
+            ax.axhline(line["value"], color=f"C{7 + k % 3}", ls="--", lw=1.2, label=f"{line['label']} {line['value']:.3g}")
+        ax.set_xscale("log")
+        if panel.get("logy"):
+            ax.set_yscale("log")
+        ax.set_xlabel(panel.get("xlabel", "training tokens seen"))
+        ax.set_ylabel(panel["ylabel"])
+        ax.set_title(panel["title"], fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+        n = panel.get("flops_params")
+        if n:
+            top = ax.secondary_xaxis("top", functions=(lambda t, n=n: 6 * n * t, lambda f, n=n: f / (6 * n)))
+            top.set_xlabel(f"training FLOPs ≈ 6·N·D, N = {n / 1e6:.2g} M", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def crossover_panel(data: Mapping) -> dict:
+    """One `against_training_tokens` panel from the crossover atlas (`benchmarks/results/crossover.json`):
+    bits/char against training characters, one line per model; the top axis uses the Transformer's size."""
+    curves, sizes = [], set()
+    for model in dict.fromkeys(r["model"] for r in data["rows"]):
+        rows = sorted((r for r in data["rows"] if r["model"] == model), key=lambda r: r["train_chars"])
+        kind = rows[0]["kind"]
+        curves.append({"label": f"{model} ({kind})", "tokens": [r["train_chars"] for r in rows],
+                       "values": [r["bits_per_char"] for r in rows],
+                       "marker": {"counting": "s", "neural": "o", "compressor": "x"}.get(kind, ".")})
+        if model == "transformer":
+            sizes |= {r["params"] for r in rows if r.get("params")}
+    return {"title": f"crossover atlas ({data.get('date', '')}; test {data['test']['characters']:,} characters)",
+            "ylabel": "test bits/char", "xlabel": "training characters", "curves": curves,
+            "flops_params": sizes.pop() if len(sizes) == 1 else None}
+
+
+def bits_by_position(costs: Mapping[str, Mapping[str, float]], shares: Mapping[str, float], path: str | Path, *,
+                     title: str = "") -> Path:
+    """Grouped bars: mean bits of each model (`costs[model][position]`) at each position class of a word
+    (first character, later characters, between words), with each class's share of the text in the legend."""
+    positions = list(shares)
+    models = list(costs)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(models) + 2), 4.2))
+    width = 0.8 / len(positions)
+    for j, position in enumerate(positions):
+        xs = [i + j * width for i in range(len(models))]
+        bars = ax.bar(xs, [costs[m].get(position, math.nan) for m in models], width,
+                      label=f"{position} ({shares[position]:.0%} of characters)")
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks([i + width * (len(positions) - 1) / 2 for i in range(len(models))], models, rotation=15)
+    ax.set_ylabel("mean bits per character")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

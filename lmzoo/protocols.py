@@ -88,6 +88,15 @@ class NextTokenPredictor(Protocol):
 
 
 @runtime_checkable
+class WindowScorer(LanguageModel, Protocol):
+    """A language model whose `token_log_probs` carries a state through the whole text (rnnlm) but
+    which trained on `context`-long windows from a fresh state: `window_log_probs` scores that way,
+    and the harness reports both figures."""
+
+    def window_log_probs(self, ids: Sequence[int]) -> np.ndarray: ...
+
+
+@runtime_checkable
 class Generator(ZooModel, Protocol):
     """Continues a prompt. `sampler` is "greedy", "top_k", "top_p", "temperature" or "beam"."""
 

@@ -76,12 +76,16 @@
   function describe(view, i) {
     const chars = Array.from(view.text);
     const k = view.char_token[i];
-    if (k < 0) return { head: `${view.name}: no token stands for this character (0 bits)`, top: [] };
+    if (k < 0) {
+      return { head: `${view.name}: ${fmt(view.char_bits[i])} bits for this character of the layout between ` +
+                     "words (no token stands for it)", top: [] };
+    }
     const t = view.tokens[k];
     const piece = chars.slice(t.start, t.end).join("").replace("\n", "\u23ce");
     const lines = [`${view.name}: ${fmt(view.char_bits[i])} bits for this character`,
                    `token \u201c${piece}\u201d: ${fmt(t.bits)} bits` +
-                   (t.unk ? ` (<unk>, of which ${fmt(t.spelling_bits)} bits to spell it)` : "")];
+                   (t.unk ? ` (<unk>, of which ${fmt(t.spelling_bits)} bits to spell it)` : "") +
+                   (t.empty_gap_bits ? `, and ${fmt(t.empty_gap_bits)} bits for no space before it` : "")];
     if (t.top && view.top_matches_scoring === false && typeof t.bits_in_top === "number") {
       lines.push(`(the top tokens come from ${view.name}'s next-token function, which reads the text before ` +
                  `this point differently from its scoring: there this token costs ${fmt(t.bits_in_top)} bits)`);

@@ -61,7 +61,8 @@ def plain_json(data: Any) -> Any:
 
 
 # What a training run leaves that describes *that* run; `begin(overwrite=True)` removes it.
-_RUN_STATE = ("COMPLETE", "config.json", "fingerprint.json", "metrics.jsonl", "timing.json", "results.json")
+_RUN_STATE = ("COMPLETE", "config.json", "fingerprint.json", "metrics.jsonl", "timing.json", "results.json",
+              "best.json", "best.weights.h5", "valid_curve.jsonl")
 
 
 class RunDir:

@@ -1,21 +1,19 @@
-"""The spelling model that makes bits per character an open-vocabulary figure.
+"""The spelling and layout models that make bits per character an open-vocabulary figure.
 
 A word model that reads an unknown word emits `<unk>` and pays only −log p(`<unk>`): it never
-pays for the word's letters, so its "bits per character" is not a code length for the text and
-looks better than a character model's, which pays for every letter. Open-vocabulary scoring
-(Mielke et al. 2019, "What kind of language is hard to language-model?", §2; the convention of
-Hwang & Sung 2017 and Kawakami et al. 2017) closes the gap: every token that is the unknown id
-also pays the cost of spelling the piece of text it stands for,
+pays for the word's letters, so its "bits per character" is not a code length for the text.
+Open-vocabulary scoring (Mielke et al. 2019, "What kind of language is hard to language-model?",
+§2; Hwang & Sung 2017; Kawakami et al. 2017) makes every unknown token also pay
+−log p_spell(c_1 … c_n </w>) under a character model fitted on the **training split only**:
+`SpellingModel`, an interpolated Witten-Bell character n-gram (order 3) over the training word
+types, with an end-of-word symbol; its base is uniform over the training characters, the end
+and an escape, and an unseen character is the escape then a uniform choice among the remaining
+code points, so every string has a finite cost.
 
-    −log p_spell(c_1 … c_n </w>),
-
-under a character model fitted on the **training split only**. This module is that model: an
-interpolated Witten-Bell character n-gram (order 3 by default) over the distinct words of the
-training text (word types: unknown words are rare, and rare words are spelled like types, not
-like frequent tokens), with an end-of-word symbol. Its base distribution is uniform over the
-training characters, the end-of-word symbol and one escape symbol; a character never seen in
-training is the escape followed by a uniform choice among the remaining Unicode code points, so
-every string has a finite cost.
+Layout is paid for the same way: a word or subword tokenizer drops what lies between words (runs
+of spaces, tabs, `_`, blank lines), so two texts that differ only there get the same ids, and the
+longer a lower bits/char. `LayoutModel` (`SpellingModel.layout(tokenizer)`, fitted on the same
+training text) codes each gap string given what the ids tell a decoder.
 
 Example:
     >>> model = SpellingModel.fit("the cat sat on the mat")
@@ -30,6 +28,9 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Any
+
+from lmzoo.errors import LmzooError
 
 END = "\x00"  # end of word (never a character of the text: corpora with NUL bytes are refused)
 ESCAPE = "\x01"  # a character not seen in training
@@ -45,11 +46,12 @@ class SpellingModel:
     character; unseen contexts back off entirely. The order-0 base is uniform.
     """
 
-    def __init__(self, counts: dict[str, Counter], alphabet: set[str], order: int):
-        self.counts, self.alphabet, self.order = counts, alphabet, order
+    def __init__(self, counts: dict[str, Counter], alphabet: set[str], order: int, text: str | None = None):
+        self.counts, self.alphabet, self.order, self.text = counts, alphabet, order, text
         self._symbols = len(alphabet) + 2  # + end of word + escape
         self._totals = {h: (sum(c.values()), len(c)) for h, c in counts.items()}
         self._cache: dict[str, float] = {}
+        self._layouts: dict[str, LayoutModel] = {}
 
     @classmethod
     def fit(cls, text: str | Iterable[str], order: int = 3) -> SpellingModel:
@@ -65,7 +67,7 @@ class SpellingModel:
             for i in range(1, len(padded)):  # START is never predicted
                 for n in range(min(order, i + 1)):  # contexts of length 0 .. order-1
                     counts[padded[i - n : i]][padded[i]] += 1
-        return cls(dict(counts), alphabet, order)
+        return cls(dict(counts), alphabet, order, text if isinstance(text, str) else None)
 
     def _probability(self, history: str, symbol: str) -> float:
         p = 1.0 / self._symbols
@@ -92,10 +94,67 @@ class SpellingModel:
             self._cache[word] = nats
         return self._cache[word]
 
+    def layout(self, tokenizer: Any) -> LayoutModel:
+        """The layout model of `tokenizer`'s gaps in the training text (fitted once per way of splitting)."""
+        key = f"{tokenizer.kind} {sorted(tokenizer.options.items())}"
+        if key not in self._layouts:
+            if self.text is None:
+                raise LmzooError("this spelling model was fitted on words, not text, so it cannot charge layout",
+                                 "fit it on the training text: SpellingModel.fit(corpus.train)")
+            self._layouts[key] = LayoutModel.fit(tokenizer.layout_gaps(self.text))
+        return self._layouts[key]
+
     def to_dict(self) -> dict:
         """What the harness records about the spelling model (for results files)."""
         return {"kind": "interpolated Witten-Bell character n-gram over training word types",
-                "order": self.order, "alphabet": len(self.alphabet)}
+                "order": self.order, "alphabet": len(self.alphabet),
+                "layout": "Witten-Bell over training gap strings per context, backed by their spelling"}
 
 
-__all__ = ["SpellingModel"]
+class LayoutModel:
+    """Interpolated Witten-Bell over gap strings: the full context, backed off to its kind, then spelling.
+
+    p(g | c) = (n(c, g) + T(c) · p(g | c')) / (n(c) + T(c)), where c is (kind, left side, right
+    side) (`VocabularyTokenizer.layout_gaps`: "line" or "word", and the characters the gap sits
+    between), c' its kind alone, n counts training gaps, T their distinct strings, and the base
+    p_spell a `SpellingModel` of the distinct training gaps, so an unseen gap still has a cost.
+
+    Example:
+        >>> between, comma = ("word", "w", "w"), ("word", "w", ",")
+        >>> layout = LayoutModel.fit([(between, " ")] * 9 + [(comma, "")] * 3)
+        >>> layout.cost(between, " ") < layout.cost(between, "") and layout.cost(comma, "") < layout.cost(comma, " ")
+        True
+    """
+
+    def __init__(self, counts: dict[Any, Counter], spelling: SpellingModel):
+        self.counts, self.spelling = counts, spelling
+        self._totals = {c: (sum(seen.values()), len(seen)) for c, seen in counts.items()}
+        self._cache: dict[tuple[Any, str], float] = {}
+
+    @classmethod
+    def fit(cls, gaps: Iterable[tuple[tuple[str, ...], str]]) -> LayoutModel:
+        counts: dict[Any, Counter] = defaultdict(Counter)
+        for context, gap in gaps:
+            counts[context][gap] += 1
+            counts[context[0]][gap] += 1
+        return cls(dict(counts), SpellingModel.fit({gap for seen in counts.values() for gap in seen}))
+
+    def cost(self, context: tuple[str, ...], gap: str) -> float:
+        """−log p(gap | context), in nats."""
+        if (context, gap) not in self._cache:
+            nats = self.spelling.cost(gap)
+            for level in (context[0], context):  # kind, then the full context
+                if level in self.counts:
+                    nats = self._mix(self.counts[level][gap], *self._totals[level], nats)
+            self._cache[context, gap] = nats
+        return self._cache[context, gap]
+
+    @staticmethod
+    def _mix(count: int, total: int, types: int, lower_nats: float) -> float:
+        """−log((count + types · exp(−lower_nats)) / (total + types)), in logs (exp underflows for long gaps)."""
+        mix, seen = math.log(types) - lower_nats, math.log(count) if count else -math.inf
+        high = max(mix, seen)
+        return math.log(total + types) - high - math.log1p(math.exp(min(mix, seen) - high))
+
+
+__all__ = ["LayoutModel", "SpellingModel"]

@@ -5,8 +5,9 @@
 scores it with the harness's own scoring (`harness.token_costs`: the model's NLL plus the
 spelling cost of every `<unk>`), places each token on the characters it stands for
 (`token_spans`) and spreads its bits evenly over them: a word model's cost over the letters of
-its word, a character model's on its character, `</s>` on the line's newline. Characters that
-no token stands for (the spaces between words) cost 0, so the per-character bits sum to the
+its word, a character model's on its character, `</s>` on the line's newline. What a word
+tokenizer drops between words (spaces, line breaks) costs what the layout model charges
+(`harness.layout_costs`), spread over those characters, so the per-character bits sum to the
 paragraph's open-vocabulary code length, `score_text(model, paragraph)["bits_per_char"]` times
 its characters. Where the model has `next_log_probs`, each token also carries the model's
 top-k next tokens at that point (before it read the token), and `top_matches_scoring` says
@@ -101,13 +102,14 @@ def surprisal(model: LanguageModel, text: str, spelling: SpellingModel | None = 
     for k, (start, end) in enumerate(spans):
         char_bits[start:end] += bits[k] / (end - start)
         char_token[start:end] = k
+    before = _place_layout(costs.layout / LN2, costs.ids, spans, char_bits)
     # A recurrent model's stepper remembers its state: one step per token instead of a pass per prefix.
     stepper = getattr(model, "stepper", None)
     predict = stepper() if callable(stepper) else model.next_log_probs if isinstance(model, NextTokenPredictor) else None
     tokens = []
     for k, (start, end) in enumerate(spans):
         token = {"start": start, "end": end, "bits": float(bits[k]), "unk": bool(costs.is_unknown[k]),
-                 "spelling_bits": float(costs.spelling[k] / LN2)}
+                 "spelling_bits": float(costs.spelling[k] / LN2), "empty_gap_bits": float(before[k])}
         if predict is not None:
             log_probs = np.asarray(predict(costs.ids[:k]), dtype=np.float64)
             best = [j for j in np.argsort(-log_probs, kind="stable")[:top_k] if np.isfinite(log_probs[j])]  # p > 0
@@ -117,10 +119,35 @@ def surprisal(model: LanguageModel, text: str, spelling: SpellingModel | None = 
     # The top-k describe the scored context only where the model's next_log_probs sees what its scoring saw
     # (a window model's next_log_probs reads the prefix without `<s>`): said on the page when they differ.
     closed = [t["bits"] - t["spelling_bits"] - t["bits_in_top"] for t in tokens if "bits_in_top" in t]
+    total = float(bits.sum() + costs.layout.sum() / LN2)
     return {"text": text, "tokens": tokens, "char_bits": char_bits.tolist(), "char_token": char_token.tolist(),
-            "bits": float(bits.sum()), "bits_per_char": float(bits.sum() / len(text)),
+            "bits": total, "bits_per_char": total / len(text),
             "top_k": top_k if predict is not None else 0,
             "top_matches_scoring": bool(closed) and bool(np.allclose(closed, 0, atol=1e-4))}
+
+
+def _place_layout(gaps: np.ndarray, ids: Sequence[int], spans: list[tuple[int, int]], char_bits: np.ndarray) -> np.ndarray:
+    """Add each layout gap's bits (`harness.layout_costs`: one gap before every word and one at the end)
+    to the characters between the words; an empty gap's bits go to the word after it (or the last word).
+
+    Returns, per token, the bits of an empty gap charged to it (0 elsewhere).
+    """
+    charged = np.zeros(len(ids))
+    if not len(gaps):
+        return charged
+    words = [k for k, i in enumerate(ids) if i != EOS]
+    if len(gaps) != len(words) + 1:
+        raise LmzooError(f"{len(gaps)} layout gaps for {len(words)} words", "the view places one gap before each word")
+    for j, cost in enumerate(gaps):
+        start = spans[words[j - 1]][1] if j else 0
+        end = spans[words[j]][0] if j < len(words) else len(char_bits)
+        if end > start:
+            char_bits[start:end] += cost / (end - start)
+        else:
+            k = words[min(j, len(words) - 1)]
+            char_bits[spans[k][0]:spans[k][1]] += cost / (spans[k][1] - spans[k][0])
+            charged[k] += cost
+    return charged
 
 
 def paragraph_surprisal(model: LanguageModel, corpus: Corpus, seed: int = 0, max_chars: int = MAX_CHARS,

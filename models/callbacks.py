@@ -3,6 +3,7 @@ a divergence guard, an exact step budget and a progress line on a terminal."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -103,6 +104,61 @@ class StopAtStep(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if _step(self.model) >= self.total_steps:
             self.model.stop_training = True
+
+
+class StopAtDeadline(keras.callbacks.Callback):
+    """Stop once training has taken `seconds` of wall time, keeping `reserve()` seconds for the work
+    that still follows the stop (the validation pass that ends the chunk), so the budget holds on
+    a fast and on a slow machine alike."""
+
+    def __init__(self, seconds: float, reserve=lambda: 0.0):
+        super().__init__()
+        self.seconds, self.reserve = seconds, reserve
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self._start >= self.seconds - self.reserve():
+            self.model.stop_training = True
+
+
+class KeepBestOnValid(keras.callbacks.Callback):
+    """At the end of each chunk, score the validation split with `valid_nll()` (mean nats per token)
+    and keep the weights with the lowest in `run/best.weights.h5`; each point goes to
+    `run/valid_curve.jsonl`. `restore_best` loads them back after training, so the saved model is the
+    best on valid, never a later, overfit one (a longer run then cannot end worse on valid)."""
+
+    def __init__(self, run: RunDir, valid_nll):
+        super().__init__()
+        self.run, self.valid_nll, self.last_seconds = run, valid_nll, 0.0
+
+    @property
+    def best_path(self):
+        return self.run.file("best.weights.h5")
+
+    def best(self) -> dict | None:
+        path = self.run.file("best.json")
+        return self.run.read_json("best.json") if path.exists() else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        started = time.perf_counter()
+        nll = float(self.valid_nll())
+        self.last_seconds = time.perf_counter() - started
+        point = {"step": _step(self.model), "valid_nll": nll, "valid_perplexity": math.exp(nll),
+                 "score_seconds": self.last_seconds}
+        with open(self.run.file("valid_curve.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(point) + "\n")
+        best = self.best()
+        if best is None or nll < best["valid_nll"]:
+            self.model.save_weights(str(self.best_path))
+            self.run.write_json("best.json", point)
+
+    def restore_best(self) -> dict | None:
+        best = self.best()
+        if best is not None:
+            self.model.load_weights(str(self.best_path))
+        return best
 
 
 class ResumableBackup(keras.callbacks.BackupAndRestore):

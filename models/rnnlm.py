@@ -93,6 +93,7 @@ from lmzoo.datasets.tokenizers import (
 )
 from lmzoo.errors import LmzooError
 from lmzoo.models import distribute, sampling, window_lm
+from lmzoo.models.callbacks import KeepBestOnValid, StopAtDeadline
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
 
@@ -129,6 +130,10 @@ class RNNLMConfig:
     clipnorm: float = 1.0  # global gradient norm (0: none)
     eval_every: int = 250  # steps per Keras epoch: validation, metrics and checkpoint
     eval_batches: int | None = None  # validation batches per evaluation (None: the whole split)
+    # After each chunk, score the whole valid split with the state carried (as test is scored) and
+    # keep the best weights: the saved model is the best-valid one (callbacks.KeepBestOnValid).
+    select_on_valid: bool = False
+    time_budget_seconds: float = 0.0  # stop training after this much wall time (0: none); see StopAtDeadline
     score_chunk: int = 256  # tokens per compiled call when scoring with a carried state
     jit_compile: bool = False  # XLA made the Keras LSTM loop 2x slower on a 2-core CPU (measured): opt in
     tensorboard: bool = False
@@ -157,6 +162,12 @@ class RNNLMConfig:
             raise LmzooError(f"clipnorm={self.clipnorm} must be >= 0 (0: no clipping)")
         if self.sampled_softmax < 0:
             raise LmzooError(f"sampled_softmax={self.sampled_softmax} must be >= 0 (0: the full softmax)")
+        if self.time_budget_seconds < 0:
+            raise LmzooError(f"time_budget_seconds={self.time_budget_seconds} must be >= 0 (0: no budget)")
+        if self.carry_state and self.distribute != "none":  # its state variables hold one row per stream
+            raise LmzooError(f"carry_state=True does not run under distribute='{self.distribute}': the carried "
+                             "states are one batch of streams, not split over replicas",
+                             "use carry_state=False, or distribute='none'")
 
 
 PRESETS = {
@@ -297,18 +308,6 @@ def unigram_log_probs(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
     """
     counts = np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocabulary_size).astype(np.float64) + 1.0
     return np.log(counts / counts.sum()).astype(np.float32)
-
-
-def make_optimizer(config: RNNLMConfig, variables: Sequence[Any]) -> keras.optimizers.Optimizer:
-    """AdamW (decay on matrices only) or SGD, warm-up + cosine learning rate, global-norm clipping."""
-    schedule = window_lm.WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
-                                           max(config.steps, config.warmup_steps + 1))
-    clip = config.clipnorm or None
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=schedule, global_clipnorm=clip)
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=clip)
-    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
-    return optimizer
 
 
 # The language model ----------------------------------------------------------------------------
@@ -484,19 +483,25 @@ def train(config: RNNLMConfig, corpus: Corpus, run: RunDir) -> RNNLM:
             network.output_bias_variable.assign(unigram_log_probs(train_ids, tokenizer.vocabulary_size()))
         if config.sampled_softmax:
             network.sampling_log_q.assign(window_lm.sampling_log_probs(train_ids, tokenizer.vocabulary_size()))
-        network.compile(optimizer=make_optimizer(config, network.trainable_variables),
+        network.compile(optimizer=window_lm.make_optimizer(config, network.trainable_variables),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=config.jit_compile)
         start = window_lm.restore_checkpoint(run, network)
         if config.carry_state:
             data = window_lm.contiguous_windows(train_ids, config.context, config.batch_size, start_step=start)
         else:
             data = window_lm.random_windows(train_ids, config.context, config.batch_size, config.seed, start_step=start)
-        valid = window_lm.validation_windows(tokenizer.encode(corpus.valid), config.context, config.batch_size,
-                                             config.eval_batches)
+        valid_ids = tokenizer.encode(corpus.valid)
+        valid = window_lm.validation_windows(valid_ids, config.context, config.batch_size, config.eval_batches)
+        model = RNNLM(config, tokenizer, network)
+        keep_best = KeepBestOnValid(run, lambda: -np.mean(model.token_log_probs(valid_ids)))
+        extra = [keep_best] if config.select_on_valid else []
+        if config.time_budget_seconds:
+            extra.append(StopAtDeadline(config.time_budget_seconds, reserve=lambda: keep_best.last_seconds))
         window_lm.fit_windows(network, run, data, steps=config.steps, eval_every=config.eval_every,
                               tokens_per_step=config.batch_size * config.context, valid_data=valid,
-                              tensorboard=config.tensorboard)
-    model = RNNLM(config, tokenizer, network)
+                              tensorboard=config.tensorboard, callbacks=extra)
+        if config.select_on_valid:
+            keep_best.restore_best()
     model.save(run)
     run.mark_complete()
     return model

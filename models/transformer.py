@@ -60,10 +60,10 @@ from lmzoo.errors import LmzooError
 from lmzoo.models import distribute, sampling
 from lmzoo.models.transformer_layers import PositionalEmbedding, TransformerBlock, clone_initializer
 from lmzoo.models.window_lm import (
-    WarmupCosineDecay,
     compile_fn,
     fit_windows,
     load_network,
+    make_optimizer,
     random_windows,
     restore_checkpoint,
     rolling_log_probs,
@@ -152,20 +152,8 @@ PRESETS = {
 }
 
 
-# Training schedule ------------------------------------------------------------------------------
-
-
-def make_optimizer(config: TransformerConfig, variables: Sequence[Any]) -> keras.optimizers.AdamW:
-    """AdamW as nanoGPT configures it: decay only tensors with >= 2 dims, clip the global norm."""
-    optimizer = keras.optimizers.AdamW(
-        learning_rate=WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
-                                        max(config.steps, config.warmup_steps + 1)),
-        weight_decay=config.weight_decay, beta_1=config.beta_1, beta_2=config.beta_2,
-        epsilon=config.epsilon, global_clipnorm=config.clipnorm or None,
-    )
-    # keras-nlp keeps attention biases as (heads, head_dim) matrices: exclude biases by name too.
-    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2], var_names=["bias"])
-    return optimizer
+# keras-nlp keeps attention biases as (heads, head_dim) matrices: AdamW skips them by name too.
+NO_DECAY_NAMES = ("bias",)
 
 
 # Networks --------------------------------------------------------------------------------------
@@ -562,7 +550,7 @@ def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> Transformer
         # Several steps per compiled call (the same steps): the model is small, so the Python around
         # each step (fit's loop, callbacks) was a visible share of it. One under a distribution strategy.
         per_call = steps_per_execution(config.steps, config.eval_every) if config.distribute == "none" else 1
-        network.compile(optimizer=make_optimizer(config, network.trainable_variables),
+        network.compile(optimizer=make_optimizer(config, network.trainable_variables, exclude_names=NO_DECAY_NAMES),
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                         jit_compile=config.jit_compile and keras.config.backend() != "torch",
                         steps_per_execution=per_call)

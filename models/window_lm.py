@@ -20,7 +20,8 @@ A family below this module owns its network; this module owns what surrounds it:
   13 GB for word-level PTB); `rolling_log_probs` slides `context`-long windows by `stride`, each
   token predicted once with at least context - stride tokens of history.
 
-`WarmupCosineDecay` (nanoGPT's learning-rate schedule) lives here too, since both families use it.
+`WarmupCosineDecay` (nanoGPT's learning-rate schedule) and `make_optimizer` (AdamW or SGD on it)
+live here too, since both families use them.
 
 Example:
     >>> import numpy as np
@@ -44,6 +45,7 @@ from keras import ops
 
 from lmzoo.datasets.tokenizers import BOS, PAD
 from lmzoo.errors import LmzooError
+from lmzoo.models import distribute
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.runs import RunDir
 
@@ -179,6 +181,27 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "decay_steps": self.decay_steps}
 
 
+def make_optimizer(config: Any, variables: Sequence[Any], exclude_names: Sequence[str] = ()) -> keras.optimizers.Optimizer:
+    """AdamW as nanoGPT configures it (or SGD), on `WarmupCosineDecay`, clipping the global gradient norm.
+
+    Reads `learning_rate`, `min_learning_rate`, `warmup_steps`, `steps`, `weight_decay` and
+    `clipnorm` (0: none) from `config`, and where it has them `optimizer` ("adamw" or "sgd"),
+    `beta_1`, `beta_2` and `epsilon`. Weight decay skips tensors of fewer than 2 dims and any
+    variable whose name holds one of `exclude_names`.
+    """
+    schedule = WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
+                                 max(config.steps, config.warmup_steps + 1))
+    clip = config.clipnorm or None
+    if getattr(config, "optimizer", "adamw") == "sgd":
+        return keras.optimizers.SGD(learning_rate=schedule, global_clipnorm=clip)
+    moments = {name: getattr(config, name) for name in ("beta_1", "beta_2", "epsilon") if hasattr(config, name)}
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=clip,
+                                       **moments)
+    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2],
+                                        var_names=list(exclude_names) or None)
+    return optimizer
+
+
 # Sampled softmax -------------------------------------------------------------------------------
 
 
@@ -206,7 +229,9 @@ def sampled_softmax_loss(hidden: Any, targets: Any, output_weights: Any, output_
     logit is corrected by -log(expected count) = -log(num_sampled * q(w)), and a negative that
     equals the target is masked out (TensorFlow's `sampled_softmax_loss` does both). Training
     only: the gradient estimates the full softmax's, biased by the finite sample; scoring always
-    uses the full softmax, so perplexities stay exact.
+    uses the full softmax, so perplexities stay exact. Under a TensorFlow strategy the mean is over
+    the global batch (`distribute.global_sum`), as Keras scales its own losses, so the replicas'
+    gradients add up to the single-device one.
     """
     negatives = ops.reshape(keras.random.categorical(ops.expand_dims(log_q, 0), num_sampled, seed=seed), (-1,))
     negatives = ops.cast(negatives, "int32")
@@ -220,7 +245,8 @@ def sampled_softmax_loss(hidden: Any, targets: Any, output_weights: Any, output_
     hits = ops.equal(ops.expand_dims(targets, -1), negatives)  # (batch, time, num_sampled)
     negative_logits = ops.where(hits, -1e9, negative_logits)
     logits = ops.concatenate([ops.expand_dims(true_logits, -1), negative_logits], axis=-1)
-    return ops.mean(ops.logsumexp(logits, axis=-1) - true_logits)
+    per_token = ops.logsumexp(logits, axis=-1) - true_logits
+    return ops.sum(per_token) / distribute.global_sum(ops.cast(ops.size(per_token), per_token.dtype))
 
 
 # Training --------------------------------------------------------------------------------------
@@ -359,20 +385,21 @@ def target_log_prob_fn(logits_fn: Callable[[Any], Any], jit_compile: bool) -> Ca
 
 def rolling_log_probs(
     score: Callable[[Any, Any], Any], ids: Sequence[int], *, context: int, stride: int | None = None,
-    batch_size: int = 32,
+    batch_size: int = 32, start_id: int = BOS,
 ) -> np.ndarray:
     """log p(ids[i] | ids[:i]) in nats (float64), in rolling windows of `context` tokens.
 
-    The text starts with `<s>`. The first window scores its first `context` tokens; each next
-    window moves by `stride` (default context // 2) and scores only its last `stride` tokens, so
-    every token is predicted once with at least context - stride tokens before it. `score(x, y)`
-    returns log p(y | x) per position for (batch, context) int32 arrays (`target_log_prob_fn`);
-    batches always have `batch_size` rows (padded), so it compiles once.
+    The text starts with `start_id` (`<s>`; GPT-2's `<|endoftext|>`). The first window scores its
+    first `context` tokens; each next window moves by `stride` (default context // 2) and scores
+    only its last `stride` tokens, so every token is predicted once with at least context - stride
+    tokens before it. `score(x, y)` returns log p(y | x) per position for (batch, context) int32
+    arrays (`target_log_prob_fn`), causally, so the `<pad>` filling a short window's end changes
+    nothing before it; batches always have `batch_size` rows (padded), so it compiles once.
     """
     ids = np.asarray(ids, dtype=np.int32)
     n = len(ids)
     stride = stride or max(1, context // 2)
-    sequence = np.concatenate([[BOS], ids]).astype(np.int32)
+    sequence = np.concatenate([[start_id], ids]).astype(np.int32)
     spans = []  # (first input position, first scored target, end of scored targets)
     scored = 0
     while scored < n:

@@ -1,6 +1,7 @@
 """The main job in quick mode: every family trains, results and figures are written, seeds reproduce."""
 
 import json
+import math
 from dataclasses import replace
 
 import pytest
@@ -65,18 +66,37 @@ def test_a_failing_family_is_reported_and_the_others_finish(tmp_path, monkeypatc
 
 
 def test_budget_scales_training_length():
-    family = get_family("unigram")
-    config = family.presets["default"]
+    """On the real ENTRIES: a budget scales the steps, the warm-up by the same share and the evaluation
+    cadence to as many evaluations (rnnlm at --budget 0.25 warmed up for 50 of its 88 steps)."""
+    from lmzoo.families import make_config
+    from lmzoo.models.window_lm import steps_per_execution
+
+    config = get_family("unigram").presets["default"]
     assert scale_config(config, 3.0) == config  # no epochs/steps field: unchanged
-
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class Steps:
-        steps: int = 100
-        epochs: int = 2
-
-    assert scale_config(Steps(), 2.5) == Steps(250, 5)
+    scaled_steps = 0
+    for entry in ENTRIES:
+        family = get_family(entry.family)
+        config = make_config(family, "default", {**entry.overrides, **entry.default_overrides})
+        for budget in (0.1, 0.25, 2.5):
+            scaled = scale_config(config, budget)
+            scaled.validate()
+            for name in ("epochs", "steps"):
+                if hasattr(config, name):
+                    assert getattr(scaled, name) == max(1, math.ceil(getattr(config, name) * budget))
+            if not hasattr(config, "steps"):
+                continue
+            scaled_steps += 1
+            if hasattr(config, "warmup_steps"):
+                share, scaled_share = config.warmup_steps / config.steps, scaled.warmup_steps / scaled.steps
+                assert abs(scaled_share - share) <= 1 / scaled.steps, (entry.name, budget)
+            if hasattr(config, "eval_every"):
+                evaluations = math.ceil(config.steps / config.eval_every)
+                assert math.ceil(scaled.steps / scaled.eval_every) == evaluations, (entry.name, budget)
+                per_call = steps_per_execution(scaled.steps, scaled.eval_every)
+                assert scaled.eval_every % per_call == 0 and scaled.steps % per_call == 0
+    assert scaled_steps >= 6  # rnnlm and the Transformer, three budgets each
+    rnnlm = scale_config(make_config(get_family("rnnlm"), "default", {"steps": 350, "eval_every": 175}), 0.25)
+    assert (rnnlm.steps, rnnlm.warmup_steps, rnnlm.eval_every) == (88, 13, 44)
 
 
 def test_compiled_runs_reproduce_under_a_fixed_seed(lee, tmp_path):

@@ -40,6 +40,11 @@ TRANSFORMER = {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "context": 16,
 # what is tested (without it the replicas' gradients add up to twice the single-device one).
 SEQ2SEQ = {"embedding_dim": 8, "latent_dim": 16, "max_sentences": 8, "batch_size": 8, "epochs": 6.0,
            "checkpoint_every_n_steps": 2, "monitor_sentences": 0}
+# rnnlm with the sampled softmax (its own loss, outside Keras's compiled one): one set of negatives per
+# step, drawn from the shared seed, so each replica draws the ones a single device draws.
+RNNLM = {"cell": "gru", "num_layers": 1, "hidden_dim": 16, "context": 16, "batch_size": 8, "steps": 6, "eval_every": 3,
+         "eval_batches": 1, "warmup_steps": 1, "learning_rate": 2e-2, "min_learning_rate": 2e-3, "clipnorm": 0.05,
+         "sampled_softmax": 8}
 # One step per compiled call, as word2vec trains under a strategy, so both runs take the same steps.
 WORD2VEC = {"dimension": 8, "epochs": 1, "batch_size": 512, "min_count": 3, "jit_compile": False,
             "steps_per_execution": 1}
@@ -126,7 +131,7 @@ def assert_same_training(distributed, single) -> None:
 
 # mirrored --------------------------------------------------------------------------------------
 
-FAMILIES = {"transformer": TRANSFORMER, "seq2seq": SEQ2SEQ, "word2vec": WORD2VEC}
+FAMILIES = {"transformer": TRANSFORMER, "seq2seq": SEQ2SEQ, "word2vec": WORD2VEC, "rnnlm": RNNLM}
 
 
 @pytest.fixture(scope="module")
@@ -134,14 +139,17 @@ def mirrored_runs(tmp_path_factory):
     """Each family trained on one device, and on 2 logical CPUs; (runs folder, mirrored process output).
 
     Two processes in all, run side by side: the single-device one also serves as the multi-worker
-    reference, and the mirrored one ends with a run that must be refused (XLA under a strategy).
+    reference, and the mirrored one ends with runs that must be refused (XLA, and rnnlm's carried
+    state, under a strategy).
     """
     root = tmp_path_factory.mktemp("mirrored")
     single = start([(family, root / f"single-{family}", overrides) for family, overrides in FAMILIES.items()])
     mirrored = start([*((family, root / f"mirrored-{family}", {**overrides, "distribute": "mirrored"})
                         for family, overrides in FAMILIES.items()),
                       ("transformer", root / "xla", {**TRANSFORMER, "jit_compile": True, "distribute": "mirrored"},
-                       "refused")], devices=2)
+                       "refused"),
+                      ("rnnlm", root / "carry", {**RNNLM, "carry_state": True, "distribute": "mirrored"}, "refused")],
+                     devices=2)
     finish(single)
     return root, finish(mirrored)
 
@@ -155,7 +163,7 @@ def test_mirrored_on_two_logical_cpus_equals_one_device(mirrored_runs, family):
         np.testing.assert_allclose(a.vectors, b.vectors, rtol=1e-3, atol=1e-6)
         return
     assert_same_training(mirrored, single)
-    if family == "transformer":
+    if family in ("transformer", "rnnlm"):
         a, b = (lmzoo.load(path) for path in (mirrored, single))
         ids = a.tokenizer.encode(TEXT)
         np.testing.assert_allclose(a.token_log_probs(ids), b.token_log_probs(ids), rtol=1e-3, atol=1e-4)
@@ -164,6 +172,11 @@ def test_mirrored_on_two_logical_cpus_equals_one_device(mirrored_runs, family):
 def test_xla_under_a_tensorflow_strategy_is_refused_not_dropped(mirrored_runs):
     _, output = mirrored_runs
     assert "refused: jit_compile=True (XLA) does not run under a TensorFlow distribution strategy" in output
+
+
+def test_carried_rnn_state_under_a_strategy_is_refused_in_one_line(mirrored_runs):
+    _, output = mirrored_runs
+    assert "refused: carry_state=True does not run under distribute='mirrored'" in output
 
 
 # multi-worker ----------------------------------------------------------------------------------

@@ -343,13 +343,13 @@ def test_encoder_decoder_starts_its_decoder_as_the_target_lm(target_lm_run, pair
                                               "source_tokenizer": "word", "hidden_dim": 32, "embedding_dim": 16,
                                               "epochs": 40.0, "learning_rate": 3e-3})
     network, _, start = build_translator(config, lm)
-    embedding, gru, output = tasks.translate.recurrent_lm_layers(lm)
+    embedding, (gru,), output = tasks.translate.recurrent_lm_layers(lm)
     assert start == "lm" and np.array_equal(network.target_embedding.get_weights()[0], embedding.get_weights()[0])
-    assert all(np.array_equal(a, b) for a, b in zip(network.decoder.get_weights(), gru.get_weights(), strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(network.decoders[0].get_weights(), gru.get_weights(), strict=True))
     kernel = network.output_layer.get_weights()[0]
     assert np.array_equal(kernel[:32], output.get_weights()[0]) and not kernel[32:].any()
     scratch, _, start = build_translator(replace(config, {"init": "scratch"}), lm)
-    assert start == "random" and not np.allclose(scratch.decoder.get_weights()[0], gru.get_weights()[0])
+    assert start == "random" and not np.allclose(scratch.decoders[0].get_weights()[0], gru.get_weights()[0])
 
     data = load_task_data(pairs_file)
     model = tasks.finetune(lm, data, tmp_path / "ed", config)
@@ -360,3 +360,35 @@ def test_encoder_decoder_starts_its_decoder_as_the_target_lm(target_lm_run, pair
     assert_one_line_error(capsys, ["finetune", target_lm_run, "--task", "translate", "--corpus", pairs_file,
                                    "--out", tmp_path / "o", "--set", "architecture='encoder_decoder'",
                                    "--set", "source_tokenizer='word'"], "--set hidden_dim=32 --set embedding_dim=16")
+
+
+def test_encoder_decoder_from_a_two_layer_gru_lm_predicts_as_the_lm(lee, tmp_path):
+    """The decoder started as a 2-layer GRU LM (the default preset's depth) is that LM once the attention
+    context is zeroed and the decoder starts from a zero state: every layer is copied, not just the first."""
+    from keras import ops
+
+    from lmzoo import train
+    from lmzoo.config import replace
+    from lmzoo.datasets.tokenizers import BOS, EOS
+    from lmzoo.models import tasks
+    from lmzoo.models.tasks.translate import build_translator
+
+    lm = train("rnnlm", lee, tmp_path / "lm", preset="default", cell="gru", hidden_dim=16, embedding_dim=8, context=16,
+               batch_size=8, steps=6, eval_every=6, eval_batches=1, dropout=0.0)
+    assert lm.config.num_layers == 2
+    config = replace(tasks.PRESETS["quick"], {"task": "translate", "architecture": "encoder_decoder", "hidden_dim": 16,
+                                              "embedding_dim": 8, "num_layers": 2})
+    network, _, start = build_translator(config, lm)
+    assert start == "lm"
+    inputs = np.array([[BOS, *lm.tokenizer.encode("The fire spread quickly")]], np.int32)
+    states, _, mask = network.encode(np.array([[5, 6, EOS]], np.int32))
+    zeros = [ops.zeros((1, 16))] * 2
+    logits, _ = network.decode(inputs, ops.zeros_like(states), zeros, mask)  # zero values: a zero context
+    want = ops.convert_to_numpy(ops.log_softmax(lm.network(inputs, training=False), axis=-1))
+    np.testing.assert_allclose(ops.convert_to_numpy(ops.log_softmax(logits, axis=-1)), want, atol=1e-5)
+    network.save(tmp_path / "ed.keras")  # both stacks survive a safe-mode reload
+    again = keras.saving.load_model(tmp_path / "ed.keras", safe_mode=True, compile=False)
+    source, target = np.array([[5, 6, EOS]], np.int32), inputs[:, :4]
+    np.testing.assert_allclose(again([source, target]), network([source, target]), atol=1e-6)
+    with pytest.raises(LmzooError, match="--set num_layers=2"):
+        build_translator(replace(config, {"num_layers": 1}), lm)

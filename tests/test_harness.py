@@ -1,6 +1,7 @@
 """The harness: hand-computed perplexity, open-vocabulary bits per character, BLEU, reconstruction."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -41,7 +42,17 @@ def test_unigram_perplexity_matches_a_hand_computation(tmp_path):
     p_escape = 2 * (3 / 4 / 7) / 4
     spell = -math.log(p_escape) + math.log(0x110000 - 2) - math.log((2 + 3 / 4) / 7)
     assert scores["spelling_nats"] == pytest.approx(spell)
-    assert scores["bits_per_char"] == pytest.approx((nll + spell) / math.log(2) / 4)
+    # Layout: the gaps before "a" (line start, ""), between "a" and "c" (" ") and at the end ("\n"),
+    # each Witten-Bell in its full context (kind, left side, right side), backed off to its kind,
+    # backed off to a spelling model of the training gaps {"", " ", "\n"}. Training gaps: "" at
+    # (line, ^, w); " " twice at (word, w, w); "\n" at (line, w, $); so "line" saw "" and "\n".
+    p_spell = {gap: math.exp(-SpellingModel.fit({"", " ", "\n"}).cost(gap)) for gap in ("", " ", "\n")}
+    p_start = (1 + (1 + 2 * p_spell[""]) / 4) / 2
+    p_space = (2 + (2 + p_spell[" "]) / 3) / 3
+    p_end = (1 + (1 + 2 * p_spell["\n"]) / 4) / 2
+    layout = -math.log(p_start * p_space * p_end)
+    assert scores["layout_nats"] == pytest.approx(layout)
+    assert scores["bits_per_char"] == pytest.approx((nll + spell + layout) / math.log(2) / 4)
     dist = np.exp(model.log_probs)
     assert dist.sum() == pytest.approx(1.0)
 
@@ -77,11 +88,13 @@ def test_open_vocabulary_bits_per_char_pays_for_unknown_words(lee, tmp_path):
     scores = score_text(words, lee.test, spelling)
     assert scores["unknown_tokens"] > 100
     assert scores["bits_per_char"] > scores["bits_per_char_closed"] + 0.1
-    # A text with no unknown word: the two figures are equal.
+    # A text with no unknown word: the two figures differ by the layout between the words alone.
     known = "\n".join(line for line in lee.test.splitlines()[:200]
                       if line.strip() and not words.tokenizer.unknown_pieces(line)) + "\n"
     clean = score_text(words, known, spelling)
-    assert clean["unknown_tokens"] == 0 and clean["bits_per_char"] == clean["bits_per_char_closed"]
+    assert clean["unknown_tokens"] == 0 and clean["spelling_nats"] == 0 < clean["layout_nats"]
+    assert clean["bits_per_char"] == pytest.approx(clean["bits_per_char_closed"]
+                                                   + clean["layout_nats"] / math.log(2) / clean["characters"])
     # A character model on text made of training characters: the two figures are equal.
     chars = lmzoo.train("ngram", lee, tmp_path / "c", order=3, tokenizer="char")
     text = lee.test[:3000]
@@ -91,6 +104,47 @@ def test_open_vocabulary_bits_per_char_pays_for_unknown_words(lee, tmp_path):
     # Without a spelling model, unknown words are refused rather than scored for free.
     with pytest.raises(lmzoo.LmzooError, match="unknown tokens"):
         score_text(words, lee.test)
+
+
+LAYOUTS = [" ", "  ", "\t", " \t ", "_", " _ ", "\n", "\n\n", "\n  \n", ""]
+
+
+def random_text(rng, words) -> str:
+    """Words of lee, Han characters, emoji and punctuation, between random runs of layout."""
+    pieces = [*words, "我", "明天", "电影", "😀", "🎉", ",", ".", "__init__", "42"]
+    return "".join(str(rng.choice(pieces)) + str(rng.choice(LAYOUTS)) for _ in range(int(rng.integers(3, 25))))
+
+
+@pytest.mark.parametrize("tokenizer", ["word", "subword"])
+def test_layout_is_paid_for_by_word_and_subword_models(lee, tmp_path, tokenizer):
+    """Two texts with the same ids whose layout differs in length (a run of spaces, tabs, `_` or blank
+    lines made longer or shorter) cost differently, and the open bits/char is the whole cost over
+    every character of the text. (Two characters never seen in a training gap, e.g. `_` and a tab on
+    lee, cost the same: a swap of one for the other may tie.)"""
+    model = lmzoo.train("unigram", lee, tmp_path, tokenizer=tokenizer)
+    spelling = SpellingModel.fit(lee.train)
+    rng = np.random.default_rng(0)
+    words = lee.train.split()[:500]
+    pairs = 0
+    for _ in range(150):
+        text = random_text(rng, words)
+        runs = [m.span() for m in re.finditer(r"[ \t_\n]+", text)]
+        if not runs:
+            continue
+        start, stop = runs[int(rng.integers(len(runs)))]
+        other = text[:start] + str(rng.choice(LAYOUTS)) + text[stop:]
+        ids = model.tokenizer.encode(text)
+        if len(other) == len(text) or not ids or model.tokenizer.encode(other) != ids:
+            continue  # not a layout-only change of length for this tokenizer
+        pairs += 1
+        scores = [score_text(model, scored, spelling) for scored in (text, other)]
+        costs = [s["bits_per_char"] * math.log(2) * s["characters"] for s in scores]
+        assert abs(costs[0] - costs[1]) > 1e-6, (text, other)
+        for s, scored in zip(scores, (text, other), strict=True):
+            assert s["characters"] == len(scored)
+            assert s["bits_per_char"] == pytest.approx((s["nll_nats"] + s["spelling_nats"] + s["layout_nats"])
+                                                       / math.log(2) / len(scored))
+    assert pairs >= 20
 
 
 def test_spelling_model_is_normalised_and_prices_unseen_characters():
@@ -138,3 +192,27 @@ def test_reconstruction_does_not_count_unk_for_unk_as_correct():
     assert scores["reconstruction_token_accuracy"] == pytest.approx(3 / 4)
     assert scores["reconstruction_exact_match"] == 0
     assert scores["reconstruction_bleu"] < 100
+
+
+def test_char_costs_spread_each_token_over_its_characters():
+    from lmzoo.datasets.tokenizers import CharTokenizer, WordTokenizer
+    from lmzoo.errors import LmzooError
+    from lmzoo.harness import char_costs
+
+    text = "the cat,\nsat\n"
+    words = WordTokenizer.fit(text)
+    ids = words.encode(text)  # the cat , </s> sat </s>
+    costs = np.arange(1.0, len(ids) + 1)
+    out = char_costs(words, text, ids, costs)
+    assert out.shape == (len(text),) and math.isclose(out.sum(), costs.sum())
+    assert list(out[:3]) == [1 / 3] * 3 and out[3] == 0  # "the" spread, the space free
+    assert list(out[4:9]) == [2 / 3] * 3 + [3.0, 4.0]  # "cat", ",", and </s> on the newline
+    assert list(out[9:]) == [5 / 3] * 3 + [6.0]
+    no_final_newline = char_costs(words, text[:-1], words.encode(text[:-1]), costs)
+    assert no_final_newline[-1] == 5 / 3 + 6.0  # the last line's </s> lands on its last character
+    chars = CharTokenizer.fit(text)
+    assert list(char_costs(chars, text, chars.encode(text), np.ones(len(text)))) == [1.0] * len(text)
+    with pytest.raises(LmzooError, match="token costs"):
+        char_costs(words, text, ids, costs[:-1])
+    with pytest.raises(LmzooError, match="tokens for"):
+        char_costs(words, "the cat\n", words.encode("the cat\n") + [2], np.ones(4))

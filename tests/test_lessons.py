@@ -12,7 +12,8 @@ import pytest
 
 from lmzoo.lesson import CLAIMS_FILE
 
-LESSONS = sorted((Path(__file__).parent.parent / "lessons").glob("[0-9][0-9]_*.py"))
+LESSONS = sorted((Path(__file__).parent.parent / "lessons").glob("[0-9][0-9]*_*.py"))
+SOLUTIONS = sorted((Path(__file__).parent.parent / "lessons" / "solutions").glob("[0-9][0-9]*_*.py"))
 ENV = {"LMZOO_QUICK": "1", "MPLBACKEND": "Agg", "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 # A quoted figure: a number or range, an optional unit, then the claim that measures it in brackets,
@@ -89,6 +90,121 @@ def test_lesson_header_exercises_and_no_hand_typed_figures(lesson):
     assert 'matplotlib.use("Agg")' not in text, f"{lesson.name}: let MPLBACKEND choose the backend"
     loose = [m.group(0) for m in APPROXIMATE.finditer(prose_results(lesson))]
     assert not loose, f"{lesson.name}: approximate figures that name no claim: {loose}"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_exercise_solutions_pass_their_checks(solution, tmp_path):
+    """Each lesson's appendix of build-it solutions runs and passes the `lmzoo.lesson.check_*` calls it makes."""
+    assert any(p.stem == solution.stem for p in LESSONS), f"{solution.name} solves no lesson"
+    result = run_lesson(solution, tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_check_bigram_refuses_a_wrong_table():
+    import numpy as np
+
+    from lmzoo.datasets.tokenizers import BOS, fit_tokenizer
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_bigram
+
+    text = "abcabcabd\n"
+    chars = fit_tokenizer("char", text)
+    size = chars.vocabulary_size()
+    ids = np.array([BOS, *chars.encode(text)])
+    counts = np.full((size, size), 0.1)
+    np.add.at(counts, (ids[:-1], ids[1:]), 1)
+    table = counts / counts.sum(axis=1, keepdims=True)
+    bits = check_bigram(table, chars, text, target=10.0)
+    assert check_bigram(table, chars, text, target=bits) == bits
+    with pytest.raises(LmzooError, match="above the target"):
+        check_bigram(table, chars, text, target=bits - 0.1)
+    with pytest.raises(LmzooError, match="not a probability distribution"):
+        check_bigram(counts, chars, text, target=10.0)
+    with pytest.raises(LmzooError, match="shape"):
+        check_bigram(table[:-1], chars, text, target=10.0)
+    uniform_but_zero = table.copy()
+    uniform_but_zero[ids[1], :] = 0
+    uniform_but_zero[ids[1], 0] = 1
+    with pytest.raises(LmzooError, match="probability 0"):
+        check_bigram(uniform_but_zero, chars, text, target=10.0)
+
+
+def test_check_greedy_names_the_first_differing_token():
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_greedy
+
+    class Model:  # stands in for a trained LM: its greedy decoding is fixed
+        def generate_ids(self, prompt_ids, *, max_length, sampler):
+            assert sampler == "greedy"
+            return [[5, 6, 7, 8][:max_length]]
+
+    check_greedy([5, 6, 7, 8], Model(), [1])
+    with pytest.raises(LmzooError, match="at new token 2: \\[9, 8\\] against \\[7, 8\\]"):
+        check_greedy([5, 6, 9, 8], Model(), [1])
+
+
+def test_check_tokenizer_and_check_causal_attention_refuse_wrong_answers():
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_causal_attention, check_tokenizer
+
+    text = "abca"
+    check_tokenizer(lambda s: [ord(c) for c in s], lambda ids: "".join(map(chr, ids)), text)
+    with pytest.raises(LmzooError, match="not the text"):
+        check_tokenizer(lambda s: [ord(c) for c in s], lambda ids: "".join(map(chr, ids)).upper(), text)
+    with pytest.raises(LmzooError, match="share one"):
+        check_tokenizer(lambda s: [0] * len(s), lambda ids: text, text)
+
+    def attention(q, k, v, scale=True, causal=True):
+        scores = q @ k.T / (np.sqrt(q.shape[-1]) if scale else 1.0)
+        if causal:
+            scores = scores + np.triu(np.full(scores.shape, -np.inf), k=1)
+        weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        return weights / weights.sum(axis=-1, keepdims=True) @ v
+
+    assert check_causal_attention(attention) < 1e-5
+    with pytest.raises(LmzooError, match="differs from the library's"):
+        check_causal_attention(lambda q, k, v: attention(q, k, v, scale=False))
+    with pytest.raises(LmzooError, match="differs"):
+        check_causal_attention(lambda q, k, v: attention(q, k, v, causal=False))
+
+
+def test_check_open_bits_refuses_the_closed_figure(lee, tmp_path):
+    import lmzoo
+    from lmzoo.errors import LmzooError
+    from lmzoo.harness import score_text
+    from lmzoo.lesson import check_open_bits
+    from lmzoo.spelling import SpellingModel
+
+    spelling = SpellingModel.fit(lee.train)
+    unigram = lmzoo.train("unigram", lee, tmp_path)
+    scores = score_text(unigram, lee.test, spelling)
+    assert check_open_bits(scores["bits_per_char"], unigram, lee.test, spelling) == scores["bits_per_char"]
+    with pytest.raises(LmzooError, match="closed figure"):
+        check_open_bits(scores["bits_per_char_closed"], unigram, lee.test, spelling)
+
+
+def test_check_top_p_and_check_carried_scores_refuse_wrong_answers():
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_carried_scores, check_top_p
+    from lmzoo.models.sampling import filter_log_probs
+
+    check_top_p(lambda log_probs, p: filter_log_probs(log_probs, top_p=p))
+    with pytest.raises(LmzooError, match="the nucleus has"):
+        check_top_p(lambda log_probs, p: filter_log_probs(log_probs, top_p=min(1.0, p + 0.05)))
+    with pytest.raises(LmzooError, match="not renormalised"):
+        check_top_p(lambda log_probs, p: np.where(np.isfinite(filter_log_probs(log_probs, top_p=p)), log_probs, -np.inf))
+
+    class Model:  # stands in for a recurrent LM with fixed scores
+        def token_log_probs(self, ids):
+            return -np.arange(1.0, len(ids) + 1)
+
+    assert check_carried_scores(-np.arange(1.0, 5.0), Model(), [7, 8, 9, 10]) == -2.5
+    with pytest.raises(LmzooError, match="differs at position 2"):
+        check_carried_scores([-1.0, -2.0, -3.5, -4.0], Model(), [7, 8, 9, 10])
 
 
 def test_markers_and_loose_figures_are_found():

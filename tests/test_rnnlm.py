@@ -64,6 +64,19 @@ def test_carried_state_scores_equal_one_forward_pass_over_the_whole_text(trained
 
 
 @TRAINS_ON_JAX_TOO_SLOWLY
+def test_evaluate_reports_the_carried_state_and_the_window_figures(trained, lee):
+    """rnnlm trains on `context`-long windows from a zero state but scores with one state carried through
+    the whole test text: evaluate reports both, and on lee they agree within 0.05 bits/char."""
+    model, _ = trained
+    row = lmzoo.evaluate(model, lee)
+    nll = -model.window_log_probs(model.tokenizer.encode(lee.test)).sum()
+    assert row["nll_nats_windowed"] == pytest.approx(nll)
+    open_nats = row["nll_nats_windowed"] + row["spelling_nats"] + row["layout_nats"]
+    assert row["bits_per_char_windowed"] == pytest.approx(open_nats / np.log(2) / len(lee.test))
+    assert abs(row["bits_per_char_windowed"] - row["bits_per_char"]) < 0.05
+
+
+@TRAINS_ON_JAX_TOO_SLOWLY
 def test_rolling_window_scores_equal_each_tokens_own_window(trained, lee):
     model, _ = trained
     ids = model.tokenizer.encode(lee.test[:61])
@@ -189,6 +202,7 @@ def test_tied_embeddings_share_one_matrix():
     ({"cell": "rnn"}, "not allowed"),
     ({"clipnorm": -1.0}, "clipnorm"),
     ({"hidden_dim": 0}, "hidden_dim=0"),
+    ({"carry_state": True, "distribute": "mirrored"}, "carry_state=True does not run under distribute='mirrored'"),
 ])
 def test_bad_settings_are_refused_in_one_line(overrides, message):
     with pytest.raises(LmzooError, match=message):
@@ -260,3 +274,36 @@ def test_sampled_softmax_trains_and_scores_with_the_full_softmax(lee, tmp_path):
     np.testing.assert_allclose(lmzoo.load(tmp_path).token_log_probs(ids), reference, atol=2e-5)
     with pytest.raises(LmzooError, match="sampled_softmax"):
         RNNLMConfig(sampled_softmax=-1).validate()
+
+
+def test_keep_best_on_valid_restores_the_best_chunk_not_the_last(tmp_path):
+    import json
+
+    from lmzoo.models.callbacks import KeepBestOnValid
+    from lmzoo.runs import RunDir
+
+    network = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    network.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    scores = iter([3.0, 2.0, 5.0])  # the second chunk is the best on valid, the third overfit
+    keep = KeepBestOnValid(RunDir(tmp_path), lambda: next(scores))
+    weights = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: weights.append(network.get_weights()[0].copy()))
+    x = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
+    network.fit(x, x.sum(axis=1), epochs=3, verbose=0, callbacks=[record, keep])
+    assert keep.restore_best()["valid_nll"] == 2.0
+    np.testing.assert_array_equal(network.get_weights()[0], weights[1])
+    assert not np.array_equal(weights[1], weights[2])
+    assert [json.loads(line)["valid_nll"] for line in (tmp_path / "valid_curve.jsonl").read_text().splitlines()] == [3.0, 2.0, 5.0]
+
+
+def test_rnnlm_selects_on_valid_and_stops_at_its_time_budget(lee, tmp_path):
+    import json
+
+    model = lmzoo.train("rnnlm", lee, tmp_path / "run", preset="quick", steps=100_000, eval_every=20,
+                        select_on_valid=True, time_budget_seconds=6.0)
+    timing = json.loads((tmp_path / "run" / "timing.json").read_text())
+    assert 0 < timing["tokens_seen"] < 100_000 * 32 * 32
+    curve = [json.loads(line) for line in (tmp_path / "run" / "valid_curve.jsonl").read_text().splitlines()]
+    best = min(p["valid_nll"] for p in curve)
+    saved = -float(np.mean(lmzoo.load(tmp_path / "run").token_log_probs(model.tokenizer.encode(lee.valid))))
+    assert saved == pytest.approx(best, rel=1e-5)

@@ -28,12 +28,15 @@ def test_character_bits_sum_to_the_harness_score(models, lee, kind):
     scored = score_text(models[kind], text, spelling_model(lee))
     assert math.isclose(sum(view["char_bits"]), scored["bits_per_char"] * len(text), rel_tol=1e-9)
     assert math.isclose(view["bits_per_char"], scored["bits_per_char"], rel_tol=1e-9)
-    for token in view["tokens"]:  # a token's bits are spread evenly over its characters
-        share = np.asarray(view["char_bits"][token["start"]:token["end"]])
-        assert np.allclose(share, token["bits"] / (token["end"] - token["start"]))
+    for token in view["tokens"]:  # a word's bits (and those of an empty gap before it) spread over its letters
+        if text[token["start"]:token["end"]] != "\n":  # a line's </s> shares the newline with the layout
+            share = np.asarray(view["char_bits"][token["start"]:token["end"]])
+            assert np.allclose(share, (token["bits"] + token["empty_gap_bits"]) / (token["end"] - token["start"]))
     if kind == "word":
         assert any(t["unk"] and t["spelling_bits"] > 0 for t in view["tokens"])  # a spelled <unk> is marked
-        assert all(view["char_bits"][i] == 0 for i, ch in enumerate(text) if ch == " ")  # spaces: no token
+        spaces = [i for i, ch in enumerate(text) if ch == " "]
+        assert all(view["char_token"][i] == -1 for i in spaces)  # no token stands for a space...
+        assert all(view["char_bits"][i] > 0 for i in spaces)  # ...but the layout model charges it
     else:
         assert min(view["char_token"]) == 0  # a character model pays for every character
 

@@ -132,3 +132,21 @@ def test_segmenter_through_train_reaches_the_word_tokenizer_only(tmp_path):
     assert "电影" in model.tokenizer.index
     with pytest.raises(LmzooError, match="word tokenizer only"):
         train("unigram", corpus, tmp_path / "c", tokenizer="char", segmenter="jieba")
+
+
+@pytest.mark.parametrize("kind", ["word", "subword"])
+def test_layout_gaps_and_words_rebuild_the_text(lee, kind):
+    """Every character a word or subword tokenizer drops is in a gap: the words (as the tokenizer
+    pre-splits them) and the gaps between them give back the text, so layout can be charged whole."""
+    from lmzoo.datasets.tokenizers import _WORDPIECE_SPLIT_RE
+
+    tokenizer = fit_tokenizer(kind, lee.train[:20000])
+    text = "A  b\t_c__d 我明天😀,  e.\n\n\n  f\u2028g\r\nend\n \t"
+    gaps = list(tokenizer.layout_gaps(text))
+    lines = text.splitlines()
+    words = [w for line in lines for w in (tokenizer.words(line) if kind == "word" else _WORDPIECE_SPLIT_RE.findall(line))]
+    assert len(gaps) == len(words) + 1
+    assert "".join(gap + word for (_, gap), word in zip(gaps, [*words, ""], strict=True)) == text
+    assert {context[0] for context, _ in gaps} == {"line", "word"}
+    assert list(tokenizer.layout_gaps("")) == [(("line", "^", "$"), "")]
+    assert not list(CharTokenizer.fit(text).layout_gaps(text))

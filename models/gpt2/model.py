@@ -12,7 +12,7 @@ import numpy as np
 from keras import ops
 
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling
+from lmzoo.models import sampling, window_lm
 from lmzoo.models.gpt2.tokenizer import BPETokenizer, ZooIdsBPETokenizer
 
 
@@ -90,34 +90,16 @@ class GPT2Model:
         return np.asarray(out, dtype=np.float64)
 
     def token_log_probs(self, ids: Sequence[int]) -> np.ndarray:
-        """log p(ids[i] | ids[:i]) in nats, float64, in rolling windows of the model's context.
+        """log p(ids[i] | ids[:i]) in nats, float64, in rolling windows of the model's context
+        (`window_lm.rolling_log_probs`); the first id is predicted from `<|endoftext|>`, GPT-2's start."""
+        length = self.context_length
 
-        The first id is predicted from `<|endoftext|>` (GPT-2's start of text). Each window of at
-        most `context_length` tokens scores `stride` new tokens, the rest of it being history.
-        """
-        ids = np.asarray(ids, dtype=np.int64)
-        n, length = len(ids), self.context_length
-        stride = min(self.config.stride or max(1, length // 2), length)
-        full = np.concatenate([[self.tokenizer.start_token_id], ids])
-        windows = []  # (first input position, first target position, end of targets)
-        for begin in range(1, n + 1, stride):
-            end = min(begin + stride, n + 1)
-            windows.append((max(0, end - 1 - length), begin, end))
-        out = np.empty(n, dtype=np.float64)
-        for b in range(0, len(windows), self.config.batch_size):
-            group = windows[b : b + self.config.batch_size]
-            width = max(end - 1 - start for start, _, end in group)
-            x = np.zeros((len(group), width), dtype=np.int64)
-            y = np.zeros_like(x)
-            mask = np.zeros((len(group), width), dtype=bool)
-            for row, (start, _, end) in enumerate(group):
-                x[row, : end - 1 - start] = full[start : end - 1]
-                y[row, : end - 1 - start] = full[start + 1 : end]
-                mask[row, : end - 1 - start] = True
-            scores = self._target_log_probs(x, mask, y)
-            for row, (start, begin, end) in enumerate(group):
-                out[begin - 1 : end - 1] = scores[row, begin - 1 - start : end - 1 - start]
-        return out
+        def score(x: Any, y: Any) -> np.ndarray:
+            x, y = ops.convert_to_numpy(x), ops.convert_to_numpy(y)
+            return self._target_log_probs(x, np.ones(x.shape, dtype=bool), y)
+
+        return window_lm.rolling_log_probs(score, ids, context=length, stride=min(self.config.stride or length // 2, length),
+                                           batch_size=self.config.batch_size, start_id=self.tokenizer.start_token_id)
 
     def _use_sampler(self, sampler: str, seed: int, temperature: float, top_k: int | None,
                      top_p: float | None, num_beams: int) -> None:

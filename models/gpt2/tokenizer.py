@@ -82,6 +82,10 @@ class BPETokenizer:
             return []
         return np.asarray(self.layer.tokenize(text)).astype(np.int64).tolist()
 
+    def layout_gaps(self, text: str) -> Iterator[tuple[tuple[str, str, str], str]]:
+        """Nothing: byte-level BPE keeps every character (`VocabularyTokenizer.layout_gaps`)."""
+        return iter(())
+
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """The raw bytes the ids stand for (may end inside a character)."""
         return b"".join(self._bytes[int(i)] for i in ids)

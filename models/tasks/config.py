@@ -37,6 +37,7 @@ class FinetuneConfig:
     source_tokenizer: Literal["shared", "char", "word"] = "shared"
     source_min_count: int = 1  # a new source tokenizer's rarest kept token
     hidden_dim: int = 256  # encoder-decoder GRU width
+    num_layers: int = 1  # encoder-decoder GRU layers on each side (an LM start needs the LM's count)
     embedding_dim: int = 128  # encoder-decoder embeddings (a pre-trained table sets its own)
     batch_size: int = 32
     epochs: float = 4.0
@@ -50,7 +51,7 @@ class FinetuneConfig:
 
     def validate(self) -> None:
         require_at_least_one(self, ("batch_size", "max_length", "max_new_tokens", "checkpoint_every_n_steps", "hidden_dim",
-                     "embedding_dim"))
+                     "embedding_dim", "num_layers"))
         if self.steps is not None and self.steps < 1:
             raise LmzooError(f"steps={self.steps} must be >= 1 or None (None: train `epochs` passes)")
         if self.epochs <= 0 or self.learning_rate <= 0:

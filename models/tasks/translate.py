@@ -29,48 +29,59 @@ class AttentionTranslator(keras.Model):
     """GRU encoder, GRU decoder, additive attention: `call([source, decoder_inputs])` → logits.
 
     The source side has its own vocabulary when `source_vocabulary_size` is given (e.g. English
-    words in, Chinese characters out); the decoder's initial state is the encoder's final state, and
-    the output layer reads the decoder state and the attention context side by side.
+    words in, Chinese characters out). Encoder and decoder are stacks of `num_layers` GRUs; each
+    decoder layer starts from the final state of the encoder layer at its depth, the top decoder
+    layer attends over the top encoder layer's states, and the output layer reads the top decoder
+    state and the attention context side by side.
 
     Example:
-        >>> net = AttentionTranslator(vocabulary_size=12, embedding_dim=4, hidden_dim=8)
+        >>> net = AttentionTranslator(vocabulary_size=12, embedding_dim=4, hidden_dim=8, num_layers=2)
         >>> tuple(net([np.array([[5, 6, 0]]), np.array([[2, 7]])]).shape)
         (1, 2, 12)
     """
 
     def __init__(self, vocabulary_size: int, embedding_dim: int = 128, hidden_dim: int = 256,
-                 source_vocabulary_size: int | None = None, **kwargs: Any):
+                 source_vocabulary_size: int | None = None, num_layers: int = 1, **kwargs: Any):
         super().__init__(**kwargs)
         self.vocabulary_size, self.embedding_dim, self.hidden_dim = vocabulary_size, embedding_dim, hidden_dim
-        self.source_vocabulary_size = source_vocabulary_size
+        self.source_vocabulary_size, self.num_layers = source_vocabulary_size, num_layers
         self.source_embedding = keras.layers.Embedding(source_vocabulary_size or vocabulary_size, embedding_dim,
                                                        name="source_embedding")
         self.target_embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="target_embedding")
-        self.encoder = keras.layers.GRU(hidden_dim, return_sequences=True, return_state=True, name="encoder")
-        self.decoder = keras.layers.GRU(hidden_dim, return_sequences=True, return_state=True, name="decoder")
+        self.encoders = [keras.layers.GRU(hidden_dim, return_sequences=True, return_state=True, name=f"encoder_{i}")
+                         for i in range(num_layers)]
+        self.decoders = [keras.layers.GRU(hidden_dim, return_sequences=True, return_state=True, name=f"decoder_{i}")
+                         for i in range(num_layers)]
         self.attention = keras.layers.AdditiveAttention(name="attention")
         self.output_layer = keras.layers.Dense(vocabulary_size, name="output")
 
-    def encode(self, source: Any) -> tuple[Any, Any, Any]:
+    def encode(self, source: Any) -> tuple[Any, list[Any], Any]:
+        """The top layer's states, every layer's final state, and the source's padding mask."""
         mask = ops.not_equal(source, PAD)
-        states, final = self.encoder(self.source_embedding(source), mask=mask)
-        return states, final, mask
+        states, finals = self.source_embedding(source), []
+        for encoder in self.encoders:
+            states, final = encoder(states, mask=mask)
+            finals.append(final)
+        return states, finals, mask
 
-    def decode(self, inputs: Any, states: Any, initial: Any, mask: Any) -> tuple[Any, Any]:
-        hidden, final = self.decoder(self.target_embedding(inputs), initial_state=initial)
+    def decode(self, inputs: Any, states: Any, initial: list[Any], mask: Any) -> tuple[Any, list[Any]]:
+        """Logits for `inputs` from per-layer `initial` states, and each layer's final state."""
+        hidden, finals = self.target_embedding(inputs), []
+        for decoder, start in zip(self.decoders, initial, strict=True):
+            hidden, final = decoder(hidden, initial_state=start)
+            finals.append(final)
         context = self.attention([hidden, states], mask=[None, mask])  # (batch, target, hidden)
-        return self.output_layer(ops.concatenate([hidden, context], axis=-1)), final
+        return self.output_layer(ops.concatenate([hidden, context], axis=-1)), finals
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         source, decoder_inputs = inputs
-        states, final, mask = self.encode(source)
-        return self.decode(decoder_inputs, states, final, mask)[0]
+        states, finals, mask = self.encode(source)
+        return self.decode(decoder_inputs, states, finals, mask)[0]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
                 "embedding_dim": self.embedding_dim, "hidden_dim": self.hidden_dim,
-                "source_vocabulary_size": self.source_vocabulary_size}
-
+                "source_vocabulary_size": self.source_vocabulary_size, "num_layers": self.num_layers}
 
 
 class FinetunedTranslator:
@@ -134,12 +145,12 @@ class FinetunedTranslator:
         return outputs
 
     def _greedy_encoder_decoder(self, rows: list[list[int]]) -> list[list[int]]:
-        states, state, mask = self.network.encode(ops.convert_to_tensor(pad(rows, max(map(len, rows)))))
+        states, finals, mask = self.network.encode(ops.convert_to_tensor(pad(rows, max(map(len, rows)))))
         token = np.full((len(rows), 1), BOS, np.int32)
         outputs: list[list[int]] = [[] for _ in rows]
         active = np.ones(len(rows), bool)
         for _ in range(self.config.max_new_tokens):
-            logits, state = self.network.decode(ops.convert_to_tensor(token), states, state, mask)
+            logits, finals = self.network.decode(ops.convert_to_tensor(token), states, finals, mask)
             chosen = np.argmax(ops.convert_to_numpy(logits)[:, 0], axis=-1)
             for i in np.flatnonzero(active):
                 outputs[i].append(int(chosen[i]))
@@ -181,8 +192,9 @@ def embedding_table(pretrained: ZooModel) -> np.ndarray | None:
     return np.concatenate([ops.convert_to_numpy(backbone(ids[i : i + 4096]))[:, 0] for i in range(0, len(ids), 4096)])
 
 
-def recurrent_lm_layers(pretrained: ZooModel) -> tuple[Any, Any, Any] | None:
-    """The embedding, first GRU and output layer of a pre-trained GRU language model (None for other runs)."""
+def recurrent_lm_layers(pretrained: ZooModel) -> tuple[Any, list[Any], Any] | None:
+    """The embedding, every GRU (bottom first) and the output layer of a pre-trained GRU language model
+    (None for other runs)."""
     if not isinstance(pretrained, CausalNetwork):
         return None
     layers = pretrained.causal_network().layers
@@ -191,20 +203,23 @@ def recurrent_lm_layers(pretrained: ZooModel) -> tuple[Any, Any, Any] | None:
     outputs = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
     if len(embeddings) != 1 or not grus or len(outputs) != 1:
         return None
-    return embeddings[0], grus[0], outputs[0]
+    return embeddings[0], grus, outputs[0]
 
 
-def init_decoder_from_lm(network: AttentionTranslator, lm: tuple[Any, Any, Any], config: FinetuneConfig) -> None:
-    """Start the decoder as the pre-trained LM: its embedding, its first GRU, its output layer for the
-    decoder state and zeros for the attention context (Ramachandran et al. 2017)."""
-    embedding, gru, output = lm
-    units, width = gru.units, embedding.output_dim
-    if (units, width) != (config.hidden_dim, config.embedding_dim):
-        raise LmzooError(f"the pre-trained GRU LM has hidden_dim={units}, embedding_dim={width}; the translator "
-                         f"was asked for hidden_dim={config.hidden_dim}, embedding_dim={config.embedding_dim}",
-                         f"--set hidden_dim={units} --set embedding_dim={width}")
+def init_decoder_from_lm(network: AttentionTranslator, lm: tuple[Any, list[Any], Any], config: FinetuneConfig) -> None:
+    """Start the decoder as the pre-trained LM: its embedding, every GRU layer, its output layer for the
+    top decoder state and zeros for the attention context (Ramachandran et al. 2017)."""
+    embedding, grus, output = lm
+    widths = [gru.units for gru in grus]
+    if (len(grus), embedding.output_dim) != (config.num_layers, config.embedding_dim) or set(widths) != {config.hidden_dim}:
+        raise LmzooError(f"the pre-trained GRU LM has {len(grus)} layer(s) of {'/'.join(map(str, widths))} units and "
+                         f"embedding_dim={embedding.output_dim}; the translator was asked for num_layers="
+                         f"{config.num_layers}, hidden_dim={config.hidden_dim}, embedding_dim={config.embedding_dim}",
+                         f"--set hidden_dim={widths[-1]} --set embedding_dim={embedding.output_dim} "
+                         f"--set num_layers={len(grus)}")
     network.target_embedding.set_weights(embedding.get_weights())
-    network.decoder.set_weights(gru.get_weights())
+    for decoder, gru in zip(network.decoders, grus, strict=True):
+        decoder.set_weights(gru.get_weights())
     kernel, bias = output.get_weights()
     network.output_layer.set_weights([np.concatenate([kernel, np.zeros_like(kernel)]), bias])
 
@@ -243,7 +258,8 @@ def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokeni
         table = embedding_table(pretrained) if config.init == "pretrained" and lm is None else None
         network = AttentionTranslator(pretrained.tokenizer.vocabulary_size(),
                                       table.shape[1] if table is not None else config.embedding_dim, config.hidden_dim,
-                                      source_tokenizer.vocabulary_size() if source_tokenizer else None)
+                                      source_tokenizer.vocabulary_size() if source_tokenizer else None,
+                                      config.num_layers)
         network([np.zeros((1, 2), np.int32), np.zeros((1, 2), np.int32)])
         if lm is not None:
             init_decoder_from_lm(network, lm, config)
