@@ -157,8 +157,8 @@ def _paragraph_note(views: list[dict]) -> str:
            else f"shown whole ({length} characters, under the {p.get('max_chars')}-character cut)")
     return (f"Line {p.get('line', 0) + 1} of the test split, picked with seed {p.get('seed')} and {cut}. Each "
             f"character is coloured by the bits the model paid for it (white 0, deep red ≥ {MAX_BITS:g}); a word "
-            "model's cost is spread over its word's letters; grey underline: no token stands for the character (the "
-            "layout between words, charged by the layout model); dotted underline: an unknown word, spelled out by the spelling model. Hover for the exact "
+            "model's cost is spread over its word's letters; the spaces "
+            "and line breaks a word tokenizer drops carry what the layout model charges for them; dotted underline: an unknown word, spelled out by the spelling model. Hover for the exact "
             "bits and the model's top-5 next tokens at that point.")
 
 
@@ -228,7 +228,7 @@ td:first-child, th:first-child {{ text-align: left; }} tr.other td {{ color: #66
 figure {{ display: inline-block; margin: 0.5em; max-width: 560px; vertical-align: top; }}
 figure img {{ max-width: 100%; border: 1px solid #ddd; }} figcaption {{ font-size: 13px; color: #444; }}
 .chars {{ font: 15px/1.9 ui-monospace, monospace; white-space: normal; overflow-wrap: anywhere; margin: 0.2em 0 1em; }}
-.c {{ white-space: pre; border-radius: 2px; }} .w {{ white-space: nowrap; }} .c.free {{ box-shadow: inset 0 -2px #aaa; }}
+.c {{ white-space: pre; border-radius: 2px; }} .w {{ white-space: nowrap; }}
 .c.unk {{ text-decoration: underline dotted 2px; text-underline-offset: 3px; }}
 .srow h3, #diff-title {{ font-size: 14px; margin: 0.6em 0 0; }}
 #tooltip {{ position: absolute; background: #fff; border: 1px solid #888; padding: 6px 9px; font-size: 13px;
