@@ -26,7 +26,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # Two worker processes, a test file each at a time (module fixtures train once): 11 min instead of 18 on 2 cores.
+# The report page's browser test needs Debian's chromium: installed here when possible, never failing
+# the target (tests/test_report.py skips its browser tests, with the reason, where it is missing).
 test: lint
+	command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 || true
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 test-all: lint

@@ -8,15 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from lmzoo.config import parse_overrides
 from lmzoo.errors import LmzooError
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="lmzoo", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="where catalog corpora live (default: $LMZOO_DATA or ~/.cache/lmzoo)")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up and info lines too")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     verbs.add_parser("corpora", help="list the corpus catalog and what is present")
@@ -79,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--deterministic", action="store_true",
                          help="TF op determinism (turns XLA off in every entry; slower, said in the table)")
     _add_finetune_parser(verbs)
+    report = verbs.add_parser("report", help="write index.html: the results, figures and per-character surprisal")
+    report.add_argument("path", help="a compare directory (with results.json) or one run directory")
     return parser
 
 
@@ -176,6 +176,10 @@ def _run(args: argparse.Namespace) -> None:
         compare(args.corpus, Path(args.out), quick=args.quick, budget=args.budget, seed=args.seed,
                 entries=args.families.split(",") if args.families else None, resume=args.resume,
                 data_dir=args.data_dir, deterministic=args.deterministic)
+    if args.verb == "report":
+        from lmzoo.report import write_report
+
+        print(f"wrote {write_report(Path(args.path), data_dir=args.data_dir)}")
 
 
 def _add_finetune_parser(verbs: argparse._SubParsersAction) -> None:
@@ -214,6 +218,10 @@ def _finetune(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.verb != "corpora":
+        from lmzoo.console import quiet_tensorflow
+
+        quiet_tensorflow(args.verbose)
     try:
         _run(args)
     except LmzooError as err:

@@ -3,7 +3,10 @@
 Each entry is a family with a few config overrides (several n-gram orders, say). Results are
 written (atomically) after every entry, so nothing finished is lost; `resume=True` reuses a
 finished row only when corpus, preset, budget, seed and determinism match; an entry that fails
-is recorded with its reason and the others still run.
+is recorded with its reason and the others still run. gzip, bz2 and xz close the table
+(`lmzoo.compression`: not language models, a column of their own); every run directory gets a
+MODEL_CARD.md, every language model a `surprisal.json` of one test paragraph, and the job ends by
+writing index.html (`lmzoo.report`). One progress line per entry says the time elapsed and left.
 
 Same seed, same table: Python, NumPy and Keras are seeded, and the compiled (XLA) CPU runs are
 reproducible as they are (tests/test_compare.py checks it with `jit_compile` on). TensorFlow's op
@@ -34,12 +37,17 @@ from typing import Any
 import numpy as np
 
 from lmzoo import plots
+from lmzoo.compression import compression_rows
 from lmzoo.config import to_dict
+from lmzoo.console import Progress
 from lmzoo.datasets.corpus import Corpus, load_corpus
 from lmzoo.errors import LmzooError
 from lmzoo.families import fingerprint, get_family, make_config
 from lmzoo.harness import evaluate
+from lmzoo.model_card import write_model_card
+from lmzoo.protocols import LanguageModel
 from lmzoo.runs import RunDir, library_versions
+from lmzoo.surprisal import paragraph_surprisal
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,8 @@ COLUMNS = (
     ("name", "model"), ("tokenizer", "tokens"), ("params", "params"), ("bits_per_char", "bits/char"),
     ("bits_per_char_closed", "closed bits/char"), ("unk_rate", "unk"),
     ("perplexity", "ppl/token (closed)"), ("perplexity_per_word", "ppl/word (closed)"),
-    ("conditional_bits_per_char", "cond. bits/char"), ("reconstruction_token_accuracy", "recon. acc"),
+    ("conditional_bits_per_char", "cond. bits/char"), ("compressor_bits_per_char", "compressor bits/char"),
+    ("reconstruction_token_accuracy", "recon. acc"),
     ("wordsim353_spearman", "WS353 ρ"), ("simlex999_spearman", "SimLex ρ"), ("analogy_accuracy", "analogy"),
     ("train_seconds", "train s"), ("tokens_per_second", "train tok/s"), ("training_length", "trained"),
     ("status", "status"),
@@ -85,6 +94,7 @@ COLUMNS = (
 TIMING_FIELDS = ("train_seconds", "tokens_per_second", "score_tokens_per_second", "tokens_seen", "wall_seconds")
 # What a finished row was made with: --resume reuses it only if all of these match.
 RUN_KEYS = ("corpus", "preset", "budget", "seed", "deterministic")
+SURPRISAL_FILE = "surprisal.json"  # in each language model's run directory: the page's per-character view
 # Keras's words when it drops jit_compile=True (e.g. under TF op determinism).
 JIT_FALLBACK = "Proceeding with `jit_compile=False`"
 
@@ -169,11 +179,18 @@ def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: flo
     row["training_length"] = training_length(config)
     if "jit_compile" in {f.name for f in dataclasses.fields(config)}:
         row["jit_compile"] = config.jit_compile
+    if isinstance(model, LanguageModel):  # the page's per-character view of one test paragraph
+        try:
+            run.write_json(SURPRISAL_FILE, paragraph_surprisal(model, corpus, seed=seed))
+        except LmzooError as err:
+            row["surprisal_error"] = str(err)
     run.write_json("results.json", row)
+    write_model_card(run, corpus)
     return row
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A cell of the results table, as results.md and the page show it."""
     if isinstance(value, float):
         return "–" if not math.isfinite(value) else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
@@ -181,19 +198,29 @@ def _fmt(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
-def results_markdown(rows: list[dict], corpus: Corpus, header: str = "") -> str:
-    """The results table as Markdown (only the columns some row has)."""
-    columns = [(k, title) for k, title in COLUMNS if any(r.get(k) is not None for r in rows)]
+def table_columns(rows: list[dict]) -> list[tuple[str, str]]:
+    """(key, title) of the results table's columns: those of COLUMNS that some row has."""
+    return [(k, title) for k, title in COLUMNS if any(r.get(k) is not None for r in rows)]
+
+
+# What the table's figures mean, in the words results.md and the page both use.
+TABLE_NOTE = ("bits/char is open-vocabulary (Mielke et al. 2019): the NLL plus, for every unknown token, the cost "
+              "of spelling its characters under a character model fitted on the training split, / ln 2 / "
+              "characters of the text, so every model pays for every character; closed bits/char and ppl leave "
+              "the spelling out (unk = share of unknown tokens); cond. = the autoencoder's decoder, which sees its "
+              "input (not comparable with a language model); compressor = gzip, bz2 or xz coding the test text "
+              "after the training text (not a language model: the floor every model must beat).")
+
+
+def results_markdown(rows: list[dict], corpus: Corpus, header: str = "", compressors: list[dict] | None = None) -> str:
+    """The results table as Markdown (only the columns some row has); compressor rows come last."""
+    table = rows + (compressors or [])
+    columns = table_columns(table)
     lines = [header, f"Corpus `{corpus.name}` ({corpus.source}); scored on the test split "
-             f"({len(corpus.test):,} characters). bits/char is open-vocabulary (Mielke et al. 2019): the "
-             "NLL plus, for every unknown token, the cost of spelling its characters under a character "
-             "model fitted on the training split, / ln 2 / characters of the text, so every model pays for "
-             "every character; closed bits/char and ppl leave the spelling out (unk = share of unknown "
-             "tokens); cond. = the autoencoder's decoder, which sees its input (not comparable with a "
-             "language model).", "",
+             f"({len(corpus.test):,} characters). {TABLE_NOTE}", "",
              "| " + " | ".join(t for _, t in columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(_fmt(row.get(k)) for k, _ in columns) + " |")
+    for row in table:
+        lines.append("| " + " | ".join(format_value(row.get(k)) for k, _ in columns) + " |")
     failed = [r for r in rows if r.get("status") == "failed"]
     lines += [""] + [f"- {r['name']} failed: {r.get('reason', '')}" for r in failed]
     return "\n".join(lines).strip() + "\n"
@@ -240,6 +267,16 @@ def _curves(rows: list[dict], out: Path) -> tuple[dict, dict]:
     return lm_curves, other
 
 
+def compressor_rows(corpus: Corpus) -> list[dict]:
+    """gzip, bz2 and xz as table rows (`lmzoo.compression`): not language models, never ranked with them."""
+    start = time.perf_counter()
+    rows = [{"name": r["model"], "family": "compressor", "kind": r["kind"], "compressor_bits_per_char": r["bits_per_char"],
+             "status": "ok"} for r in compression_rows(corpus.train, corpus.test)]
+    print(f"compressors (gzip, bz2, xz) in {time.perf_counter() - start:.1f} s: "
+          + ", ".join(f"{r['name']} {r['compressor_bits_per_char']:.3g}" for r in rows) + " bits/char", flush=True)
+    return rows
+
+
 def _write_results(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
@@ -264,50 +301,58 @@ def compare(
             "date": time.strftime("%Y-%m-%d"), "cpu_count": os.cpu_count(), "machine": platform.machine(),
             "versions": library_versions()}
     previous = {}
-    if resume and results_path.exists():
-        try:
-            saved = json.loads(results_path.read_text())
-        except json.JSONDecodeError:
-            saved = {}
-        mismatch = [k for k in RUN_KEYS if saved.get(k, False if k == "deterministic" else None) != meta[k]]
+    try:
+        saved = json.loads(results_path.read_text()) if results_path.exists() else {}
+    except json.JSONDecodeError:
+        saved = {}
+    saved = saved if isinstance(saved, dict) else {}
+    mismatch = [k for k in RUN_KEYS if saved.get(k, False if k == "deterministic" else None) != meta[k]]
+    if resume and saved:
         if mismatch:
             print(f"--resume: {results_path} was made with other {', '.join(mismatch)}; retraining every entry")
         else:
             previous = {r["name"]: r for r in saved.get("rows", []) if r.get("status") == "ok"}
+    # The time left is estimated from the last run's seconds per entry when it had the same settings.
+    expected = {} if mismatch else {r["name"]: r.get("wall_seconds") for r in saved.get("rows", [])}
+    progress = Progress([e.name for e in selected], expected=expected)
     rows: list[dict] = []
     started = time.perf_counter()
-    for i, entry in enumerate(selected, 1):
-        prefix = f"[{i}/{len(selected)}] {entry.name:<16}"
+    for entry in selected:
         if entry.name in previous:
             rows.append(previous[entry.name])
-            print(f"{prefix} already done (--resume)", flush=True)
+            progress.skip(entry.name, "already done (--resume)")
             continue
-        print(f"{prefix} training ({entry.family}, {preset})...", flush=True)
+        progress.say(entry.name, f"training ({entry.family}, {preset})...")
         start = time.perf_counter()
         try:
             row = {"name": entry.name, **_run_entry(entry, corpus, out, preset, budget, seed, deterministic, resume),
                    "status": "ok", "wall_seconds": time.perf_counter() - start}
-            summary = ", ".join(f"{k} {_fmt(row[k])}" for k in ("bits_per_char", "wordsim353_spearman",
+            summary = ", ".join(f"{k} {format_value(row[k])}" for k in ("bits_per_char", "wordsim353_spearman",
                                 "reconstruction_token_accuracy") if row.get(k) is not None)
-            print(f"{prefix} done in {time.perf_counter() - start:.1f} s: {summary}", flush=True)
         except Exception as err:  # one family failing must not stop the others
             reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]
             (out / "runs" / entry.name).mkdir(parents=True, exist_ok=True)
             (out / "runs" / entry.name / "error.log").write_text(traceback.format_exc())
             row = {"name": entry.name, "family": entry.family, "status": "failed", "reason": reason}
-            print(f"{prefix} FAILED: {reason}", flush=True)
+            summary = f"FAILED: {reason}"
+        progress.done(entry.name, summary, time.perf_counter() - start)
         rows.append(row)
         _write_results(results_path, {**meta, "wall_seconds": time.perf_counter() - started, "rows": rows})
     meta["wall_seconds"] = time.perf_counter() - started
+    compressors = compressor_rows(corpus)
+    _write_results(results_path, {**meta, "rows": rows, "compressors": compressors})
     header = (f"# lmzoo compare ({preset}, budget {budget:g}, seed {seed}"
               + (", deterministic ops: XLA off" if deterministic else ", XLA on") + ")\n\n"
               f"{meta['date']}, {os.cpu_count()} CPUs ({platform.machine()}), wall time {meta['wall_seconds']:.0f} s "
               "for the entries trained in this run.\n")
-    (out / "results.md").write_text(results_markdown(rows, corpus, header))
+    (out / "results.md").write_text(results_markdown(rows, corpus, header, compressors))
     make_figures(rows, out)
+    from lmzoo.report import write_report  # the page reads what was just written
+
+    page = write_report(out, data_dir=data_dir)
     print()
-    print(results_markdown(rows, corpus))
-    print(f"wrote {out / 'results.json'}, {out / 'results.md'} and figures in {out}")
+    print(results_markdown(rows, corpus, compressors=compressors))
+    print(f"wrote {out / 'results.json'}, {out / 'results.md'}, figures and {page.name} in {out}")
     return rows
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from lmzoo.config import replace, to_dict
 from lmzoo.errors import LmzooError, did_you_mean
+from lmzoo.model_card import write_model_card
 from lmzoo.protocols import Family, ZooModel
 from lmzoo.runs import RunDir, plain_json
 
@@ -84,7 +85,9 @@ def train(
     run = RunDir(out)
     run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
               **corpus.provenance(), preset=preset, **extra)
-    return family.train(config, corpus, run)
+    model = family.train(config, corpus, run)
+    write_model_card(run, corpus)
+    return model
 
 
 def fingerprint(family_name: str, config: dict, corpus) -> dict:

@@ -21,7 +21,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -86,6 +86,42 @@ def spelling_costs(tokenizer: Any, text: str, ids: Sequence[int], spelling: Spel
         raise LmzooError(f"{tokenizer.kind} tokenizer: {unknown} unknown ids but {len(pieces)} unknown pieces",
                          "its unknown_pieces() must follow encode()")
     return np.array([spelling.cost(piece) for piece in pieces], dtype=np.float64)
+
+
+class TokenCosts(NamedTuple):
+    """What a language model paid for each token of a text, in nats (see `token_costs`)."""
+
+    ids: list[int]
+    nll: np.ndarray  # -log p(token | the tokens before it)
+    spelling: np.ndarray  # the spelling cost of each `<unk>`, 0 for every other token
+    is_unknown: np.ndarray  # bool: the token is the unknown id
+    seconds: float  # the time token_log_probs took
+    layout: np.ndarray  # the cost of each gap between words that the tokenizer drops (`layout_costs`), in order
+
+    @property
+    def unknown(self) -> int:
+        return int(self.is_unknown.sum())
+
+
+def token_costs(model: LanguageModel, text: str, spelling: SpellingModel | None = None) -> TokenCosts:
+    """Per token of `text`: the model's NLL and the spelling cost of each `<unk>`; and the layout's cost (nats).
+
+    The one scoring that `score_text` sums and the report's per-character view spreads out.
+    """
+    ids = model.tokenizer.encode(text)
+    if not ids:
+        raise LmzooError("the text to score is empty", "check the corpus split")
+    start = time.perf_counter()
+    log_probs = np.asarray(model.token_log_probs(ids), dtype=np.float64)
+    seconds = time.perf_counter() - start
+    if log_probs.shape != (len(ids),):
+        raise LmzooError(f"{model.family}: token_log_probs returned shape {log_probs.shape} for {len(ids)} tokens")
+    spell = spelling_costs(model.tokenizer, text, ids, spelling)
+    unk_id = getattr(model.tokenizer, "unk_id", UNK)
+    is_unknown = np.asarray(ids) == unk_id if len(spell) else np.zeros(len(ids), dtype=bool)
+    per_token = np.zeros(len(ids))
+    per_token[is_unknown] = spell
+    return TokenCosts(list(ids), -log_probs, per_token, is_unknown, seconds, layout_costs(model.tokenizer, text, spelling))
 
 
 def char_costs(tokenizer: Any, text: str, ids: Sequence[int], token_costs: Sequence[float]) -> np.ndarray:
@@ -164,30 +200,22 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
         >>> scores["bits_per_char"] > scores["bits_per_char_closed"] > 1
         True
     """
-    ids = model.tokenizer.encode(text)
-    if not ids:
-        raise LmzooError("the text to score is empty", "check the corpus split")
-    start = time.perf_counter()
-    log_probs = np.asarray(model.token_log_probs(ids), dtype=np.float64)
-    seconds = time.perf_counter() - start
-    if log_probs.shape != (len(ids),):
-        raise LmzooError(f"{model.family}: token_log_probs returned shape {log_probs.shape} for {len(ids)} tokens")
-    spell = spelling_costs(model.tokenizer, text, ids, spelling)
-    layout = float(layout_costs(model.tokenizer, text, spelling).sum())
-    nll = float(-log_probs.sum())
-    open_nll = nll + float(spell.sum()) + layout
+    costs = token_costs(model, text, spelling)
+    ids, nll, spell = costs.ids, float(costs.nll.sum()), float(costs.spelling.sum())
+    layout = float(costs.layout.sum())
+    open_nll = nll + spell + layout
     words = count_words(text)
     chars, nbytes = len(text), len(text.encode("utf-8"))
     return {
         "nll_nats": nll,
-        "spelling_nats": float(spell.sum()),
+        "spelling_nats": spell,
         "layout_nats": layout,
         "tokens": len(ids),
         "characters": chars,
         "bytes": nbytes,
         "words": words,
-        "unknown_tokens": len(spell),
-        "unk_rate": len(spell) / len(ids),
+        "unknown_tokens": costs.unknown,
+        "unk_rate": costs.unknown / len(ids),
         # closed vocabulary: an unknown word costs only -log p(<unk>)
         "perplexity": _exp(nll / len(ids)),
         "perplexity_per_word": _exp(nll / words) if words else math.inf,
@@ -195,7 +223,7 @@ def score_text(model: LanguageModel, text: str, spelling: SpellingModel | None =
         "bits_per_char": open_nll / LN2 / chars,
         "bits_per_byte": open_nll / LN2 / nbytes,
         "bits_per_char_closed": nll / LN2 / chars,
-        "score_tokens_per_second": len(ids) / seconds if seconds else math.inf,
+        "score_tokens_per_second": len(ids) / costs.seconds if costs.seconds else math.inf,
     }
 
 
@@ -358,9 +386,9 @@ def evaluate(
         attempt("reconstruction", lambda: score_reconstruction(model, corpus.sentences(split)[:max_sentences]))
     if isinstance(model, Generator):
         prompt = " ".join(text.split()[:prompt_words])
-        row["prompt"] = prompt
-        row["sample"] = None
-        attempt("sample", lambda: {"sample": model.generate(prompt, max_length=40, num_return_sequences=1,
+        row |= {"prompt": prompt, "sample": None, "sampler": "greedy", "sample_max_length": 40, "sample_seed": seed}
+        attempt("sample", lambda: {"sample": model.generate(prompt, max_length=row["sample_max_length"],
+                                                             num_return_sequences=1, sampler=row["sampler"],
                                                              seed=seed)[0]})
     if run is not None:
         row |= run.timing()

@@ -77,6 +77,17 @@ class LanguageModel(ZooModel, Protocol):
 
 
 @runtime_checkable
+class NextTokenPredictor(Protocol):
+    """log p(next token | prefix ids) over the whole vocabulary, in nats (what sampling and the report's top-5 read).
+
+    A model may also offer `stepper()`, the same function with memory of the prefixes it has seen
+    (a recurrent model then pays one step per new token).
+    """
+
+    def next_log_probs(self, prefix: Sequence[int]) -> np.ndarray: ...
+
+
+@runtime_checkable
 class WindowScorer(LanguageModel, Protocol):
     """A language model whose `token_log_probs` carries a state through the whole text (rnnlm) but
     which trained on `context`-long windows from a fresh state: `window_log_probs` scores that way,

@@ -72,10 +72,14 @@ class UnigramLM:
     def token_log_probs(self, ids: Sequence[int]) -> np.ndarray:
         return self.log_probs[np.asarray(ids, dtype=np.int64)]
 
+    def next_log_probs(self, prefix: Sequence[int]) -> np.ndarray:
+        """The same distribution after any prefix: a unigram model has no context."""
+        return self.log_probs
+
     def generate(self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1,
                  sampler: str = "greedy", seed: int | None = None, **options) -> list[str]:
         ids = self.tokenizer.encode(prompt)
-        news = sampling.generate(lambda _: self.log_probs, ids, max_new_tokens=max_length, eos_id=EOS,
+        news = sampling.generate(self.next_log_probs, ids, max_new_tokens=max_length, eos_id=EOS,
                                  sampler=sampler, num_return_sequences=num_return_sequences, seed=seed, **options)
         return [self.tokenizer.decode(new) for new in news]
 

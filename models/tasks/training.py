@@ -15,6 +15,7 @@ from lmzoo.config import from_dict, to_dict
 from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
 from lmzoo.datasets.tokenizers import fit_tokenizer, load_tokenizer
 from lmzoo.errors import LmzooError
+from lmzoo.model_card import write_model_card
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.models.tasks.classify import FinetunedClassifier, build_classifier
 from lmzoo.models.tasks.config import FAMILY_NAME, MODEL_FILE, PRESETS, FinetuneConfig
@@ -182,6 +183,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
                                     source_tokenizer)
     model.save(run)
     run.mark_complete()
+    write_model_card(run, data)
     return model
 
 
