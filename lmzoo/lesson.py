@@ -294,7 +294,7 @@ def check_open_bits(bits_per_char: float, model: Any, text: str, spelling: Any) 
         closed = score_text(model, text, spelling)["bits_per_char_closed"]
         hint = ("that is the closed figure: add the spelling cost of every unknown word"
                 if math.isclose(bits_per_char, closed, rel_tol=1e-6) else "negative log-probabilities in nats, "
-                "plus spelling costs, / ln 2 / characters of the text")
+                "plus spelling costs, plus layout costs (word models), / ln 2 / characters of the text")
         raise LmzooError(f"{bits_per_char:.6f} bits/char, the harness says {expected:.6f}", hint)
     print(f"your open-vocabulary figure {bits_per_char:.4f} bits/char equals the harness's: ok")
     return expected
