@@ -118,14 +118,16 @@ def _run(args: argparse.Namespace) -> None:
     if args.verb == "evaluate":
         from lmzoo.datasets import load_corpus
         from lmzoo.datasets.corpus import reload_corpus
-        from lmzoo.datasets.labelled import load_task_data
+        from lmzoo.datasets.labelled import load_task_data, reload_task_data
         from lmzoo.harness import evaluate
         from lmzoo.protocols import Classifier, Translator
         from lmzoo.runs import RunDir
 
         run = RunDir(args.run_dir)
         if isinstance(model, (Classifier, Translator)):  # a fine-tuned run scores on its task data
-            corpus = load_task_data(args.corpus or run.read_config().get("corpus", "lee"), args.data_dir)
+            kind = "labelled" if isinstance(model, Classifier) else "pairs"
+            corpus = (load_task_data(args.corpus, args.data_dir, kind=kind) if args.corpus
+                      else reload_task_data(run.read_config(), args.data_dir))
         else:
             corpus = (load_corpus(args.corpus, args.data_dir) if args.corpus
                       else reload_corpus(run.read_config(), args.data_dir))
@@ -205,8 +207,7 @@ def _finetune(args: argparse.Namespace) -> None:
     config = families.make_config(tasks.FAMILY, args.preset, overrides)
     pretrained = families.load(args.run_dir)
     data = load_task_data(args.corpus, args.data_dir, kind="labelled" if args.task == "classify" else "pairs")
-    model = tasks.finetune(pretrained, data, args.out, config, corpus_name=args.corpus,
-                           pretrained_run=str(Path(args.run_dir).resolve()))
+    model = tasks.finetune(pretrained, data, args.out, config, pretrained_run=str(Path(args.run_dir).resolve()))
     print(f"fine-tuned {pretrained.family} ({args.run_dir}) for {args.task} on {data.name} into {args.out} "
           f"({model.num_params():,} parameters)")
 

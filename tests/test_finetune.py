@@ -190,6 +190,49 @@ def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
     assert run_cli(capsys, *argv)[0] == 0 and (out / "task.keras").stat().st_mtime == before  # finished: loaded
 
 
+def write_signal_tsv(path, n=200, seed=0):
+    """`label<TAB>text` lines whose label a word decides (a learnable signal), 60% `neg`."""
+    rng = np.random.default_rng(seed)
+    good, bad = ["fine", "warm", "moving", "lovely"], ["dull", "tedious", "flat", "messy"]
+    filler = ["a", "film", "the", "story", "and", "of", "it", "is", "with", "plot", "cast", "ending"]
+    lines = []
+    for i in range(n):
+        label = "neg" if i % 5 < 3 else "pos"
+        words = list(rng.choice(filler, 6)) + list(rng.choice(bad if label == "neg" else good, 2))
+        rng.shuffle(words)
+        lines.append(f"{label}\t{' '.join(words)}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def test_user_tsv_classifier_evaluates_above_the_majority_rate(tmp_path, monkeypatch, capsys):
+    """Issue 22 defect 1: `evaluate` reloaded a `label<TAB>text` file as pairs (accuracy 0) from the raw
+    relative --corpus path, unchecked. A neural classifier on a word signal must beat the majority rate,
+    from another directory, and a changed file is refused."""
+    from lmzoo import train
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_signal_tsv(data_dir / "signal.tsv")
+    monkeypatch.chdir(data_dir)
+    lm = tmp_path / "w2v"
+    train("word2vec", as_text_corpus(load_task_data("signal.tsv", kind="labelled")), lm, preset="quick", min_count=1)
+    code, _, err = run_cli(capsys, "finetune", lm, "--task", "classify", "--corpus", "signal.tsv", "--out",
+                           tmp_path / "cls", "--preset", "quick", "--set", "epochs=8.0", "--set", "learning_rate=3e-3")
+    assert code == 0, err
+    monkeypatch.chdir(tmp_path)  # the recorded corpus is the resolved path, not "signal.tsv"
+    code, stdout, err = run_cli(capsys, "evaluate", tmp_path / "cls", "--json")
+    assert code == 0, err
+    test = load_task_data(data_dir / "signal.tsv", kind="labelled").test
+    majority = max(np.mean([g == label for _, g in test]) for label in ("neg", "pos"))
+    assert json.loads(stdout)["accuracy"] > majority + 0.1
+    recorded = json.loads((tmp_path / "cls" / "config.json").read_text())
+    assert recorded["corpus_kind"] == "labelled" and recorded["corpus_path"] == str(data_dir / "signal.tsv")
+    write_signal_tsv(data_dir / "signal.tsv", seed=1)
+    code, _, err = run_cli(capsys, "evaluate", tmp_path / "cls")
+    assert code == 2 and "changed since" in err and len(err.strip().splitlines()) == 1
+
+
 def test_freeze_scratch_and_two_learning_rates(word2vec_run, tmp_path):
     from lmzoo import load
     from lmzoo.config import replace

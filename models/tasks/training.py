@@ -110,11 +110,12 @@ def _pairs_dataset(x: Any, y: np.ndarray, weights: np.ndarray, batch_size: int, 
 
 
 def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: FinetuneConfig | None = None, *,
-             corpus_name: str | None = None, pretrained_run: str = "") -> FinetunedClassifier | FinetunedTranslator:
+             pretrained_run: str = "") -> FinetunedClassifier | FinetunedTranslator:
     """Fine-tune `pretrained` on `data` into run directory `out` (resuming from its checkpoint).
 
     `config.task` says what to learn ("classify" labelled examples, "translate" pairs); a finished
-    run is loaded, not retrained. `corpus_name` is what `lmzoo evaluate` reloads (default `data.name`).
+    run is loaded, not retrained. config.json records the data's provenance (name, kind, resolved
+    path, sha256), which `lmzoo evaluate` reloads (`reload_task_data`).
     """
     config = config or PRESETS["default"]
     config.validate()
@@ -122,6 +123,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     if run.is_complete():
         return load(run)
     _check_task(config, pretrained, data)
+    provenance = data.provenance()  # of the data as given: `evaluate` reverses it again
     if isinstance(data, PairData) and config.direction == "reverse":
         data = data.reversed()
     tokenizer = pretrained.backbone_tokenizer() if isinstance(pretrained, OwnIdsBackbone) else pretrained.tokenizer
@@ -157,7 +159,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
 
         extra |= {"source_language": data.source_language, "target_language": data.target_language,
                   "network_start": start}
-    run.write_config(FAMILY_NAME, to_dict(config), corpus=corpus_name or data.name, pretrained_run=pretrained_run,
+    run.write_config(FAMILY_NAME, to_dict(config), **provenance, pretrained_run=pretrained_run,
                      pretrained_family=pretrained.family, backbone_module=type(pretrained).__module__,
                      sequence_length=length, train_examples=len(train), unknown_rate=unknown, **extra)
     tokenizer.save(run.tokenizer_path)
