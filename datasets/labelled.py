@@ -26,7 +26,9 @@ after its sha256 matches.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import tarfile
 import tempfile
@@ -52,6 +54,11 @@ class _Provenance:
 
     def provenance(self) -> dict[str, str]:
         return {"corpus": self.name, "corpus_kind": self.kind, "corpus_path": self.path, "corpus_sha256": self.sha256}
+
+    def fingerprint(self) -> dict[str, str]:
+        """Provenance plus the sha256 of the training examples: what a resumed run must match."""
+        train = json.dumps(self.train, ensure_ascii=False).encode("utf-8")
+        return {**self.provenance(), "train_sha256": hashlib.sha256(train).hexdigest()}
 
 
 @dataclass(frozen=True)

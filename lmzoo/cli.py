@@ -194,6 +194,8 @@ def _add_finetune_parser(verbs: argparse._SubParsersAction) -> None:
     finetune.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                           help="override a fine-tuning setting, e.g. freeze=True, init='scratch', max_examples=1000")
     finetune.add_argument("--seed", type=int, help="random seed (sets the config's seed)")
+    finetune.add_argument("--overwrite", action="store_true",
+                          help="start over in --out even if it holds a finished or different run")
 
 
 def _finetune(args: argparse.Namespace) -> None:
@@ -207,7 +209,8 @@ def _finetune(args: argparse.Namespace) -> None:
     config = families.make_config(tasks.FAMILY, args.preset, overrides)
     pretrained = families.load(args.run_dir)
     data = load_task_data(args.corpus, args.data_dir, kind="labelled" if args.task == "classify" else "pairs")
-    model = tasks.finetune(pretrained, data, args.out, config, pretrained_run=str(Path(args.run_dir).resolve()))
+    model = tasks.finetune(pretrained, data, args.out, config, pretrained_run=str(Path(args.run_dir).resolve()),
+                           overwrite=args.overwrite)
     print(f"fine-tuned {pretrained.family} ({args.run_dir}) for {args.task} on {data.name} into {args.out} "
           f"({model.num_params():,} parameters)")
 

@@ -37,9 +37,9 @@ from lmzoo import plots
 from lmzoo.config import to_dict
 from lmzoo.datasets.corpus import Corpus, load_corpus
 from lmzoo.errors import LmzooError
-from lmzoo.families import fingerprint, get_family, make_config
+from lmzoo.families import get_family, make_config
 from lmzoo.harness import evaluate
-from lmzoo.runs import RunDir, library_versions
+from lmzoo.runs import RunDir, fingerprint, library_versions
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from lmzoo.config import replace, to_dict
 from lmzoo.errors import LmzooError, did_you_mean
 from lmzoo.protocols import Family, ZooModel
-from lmzoo.runs import RunDir, plain_json
+from lmzoo.runs import RunDir, fingerprint
 
 # What a damaged or missing weight file raises inside a family's `load` (numpy, h5py, zip, Keras).
 _LOAD_ERRORS = (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile)
@@ -85,11 +85,6 @@ def train(
     run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
               **corpus.provenance(), preset=preset, **extra)
     return family.train(config, corpus, run)
-
-
-def fingerprint(family_name: str, config: dict, corpus) -> dict:
-    """What a resumed run must share with the run that wrote its checkpoint: family, config, corpus."""
-    return plain_json({"family": family_name, "config": config, "corpus": corpus.fingerprint()})
 
 
 def load(run_dir: str | os.PathLike) -> ZooModel:

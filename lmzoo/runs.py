@@ -60,6 +60,14 @@ def plain_json(data: Any) -> Any:
     return json.loads(json.dumps(data, default=str))
 
 
+def fingerprint(family_name: str, config: dict, data: Any, **more: Any) -> dict:
+    """What a resumed run must share with the run that wrote its checkpoint: family, config, data (and `more`).
+
+    `data` is a text corpus or task data (anything with a `fingerprint()` of its provenance and content).
+    """
+    return plain_json({"family": family_name, "config": config, "corpus": data.fingerprint(), **more})
+
+
 # What a training run leaves that describes *that* run; `begin(overwrite=True)` removes it.
 _RUN_STATE = ("COMPLETE", "config.json", "fingerprint.json", "metrics.jsonl", "timing.json", "results.json")
 

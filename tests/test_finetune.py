@@ -186,8 +186,29 @@ def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
     predicted = load(out).classify([t for t, _ in test])
     assert code == 0 and row["examples"] == 20 and "train_seconds" in row
     assert row["accuracy"] == np.mean([p == g for p, (_, g) in zip(predicted, test, strict=True)])
-    before = (out / "task.keras").stat().st_mtime
-    assert run_cli(capsys, *argv)[0] == 0 and (out / "task.keras").stat().st_mtime == before  # finished: loaded
+
+
+def test_finetune_guards_its_run_directory_as_train_does(word2vec_run, tmp_path, capsys):
+    """Issue 22 defect 2: a finished --out was silently reused whatever the settings, and a restart with
+    other settings restored the old checkpoint. Now: the fingerprint check and --overwrite of `train`."""
+    out = tmp_path / "cls"
+    argv = ["finetune", word2vec_run, "--task", "classify", "--corpus", "rt-polarity-sample", "--out", out,
+            "--preset", "quick", "--set", "epochs=1.0"]
+    assert run_cli(capsys, *argv)[0] == 0
+    code, stdout, err = run_cli(capsys, *argv, "--set", "learning_rate=0.01")
+    assert code == 2 and not stdout and "already holds a finished finetuned run" in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    steps = len([r for r in RunDir(out).read_metrics() if "epoch" in r])
+    code, stdout, err = run_cli(capsys, *argv, "--set", "epochs=2.0", "--overwrite")
+    assert code == 0 and json.loads((out / "config.json").read_text())["config"]["epochs"] == 2.0
+    assert len([r for r in RunDir(out).read_metrics() if "epoch" in r]) > steps  # trained again, metrics afresh
+    (out / "COMPLETE").unlink()  # an interrupted run: a checkpoint and no COMPLETE
+    (out / "checkpoints" / "backup").mkdir(parents=True, exist_ok=True)
+    (out / "checkpoints" / "backup" / "latest.weights.h5").write_bytes(b"old weights")
+    code, _, err = run_cli(capsys, *argv, "--set", "epochs=2.0", "--set", "learning_rate=0.01")
+    assert code == 2 and "trained with other settings (differs in: config.learning_rate)" in err
+    code, _, err = run_cli(capsys, *argv, "--set", "epochs=2.0", "--set", "max_examples=50")
+    assert code == 2 and "config.max_examples" in err
 
 
 def write_signal_tsv(path, n=200, seed=0):

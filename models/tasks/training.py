@@ -26,7 +26,7 @@ from lmzoo.models.tasks.translate import (
     encoder_decoder_rows,
 )
 from lmzoo.protocols import Backbone, CausalNetwork, Family, OwnIdsBackbone, ZooModel
-from lmzoo.runs import RunDir
+from lmzoo.runs import RunDir, fingerprint
 
 
 def subsample(items: list, limit: int | None, seed: int) -> list:
@@ -110,18 +110,18 @@ def _pairs_dataset(x: Any, y: np.ndarray, weights: np.ndarray, batch_size: int, 
 
 
 def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: FinetuneConfig | None = None, *,
-             pretrained_run: str = "") -> FinetunedClassifier | FinetunedTranslator:
+             pretrained_run: str = "", overwrite: bool = False) -> FinetunedClassifier | FinetunedTranslator:
     """Fine-tune `pretrained` on `data` into run directory `out` (resuming from its checkpoint).
 
-    `config.task` says what to learn ("classify" labelled examples, "translate" pairs); a finished
-    run is loaded, not retrained. config.json records the data's provenance (name, kind, resolved
-    path, sha256), which `lmzoo evaluate` reloads (`reload_task_data`).
+    `config.task` says what to learn ("classify" labelled examples, "translate" pairs). `out` is
+    checked as `lmzoo.train` checks it (`RunDir.begin`): a finished run, or an unfinished one with
+    another config, data or pre-trained run, is refused unless `overwrite=True`. config.json
+    records the data's provenance (name, kind, resolved path, sha256), which `lmzoo evaluate`
+    reloads (`reload_task_data`).
     """
     config = config or PRESETS["default"]
     config.validate()
     run = out if isinstance(out, RunDir) else RunDir(out)
-    if run.is_complete():
-        return load(run)
     _check_task(config, pretrained, data)
     provenance = data.provenance()  # of the data as given: `evaluate` reverses it again
     if isinstance(data, PairData) and config.direction == "reverse":
@@ -159,9 +159,12 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
 
         extra |= {"source_language": data.source_language, "target_language": data.target_language,
                   "network_start": start}
-    run.write_config(FAMILY_NAME, to_dict(config), **provenance, pretrained_run=pretrained_run,
-                     pretrained_family=pretrained.family, backbone_module=type(pretrained).__module__,
-                     sequence_length=length, train_examples=len(train), unknown_rate=unknown, **extra)
+    settings = to_dict(config)
+    run.begin(FAMILY_NAME, settings, fingerprint(FAMILY_NAME, settings, data, pretrained_run=pretrained_run,
+                                                 pretrained_family=pretrained.family),
+              overwrite=overwrite, **provenance, pretrained_run=pretrained_run, pretrained_family=pretrained.family,
+              backbone_module=type(pretrained).__module__, sequence_length=length, train_examples=len(train),
+              unknown_rate=unknown, **extra)
     tokenizer.save(run.tokenizer_path)
     if source_tokenizer is not None:
         source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
