@@ -218,16 +218,35 @@ def _finetune(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from lmzoo.runs import Interrupted, stop_on_signals
+
     try:
-        _run(args)
+        with stop_on_signals():
+            _run(args)
     except LmzooError as err:
         print(f"lmzoo: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lmzoo: interrupted (a run resumes from its last checkpoint with the same --out)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        name, code = (err.args[0], err.exit_code) if isinstance(err, Interrupted) else ("SIGINT", 130)
+        print(f"lmzoo: stopped by {name}; the last checkpoint is kept: run the same command again to resume",
+              file=sys.stderr)
+        return code
     return 0
 
 
+def run() -> None:
+    """The `lmzoo` command: `main`, then, after SIGINT or SIGTERM, an immediate exit.
+
+    Every file of the interrupted run is written by then; TensorFlow's teardown at interpreter
+    exit would take seconds more (5 s measured on a loaded 2-core machine, against under 2).
+    """
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -17,6 +17,8 @@ import json
 import os
 import platform
 import shutil
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -58,6 +60,68 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
 def plain_json(data: Any) -> Any:
     """`data` as it reads back from JSON (tuples become lists), so a stored and a fresh value compare equal."""
     return json.loads(json.dumps(data, default=str))
+
+
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT (Ctrl-C) or SIGTERM; the run keeps its last checkpoint and resumes.
+
+    A KeyboardInterrupt, so that no `except Exception` (compare's per-entry guard) swallows it.
+    `exit_code` is the shell's: 128 + the signal number (130, 143).
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class _Signals:
+    """What `stop_on_signals` shares with the training loops that poll it (`check_interrupted`)."""
+
+    pending: list[int] = []  # signals received and not yet acted on
+    polling = False  # True while a Keras `fit` polls after every compiled call (`StopOnSignal`)
+
+
+def set_polling(on: bool) -> None:
+    """Say whether a training loop polls `check_interrupted` often (the signal handler then only records)."""
+    _Signals.polling = on
+
+
+def check_interrupted() -> None:
+    """Raise `Interrupted` if SIGINT or SIGTERM arrived since `stop_on_signals` began."""
+    if _Signals.pending:
+        _Signals.polling = False
+        raise Interrupted(_Signals.pending[0])
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM stop training at the next safe point.
+
+    Why not Python's KeyboardInterrupt: TensorFlow's C++ op execution checks for signals itself
+    (`PyErr_CheckSignals` inside `TFE_Py_Execute`) and drops the exception the handler raises there,
+    so a Ctrl-C that lands inside a compiled training step is lost and training goes on. Here
+    the handler records the signal; inside `fit` a callback polls the record after every compiled
+    call and raises `Interrupted` (the last checkpoint stays), and anywhere else, or at a second
+    signal, the handler raises `Interrupted` itself. Main thread only (Python's rule for handlers).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        _Signals.pending.append(signum)
+        if not _Signals.polling or len(_Signals.pending) > 1:
+            check_interrupted()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        _Signals.pending.clear()
+        _Signals.polling = False
 
 
 def fingerprint(family_name: str, config: dict, data: Any, **more: Any) -> dict:
