@@ -135,7 +135,12 @@ def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: flo
     config = scale_config(make_config(family, preset, overrides), budget)
     if deterministic and "jit_compile" in {f.name for f in dataclasses.fields(config)}:
         config = dataclasses.replace(config, jit_compile=False)  # op determinism and XLA exclude each other
-    run = RunDir(out / "runs" / entry.name)
+    with RunDir(out / "runs" / entry.name).locked() as run:
+        return _train_entry(entry, family, config, corpus, run, preset, seed, deterministic, resume)
+
+
+def _train_entry(entry: Entry, family: Any, config: Any, corpus: Corpus, run: RunDir, preset: str, seed: int,
+                 deterministic: bool, resume: bool) -> dict:
     settings = to_dict(config)
     claim = {"family": family.name, "config": settings, "fingerprint": fingerprint(family.name, settings, corpus),
              **corpus.provenance(), "preset": preset, "compare_entry": entry.name}
@@ -242,7 +247,13 @@ def compare(
     if budget <= 0:
         raise LmzooError(f"--budget {budget} must be > 0", "1 is the default; 4 trains four times longer")
     out = Path(out)
-    RunDir(out)  # fails early, with one line, if `out` is not writable
+    with RunDir(out).locked():  # fails early if `out` is not writable; a second compare into it is refused
+        return _compare(corpus_name, out, quick=quick, budget=budget, seed=seed, entries=entries, resume=resume,
+                        data_dir=data_dir, deterministic=deterministic)
+
+
+def _compare(corpus_name: str, out: Path, *, quick: bool, budget: float, seed: int, entries: list[str] | None,
+             resume: bool, data_dir: str | None, deterministic: bool) -> list[dict]:
     corpus = load_corpus(corpus_name, data_dir)
     selected = _select(entries)
     preset = "quick" if quick else "default"

@@ -81,10 +81,10 @@ def train(
                              "drop --set segmenter, or use --set tokenizer=word")
         corpus, extra = corpus.segmented(segmenter), {"segmenter": segmenter}
     config_dict = to_dict(config)
-    run = RunDir(out)
-    run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
-              **corpus.provenance(), preset=preset, **extra)
-    return family.train(config, corpus, run)
+    with RunDir(out).locked() as run:  # released when training ends, also when it fails
+        run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
+                  **corpus.provenance(), preset=preset, **extra)
+        return family.train(config, corpus, run)
 
 
 def load(run_dir: str | os.PathLike) -> ZooModel:

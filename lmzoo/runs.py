@@ -8,11 +8,13 @@
       timing.json       train_seconds, tokens_seen, tokens_per_second
       checkpoints/      the latest resumable state (family-specific files)
       results.json      the last evaluation
+      .lock             held (flock) by the process training into the directory; holds its pid
       ...               the weights, in the family's own format (.keras, .npz, ARPA)
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -149,9 +151,10 @@ class RunDir:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._lock: Any = None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-test"
+            probe = self.path / f".write-test.{os.getpid()}"  # per process: two may probe at once
             probe.write_text("")
             probe.unlink()
         except OSError as err:
@@ -182,11 +185,59 @@ class RunDir:
         return path.is_dir() and any(p.is_file() for p in path.rglob("*"))
 
     # Claiming the directory for a training run
+    def lock(self) -> None:
+        """Hold this directory for as long as this RunDir lives: another run into it is refused at once.
+
+        An exclusive `flock` on `.lock` (released by the OS when the process ends, however it ends);
+        the file names the holder's pid for the refusal. Taking it again on the same RunDir is a no-op.
+        """
+        if self._lock is not None:
+            return
+        handle = open(self.path / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 (held past this call)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise LmzooError(f"'{self.path}' is in use by another lmzoo run (pid {holder})",
+                             "wait for it to finish, or choose another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Release the lock taken by `lock` (or `begin`), if this RunDir holds it."""
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
+
+    @contextmanager
+    def locked(self) -> Iterator[RunDir]:
+        """Hold the lock for the block and release it after, also when the block fails.
+
+        Example:
+            >>> import tempfile
+            >>> with RunDir(tempfile.mkdtemp()).locked() as run:
+            ...     RunDir(run.path).lock()
+            Traceback (most recent call last):
+            ...
+            lmzoo.errors.LmzooError: '...' is in use by another lmzoo run (pid ...); wait for it to finish, ...
+        """
+        self.lock()
+        try:
+            yield self
+        finally:
+            self.unlock()
+
     def begin(self, family: str, config: dict, fingerprint: dict, *, overwrite: bool = False, **extra: Any) -> bool:
         """Check, then claim this directory for training; True when it resumes an unfinished run.
 
-        Nothing is written until the checks pass. Without `overwrite` it refuses, with one line,
-        a finished run (of any family), and a checkpoint left by another family or by a run whose
+        First it takes the directory's lock (`lock`) for the whole run: a second process training
+        into it is refused at once. Nothing is written until the checks pass. Without `overwrite`
+        it refuses, with one line, a finished run (of any family), and a checkpoint left by another family or by a run whose
         fingerprint (family + config + corpus, in `fingerprint.json`) differs from this one:
         resuming it would restore weights trained on other settings. An unfinished run with no
         checkpoint has nothing to resume and starts over. With `overwrite` the previous run's
@@ -203,6 +254,7 @@ class RunDir:
             ...
             lmzoo.errors.LmzooError: '...' already holds a finished unigram run; ...
         """
+        self.lock()
         if overwrite or not (self.is_complete() or self.has_checkpoint()):
             self.reset()
         else:

@@ -122,6 +122,12 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     config = config or PRESETS["default"]
     config.validate()
     run = out if isinstance(out, RunDir) else RunDir(out)
+    with run.locked():  # before any work: a second run into `out` is refused at once (`begin` checks the rest)
+        return _finetune(pretrained, data, run, config, pretrained_run, overwrite)
+
+
+def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: FinetuneConfig, pretrained_run: str,
+              overwrite: bool) -> FinetunedClassifier | FinetunedTranslator:
     _check_task(config, pretrained, data)
     provenance = data.provenance()  # of the data as given: `evaluate` reverses it again
     if isinstance(data, PairData) and config.direction == "reverse":
