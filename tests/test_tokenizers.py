@@ -132,3 +132,19 @@ def test_segmenter_through_train_reaches_the_word_tokenizer_only(tmp_path):
     assert "电影" in model.tokenizer.index
     with pytest.raises(LmzooError, match="word tokenizer only"):
         train("unigram", corpus, tmp_path / "c", tokenizer="char", segmenter="jieba")
+
+
+def test_unknown_pieces_follow_encode_for_literal_specials_and_decomposed_text():
+    """Issue 22 defect 8: a literal `<s>` was an `<unk>` in `encode` but no unknown piece (the harness
+    then raised), and `CharTokenizer.unknown_pieces` skipped the NFC that `encode` applies."""
+    import unicodedata
+
+    from lmzoo.datasets.tokenizers import UNK, CharTokenizer, WordTokenizer
+
+    words = WordTokenizer.fit("the cat\n", split="whitespace")
+    text = "the <s> cat </s> <pad> dog\n"
+    assert words.unknown_pieces(text) == ["<s>", "</s>", "<pad>", "dog"]
+    assert words.encode(text).count(UNK) == 4
+    chars = CharTokenizer.fit("café")
+    decomposed = unicodedata.normalize("NFD", "café ü")
+    assert chars.unknown_pieces(decomposed) == [" ", "ü"] and chars.encode(decomposed).count(UNK) == 2
