@@ -254,6 +254,18 @@ def test_user_tsv_classifier_evaluates_above_the_majority_rate(tmp_path, monkeyp
     assert code == 2 and "changed since" in err and len(err.strip().splitlines()) == 1
 
 
+def test_finetune_trains_exactly_its_step_count(word2vec_run, tmp_path):
+    """Issue 22 defect 8: 7 steps in chunks of 3 trained 9 (whole chunks); StopAtStep cuts the last."""
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.models import tasks
+
+    config = replace(tasks.PRESETS["quick"], {"steps": 7, "checkpoint_every_n_steps": 3})
+    model = tasks.finetune(load(word2vec_run), load_task_data("rt-polarity-sample"), tmp_path / "c", config)
+    assert int(model.network.optimizer.iterations) == 7
+    assert max(r["step"] for r in RunDir(tmp_path / "c").read_metrics()) == 7
+
+
 def test_freeze_scratch_and_two_learning_rates(word2vec_run, tmp_path):
     from lmzoo import load
     from lmzoo.config import replace

@@ -176,7 +176,7 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
         source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
     x, y, w = arrays(train)
     chunks = math.ceil(total / config.checkpoint_every_n_steps)
-    chunk = math.ceil(total / chunks)  # equal chunks, so that chunks * chunk overshoots `total` by < chunks
+    chunk = math.ceil(total / chunks)  # equal chunks; the last is cut at `total` (StopAtStep)
     valid = arrays(data.valid) if data.valid else None
     tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
     with run.timed() as timing:
@@ -184,7 +184,7 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
         network.fit(batches(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=chunks,
                     steps_per_epoch=chunk, shuffle=False, verbose=0,
                     validation_data=batches(*valid, 256, config.seed, shuffle=False) if valid else None,
-                    callbacks=training_callbacks(run, tokens_per_step=tokens_per_step))
+                    callbacks=training_callbacks(run, tokens_per_step=tokens_per_step, total_steps=total))
         timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
     if isinstance(data, LabelledData):
         model: FinetunedClassifier | FinetunedTranslator = FinetunedClassifier(config, tokenizer, network, data.labels, length)
