@@ -89,6 +89,21 @@ def _print_table(row: dict) -> None:
         print(f"{key:>32}  {value}")
 
 
+def _join(tokenizer: object, prompt: str, continuation: str) -> str:
+    """The prompt and its continuation joined as the tokenizer joins tokens: words and WordPiece
+    subwords take a space between them; characters and bytes touch.
+
+    Example:
+        >>> from lmzoo.datasets.tokenizers import CharTokenizer
+        >>> _join(CharTokenizer.fit("ab"), "國破山河在", "，城春")
+        '國破山河在，城春'
+    """
+    spaced = getattr(tokenizer, "kind", "") in ("word", "subword")
+    if spaced and prompt and continuation and not prompt[-1].isspace() and not continuation[0].isspace():
+        return f"{prompt} {continuation}"
+    return prompt + continuation
+
+
 def _run(args: argparse.Namespace) -> None:
     from lmzoo import families
 
@@ -156,7 +171,7 @@ def _run(args: argparse.Namespace) -> None:
         # An autoencoder rewrites the prompt and a translator translates it: neither continues it.
         echo = "" if isinstance(model, (Reconstructor, Translator)) else args.prompt
         for i, text in enumerate(outputs):
-            print(f"[{i}] {echo}{' ' if echo and not text.startswith(' ') else ''}{text}")
+            print(f"[{i}] {_join(tokenizer, echo, text)}")
         return
     if args.verb == "export":
         formats = getattr(model, "export_formats", ())
