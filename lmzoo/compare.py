@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -79,6 +80,7 @@ COLUMNS = (
     ("conditional_bits_per_char", "cond. bits/char"), ("reconstruction_token_accuracy", "recon. acc"),
     ("wordsim353_spearman", "WS353 ρ"), ("simlex999_spearman", "SimLex ρ"), ("analogy_accuracy", "analogy"),
     ("train_seconds", "train s"), ("tokens_per_second", "train tok/s"), ("training_length", "trained"),
+    ("jit_compile", "XLA"),
     ("status", "status"),
 )
 # Fields that measure time, not quality: left out when checking that a seed reproduces a table.
@@ -101,10 +103,14 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     random.seed(seed)
     np.random.seed(seed)
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     if deterministic:
+        if keras.config.backend() != "tensorflow":
+            raise LmzooError(f"--deterministic switches on TensorFlow's op determinism; the backend is "
+                             f"{keras.config.backend()}", "drop --deterministic, or set KERAS_BACKEND=tensorflow")
+        import tensorflow as tf  # only here: a JAX-only install has no TensorFlow
+
         tf.config.experimental.enable_op_determinism()
 
 
@@ -128,13 +134,27 @@ def _select(names: list[str] | None) -> list[Entry]:
     return chosen
 
 
-def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: float, seed: int,
-               deterministic: bool = False, resume: bool = False) -> dict:
+def entry_config(entry: Entry, preset: str, budget: float, seed: int, deterministic: bool = False) -> Any:
+    """The config an entry trains with: its preset and overrides, the seed, scaled by `budget`."""
     family = get_family(entry.family)
     overrides = {**entry.overrides, **(entry.default_overrides if preset == "default" else {}), "seed": seed}
     config = scale_config(make_config(family, preset, overrides), budget)
     if deterministic and "jit_compile" in {f.name for f in dataclasses.fields(config)}:
         config = dataclasses.replace(config, jit_compile=False)  # op determinism and XLA exclude each other
+    return config
+
+
+def config_fingerprint(entry: Entry, config: Any, corpus: Corpus) -> str:
+    """A short hash of what an entry's row depends on (family, config, corpus): `--resume` reuses a
+    row only while it matches, so a changed preset or ENTRIES line retrains that entry."""
+    settings = fingerprint(get_family(entry.family).name, to_dict(config), corpus)
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: float, seed: int,
+               deterministic: bool = False, resume: bool = False) -> dict:
+    family = get_family(entry.family)
+    config = entry_config(entry, preset, budget, seed, deterministic)
     with RunDir(out / "runs" / entry.name).locked() as run:
         return _train_entry(entry, family, config, corpus, run, preset, seed, deterministic, resume)
 
@@ -161,11 +181,14 @@ def _train_entry(entry: Entry, family: Any, config: Any, corpus: Corpus, run: Ru
     row["training_length"] = training_length(config)
     if "jit_compile" in {f.name for f in dataclasses.fields(config)}:
         row["jit_compile"] = config.jit_compile
+    row["config_fingerprint"] = config_fingerprint(entry, config, corpus)
     run.write_json("results.json", row)
     return row
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, float):
         return "–" if not math.isfinite(value) else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
@@ -277,9 +300,13 @@ def _compare(corpus_name: str, out: Path, *, quick: bool, budget: float, seed: i
     for i, entry in enumerate(selected, 1):
         prefix = f"[{i}/{len(selected)}] {entry.name:<16}"
         if entry.name in previous:
-            rows.append(previous[entry.name])
-            print(f"{prefix} already done (--resume)", flush=True)
-            continue
+            now = config_fingerprint(entry, entry_config(entry, preset, budget, seed, deterministic), corpus)
+            if previous[entry.name].get("config_fingerprint") == now:
+                rows.append(previous[entry.name])
+                print(f"{prefix} already done (--resume)", flush=True)
+                continue
+            print(f"{prefix} its family, config or corpus changed since the saved row (--resume): retraining",
+                  flush=True)
         print(f"{prefix} training ({entry.family}, {preset})...", flush=True)
         start = time.perf_counter()
         try:
@@ -298,7 +325,7 @@ def _compare(corpus_name: str, out: Path, *, quick: bool, budget: float, seed: i
         _write_results(results_path, {**meta, "wall_seconds": time.perf_counter() - started, "rows": rows})
     meta["wall_seconds"] = time.perf_counter() - started
     header = (f"# lmzoo compare ({preset}, budget {budget:g}, seed {seed}"
-              + (", deterministic ops: XLA off" if deterministic else ", XLA on") + ")\n\n"
+              + (", deterministic ops: XLA off" if deterministic else "") + ")\n\n"
               f"{meta['date']}, {os.cpu_count()} CPUs ({platform.machine()}), wall time {meta['wall_seconds']:.0f} s "
               "for the entries trained in this run.\n")
     (out / "results.md").write_text(results_markdown(rows, corpus, header))
