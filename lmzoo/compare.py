@@ -40,7 +40,7 @@ from lmzoo.datasets.corpus import Corpus, load_corpus
 from lmzoo.errors import LmzooError
 from lmzoo.families import get_family, make_config
 from lmzoo.harness import evaluate
-from lmzoo.runs import RunDir, fingerprint, library_versions
+from lmzoo.runs import RunDir, check_interrupted, fingerprint, library_versions
 
 
 @dataclass(frozen=True)
@@ -298,6 +298,7 @@ def _compare(corpus_name: str, out: Path, *, quick: bool, budget: float, seed: i
     rows: list[dict] = []
     started = time.perf_counter()
     for i, entry in enumerate(selected, 1):
+        check_interrupted()  # a signal recorded while the last entry was scored stops here
         prefix = f"[{i}/{len(selected)}] {entry.name:<16}"
         if entry.name in previous:
             now = config_fingerprint(entry, entry_config(entry, preset, budget, seed, deterministic), corpus)

@@ -294,3 +294,25 @@ def test_finetune_and_compare_refuse_a_directory_in_use(tmp_path, capsys):
         del holder  # released with its RunDir
         assert main(argv) == (2 if out.name == "cls" else 0)  # a unigram has no backbone: refused, but not locked
         assert "in use" not in capsys.readouterr().err
+
+
+def test_a_signal_is_recorded_while_training_polls_and_raised_at_once_otherwise():
+    """The mechanism of issue 22 defect 6 (the subprocess tests are in test_interrupt.py)."""
+    import os
+    import signal
+
+    from lmzoo.runs import Interrupted, check_interrupted, set_polling, stop_on_signals
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with stop_on_signals():
+        set_polling(True)  # as inside Keras's fit (StopOnSignal)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # recorded, not raised: TensorFlow could drop an exception raised now
+        with pytest.raises(Interrupted) as err:
+            check_interrupted()
+        assert err.value.exit_code == 143
+    with stop_on_signals(), pytest.raises(Interrupted) as err:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(2)
+    assert err.value.exit_code == 130
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
