@@ -104,95 +104,97 @@ def _join(tokenizer: object, prompt: str, continuation: str) -> str:
     return prompt + continuation
 
 
-def _run(args: argparse.Namespace) -> None:
+def _corpora(args: argparse.Namespace) -> None:
+    from lmzoo.datasets import data_dir, list_corpora
+
+    print(f"data directory: {data_dir(args.data_dir)}")
+    for row in list_corpora(args.data_dir):
+        print(f"  {row['name']:<16} {row['status']:<22} {row['description']}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from lmzoo import families
+    from lmzoo.datasets import load_corpus
+
+    overrides = parse_overrides(args.overrides)
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    family = families.get_family(args.family)  # fail fast on a bad name, before loading data
+    corpus = load_corpus(args.corpus, args.data_dir)
+    families.train(family.name, corpus, args.out, preset=args.preset, overwrite=args.overwrite, **overrides)
+    print(f"trained {family.name} on {corpus.name} into {args.out}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from lmzoo import families
+    from lmzoo.datasets import load_corpus
+    from lmzoo.datasets.corpus import reload_corpus
+    from lmzoo.datasets.labelled import load_task_data, reload_task_data
+    from lmzoo.harness import evaluate
+    from lmzoo.protocols import Classifier, Translator
+    from lmzoo.runs import RunDir
+
+    model = families.load(args.run_dir)
+    run = RunDir(args.run_dir)
+    if isinstance(model, (Classifier, Translator)):  # a fine-tuned run scores on its task data
+        kind = "labelled" if isinstance(model, Classifier) else "pairs"
+        corpus = (load_task_data(args.corpus, args.data_dir, kind=kind) if args.corpus
+                  else reload_task_data(run.read_config(), args.data_dir))
+    else:
+        corpus = (load_corpus(args.corpus, args.data_dir) if args.corpus
+                  else reload_corpus(run.read_config(), args.data_dir))
+    row = evaluate(model, corpus, args.split, run=run)
+    run.write_json("results.json", row)
+    print(json.dumps(row, indent=2, default=str)) if args.json else _print_table(row)
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from lmzoo import families
+    from lmzoo.models.sampling import check_sampling_options
+    from lmzoo.protocols import Generator, Reconstructor, Translator
+
+    model = families.load(args.run_dir)
+    if not isinstance(model, Generator):
+        raise LmzooError(f"family '{model.family}' cannot generate text", "use a language-model run (ngram, transformer, ...)")
+    tokenizer = getattr(model, "tokenizer", None)
+    options = parse_overrides(args.overrides)
+    own = {k: options.pop(k) for k in getattr(model, "generate_options", ()) if k in options}  # the family's
+    options = own | check_sampling_options(  # once, for every family: names, types, ranges; top_k clamped
+        args.sampler, num_return_sequences=args.num_return_sequences, max_new_tokens=args.max_length,
+        vocabulary_size=tokenizer.vocabulary_size() if hasattr(tokenizer, "vocabulary_size") else None,
+        **options)
+    outputs = model.generate(args.prompt, max_length=args.max_length, num_return_sequences=args.num_return_sequences,
+                             sampler=args.sampler, seed=args.seed, **options)
+    # An autoencoder rewrites the prompt and a translator translates it: neither continues it.
+    echo = "" if isinstance(model, (Reconstructor, Translator)) else args.prompt
+    for i, text in enumerate(outputs):
+        print(f"[{i}] {_join(tokenizer, echo, text)}")
+
+
+def _export(args: argparse.Namespace) -> None:
     from lmzoo import families
 
-    if args.verb == "corpora":
-        from lmzoo.datasets import data_dir, list_corpora
+    model = families.load(args.run_dir)
+    formats = getattr(model, "export_formats", ())
+    if args.format not in formats:
+        raise LmzooError(f"family '{model.family}' cannot export format '{args.format}'",
+                         f"valid: {', '.join(formats) or 'none'}")
+    try:
+        model.export(args.format, Path(args.out))
+    except OSError as err:  # every family's writer: a missing folder, a read-only disk
+        raise LmzooError(f"cannot write '{args.out}' ({err.strerror or err})",
+                         "choose an --out in a folder you can write to") from None
+    print(f"wrote {args.out}")
 
-        print(f"data directory: {data_dir(args.data_dir)}")
-        for row in list_corpora(args.data_dir):
-            print(f"  {row['name']:<16} {row['status']:<22} {row['description']}")
-        return
-    if args.verb == "train":
-        from lmzoo.datasets import load_corpus
 
-        overrides = parse_overrides(args.overrides)
-        if args.seed is not None:
-            overrides["seed"] = args.seed
-        family = families.get_family(args.family)  # fail fast on a bad name, before loading data
-        corpus = load_corpus(args.corpus, args.data_dir)
-        families.train(family.name, corpus, args.out, preset=args.preset, overwrite=args.overwrite, **overrides)
-        print(f"trained {family.name} on {corpus.name} into {args.out}")
-        return
-    if args.verb == "finetune":
-        _finetune(args)
-        return
-    if args.verb in ("evaluate", "generate", "export"):
-        model = families.load(args.run_dir)
-    if args.verb == "evaluate":
-        from lmzoo.datasets import load_corpus
-        from lmzoo.datasets.corpus import reload_corpus
-        from lmzoo.datasets.labelled import load_task_data, reload_task_data
-        from lmzoo.harness import evaluate
-        from lmzoo.protocols import Classifier, Translator
-        from lmzoo.runs import RunDir
+def _compare(args: argparse.Namespace) -> None:
+    from lmzoo.compare import compare
 
-        run = RunDir(args.run_dir)
-        if isinstance(model, (Classifier, Translator)):  # a fine-tuned run scores on its task data
-            kind = "labelled" if isinstance(model, Classifier) else "pairs"
-            corpus = (load_task_data(args.corpus, args.data_dir, kind=kind) if args.corpus
-                      else reload_task_data(run.read_config(), args.data_dir))
-        else:
-            corpus = (load_corpus(args.corpus, args.data_dir) if args.corpus
-                      else reload_corpus(run.read_config(), args.data_dir))
-        row = evaluate(model, corpus, args.split, run=run)
-        run.write_json("results.json", row)
-        print(json.dumps(row, indent=2, default=str)) if args.json else _print_table(row)
-        return
-    if args.verb == "generate":
-        from lmzoo.protocols import Generator
-
-        if not isinstance(model, Generator):
-            raise LmzooError(f"family '{model.family}' cannot generate text", "use a language-model run (ngram, transformer, ...)")
-        from lmzoo.models.sampling import check_sampling_options
-
-        tokenizer = getattr(model, "tokenizer", None)
-        options = parse_overrides(args.overrides)
-        own = {k: options.pop(k) for k in getattr(model, "generate_options", ()) if k in options}  # the family's
-        options = own | check_sampling_options(  # once, for every family: names, types, ranges; top_k clamped
-            args.sampler, num_return_sequences=args.num_return_sequences, max_new_tokens=args.max_length,
-            vocabulary_size=tokenizer.vocabulary_size() if hasattr(tokenizer, "vocabulary_size") else None,
-            **options)
-        outputs = model.generate(args.prompt, max_length=args.max_length, num_return_sequences=args.num_return_sequences,
-                                 sampler=args.sampler, seed=args.seed, **options)
-        from lmzoo.protocols import Reconstructor, Translator
-
-        # An autoencoder rewrites the prompt and a translator translates it: neither continues it.
-        echo = "" if isinstance(model, (Reconstructor, Translator)) else args.prompt
-        for i, text in enumerate(outputs):
-            print(f"[{i}] {_join(tokenizer, echo, text)}")
-        return
-    if args.verb == "export":
-        formats = getattr(model, "export_formats", ())
-        if args.format not in formats:
-            raise LmzooError(f"family '{model.family}' cannot export format '{args.format}'",
-                             f"valid: {', '.join(formats) or 'none'}")
-        try:
-            model.export(args.format, Path(args.out))
-        except OSError as err:  # every family's writer: a missing folder, a read-only disk
-            raise LmzooError(f"cannot write '{args.out}' ({err.strerror or err})",
-                             "choose an --out in a folder you can write to") from None
-        print(f"wrote {args.out}")
-        return
-    if args.verb == "compare":
-        from lmzoo.compare import compare
-
-        if not (args.budget > 0 and math.isfinite(args.budget)):
-            raise LmzooError(f"--budget {args.budget} must be a number > 0", "e.g. --budget 4 trains four times longer")
-        compare(args.corpus, Path(args.out), quick=args.quick, budget=args.budget, seed=args.seed,
-                entries=args.families.split(",") if args.families else None, resume=args.resume,
-                data_dir=args.data_dir, deterministic=args.deterministic)
+    if not (args.budget > 0 and math.isfinite(args.budget)):
+        raise LmzooError(f"--budget {args.budget} must be a number > 0", "e.g. --budget 4 trains four times longer")
+    compare(args.corpus, Path(args.out), quick=args.quick, budget=args.budget, seed=args.seed,
+            entries=args.families.split(",") if args.families else None, resume=args.resume,
+            data_dir=args.data_dir, deterministic=args.deterministic)
 
 
 def _add_finetune_parser(verbs: argparse._SubParsersAction) -> None:
@@ -230,6 +232,10 @@ def _finetune(args: argparse.Namespace) -> None:
           f"({model.num_params():,} parameters)")
 
 
+VERBS = {"corpora": _corpora, "train": _train, "finetune": _finetune, "evaluate": _evaluate, "generate": _generate,
+         "export": _export, "compare": _compare}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -237,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with stop_on_signals():
-            _run(args)
+            VERBS[args.verb](args)
     except LmzooError as err:
         print(f"lmzoo: error: {err}", file=sys.stderr)
         return 2
