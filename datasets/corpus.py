@@ -8,6 +8,7 @@ scored on its own training text).
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 import importlib.util
@@ -92,8 +93,33 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
     return [s.strip() for line in text.splitlines() for s in pattern.split(line) if s.strip()]
 
 
+def _decode(raw: bytes, path: Path) -> str:
+    """UTF-8 (a byte-order mark dropped) or UTF-16 by its byte-order mark; anything else is one line
+    that names the likely encoding (Windows editors save Windows-1252)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")  # the BOM says which byte order, and is dropped
+        except UnicodeDecodeError as err:
+            raise LmzooError(f"'{path}' starts with a UTF-16 byte-order mark but is not UTF-16 "
+                             f"(bad bytes at offset {err.start})", "save it as UTF-8") from None
+    if b"\x00" in raw:  # anywhere: a zero-filled tail (a crash artefact) would become a vocabulary token
+        raise LmzooError(f"'{path}' looks binary (it has NUL bytes)", "give a UTF-8 text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        likely = "Windows-1252 (or Latin-1)"
+        try:
+            raw.decode("cp1252")
+        except UnicodeDecodeError:
+            likely = "Latin-1 or another 8-bit code page"
+        raise LmzooError(f"'{path}' is not UTF-8 (byte 0x{raw[err.start]:02x} at offset {err.start}); it looks like "
+                         f"{likely}", "save it as UTF-8, e.g. `iconv -f cp1252 -t utf-8 FILE > FILE.utf8`") from None
+
+
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file (NFC-normalised), with one-line errors for missing, binary, non-UTF-8 or empty files."""
+    """Read a text file (NFC-normalised, `\n` line ends), with one-line errors for missing, binary,
+    undecodable or empty files. UTF-8 with or without a byte-order mark, and UTF-16 with one, are
+    read; CRLF and CR line ends become `\n`, so a file saved by a Windows editor trains as its twin."""
     try:
         if not path.exists():
             raise LmzooError(f"'{path}' does not exist", "check the path, or run `lmzoo corpora` for catalog names")
@@ -102,18 +128,11 @@ def read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as err:
         raise LmzooError(f"cannot read '{path}' ({err.strerror or err})", "check its permissions") from None
-    if b"\x00" in raw:  # anywhere: a zero-filled tail (a crash artefact) would become a vocabulary token
-        raise LmzooError(f"'{path}' looks binary (it has NUL bytes)", "give a UTF-8 text file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise LmzooError(
-            f"'{path}' is not UTF-8 (bad byte at offset {err.start})", "convert it, e.g. `iconv -f latin1 -t utf-8`"
-        ) from None
+    text = _decode(raw, path)
     if not text.strip():
         raise LmzooError(f"'{path}' is empty", "give a file with text in it")
     # NFC: the same character typed two ways (é, or e + combining accent) is one token everywhere.
-    return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def split_user_text(text: str, where: str = "the text") -> tuple[dict[str, str], str]:

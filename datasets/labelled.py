@@ -26,7 +26,9 @@ after its sha256 matches.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import tarfile
 import tempfile
@@ -47,8 +49,20 @@ SPLITS = ("train", "valid", "test")
 LABELLED, PAIRS = "labelled", "pairs"
 
 
+class _Provenance:
+    """Where task data came from, as a run's config.json records it (`reload_task_data` reads it back)."""
+
+    def provenance(self) -> dict[str, str]:
+        return {"corpus": self.name, "corpus_kind": self.kind, "corpus_path": self.path, "corpus_sha256": self.sha256}
+
+    def fingerprint(self) -> dict[str, str]:
+        """Provenance plus the sha256 of the training examples: what a resumed run must match."""
+        train = json.dumps(self.train, ensure_ascii=False).encode("utf-8")
+        return {**self.provenance(), "train_sha256": hashlib.sha256(train).hexdigest()}
+
+
 @dataclass(frozen=True)
-class LabelledData:
+class LabelledData(_Provenance):
     """Labelled examples: `(text, label)` per split, with the label names in id order.
 
     Example:
@@ -65,6 +79,8 @@ class LabelledData:
     language: str = "en"
     source: str = ""
     kind: str = LABELLED
+    path: str = ""  # a user's file, resolved ("" for a catalog corpus)
+    sha256: str = ""  # of that file's bytes, so that a reload can check it still holds these examples
 
     def split(self, name: str) -> list[tuple[str, str]]:
         if name not in SPLITS:
@@ -77,7 +93,7 @@ class LabelledData:
 
 
 @dataclass(frozen=True)
-class PairData:
+class PairData(_Provenance):
     """Sentence pairs `(source, target)` per split; `attribution` keeps each pair's credit line.
 
     Example:
@@ -97,6 +113,8 @@ class PairData:
     source: str = ""
     attribution: dict[str, list[str]] = field(default_factory=dict)
     kind: str = PAIRS
+    path: str = ""  # as in LabelledData
+    sha256: str = ""
 
     def split(self, name: str) -> list[tuple[str, str]]:
         if name not in SPLITS:
@@ -107,7 +125,8 @@ class PairData:
         """The same pairs the other way round (Chinese→English from English→Chinese)."""
         flip = {s: [(t, src) for src, t in self.split(s)] for s in SPLITS}
         return PairData(f"{self.name}-reversed", **flip, source_language=self.target_language,
-                        target_language=self.source_language, source=self.source, attribution=self.attribution)
+                        target_language=self.source_language, source=self.source, attribution=self.attribution,
+                        path=self.path, sha256=self.sha256)
 
 
 TaskData = LabelledData | PairData
@@ -396,6 +415,7 @@ def load_task_data(name_or_path: str | os.PathLike, data_dir_override: str | os.
     if not path.exists():
         raise LmzooError(f"'{path}' does not exist", "give a catalog name (`lmzoo corpora`) or a TSV file")
     lines = read_lines(path)
+    origin = {"path": str(path.resolve()), "sha256": sha256_of(path)}
     if len(lines) < 3:
         raise LmzooError(f"'{path}' has {len(lines)} lines; a task needs at least 3", "give more examples")
     if kind is None:
@@ -405,14 +425,34 @@ def load_task_data(name_or_path: str | os.PathLike, data_dir_override: str | os.
         examples = parse_labelled(lines, path)
         parts = {s: _take(examples, idx) for s, idx in _split_examples(examples, test, valid).items()}
         labels = tuple(sorted({label for _, label in examples}))
-        return LabelledData(path.stem, **parts, labels=labels, source=f"{path} (seeded split, seed {SPLIT_SEED})")
+        return LabelledData(path.stem, **parts, labels=labels, source=f"{path} (seeded split, seed {SPLIT_SEED})",
+                            **origin)
     pairs, credits = parse_pairs(lines, path)
     cut = disjoint_split(pairs, test, valid)
     return PairData(path.stem, **{s: _take(pairs, idx) for s, idx in cut.items()},
                     source_language="zh" if _han_share([s for s, _ in pairs]) > 0.3 else "en",
                     target_language="zh" if _han_share([t for _, t in pairs]) > 0.3 else "en",
                     source=f"{path} (seeded split, seed {SPLIT_SEED})",
-                    attribution={s: _take(credits, idx) for s, idx in cut.items()})
+                    attribution={s: _take(credits, idx) for s, idx in cut.items()}, **origin)
+
+
+def reload_task_data(recorded: dict, data_dir_override: str | os.PathLike | None = None) -> TaskData:
+    """The task data a fine-tuned run was trained on, from the `provenance` in its config.json.
+
+    A user's file is reloaded from its recorded resolved path, read as the recorded kind, and must
+    still have the recorded sha256; a catalog corpus is reloaded by name.
+    """
+    name, path, sha256 = recorded.get("corpus"), recorded.get("corpus_path"), recorded.get("corpus_sha256")
+    if not path:
+        if name not in CATALOG:
+            raise LmzooError(f"the run does not record where its task data '{name}' came from",
+                             "pass the examples to score with --corpus")
+        return load_task_data(name, data_dir_override)
+    data = load_task_data(path, data_dir_override, kind=recorded.get("corpus_kind"))
+    if sha256 and data.sha256 != sha256:
+        raise LmzooError(f"'{path}' changed since the run was trained on it (sha256 {data.sha256[:16]}..., "
+                         f"recorded {sha256[:16]}...)", "pass the examples to score with --corpus")
+    return data
 
 
 def as_text_corpus(data: TaskData, sides: Sequence[str] = ("source", "target")) -> Corpus:

@@ -141,7 +141,7 @@ class CharTokenizer(VocabularyTokenizer):
 
     def unknown_pieces(self, text: str) -> list[str]:
         """The text each `<unk>` of `encode(text)` stands for, in order (open-vocabulary scoring)."""
-        return [ch for ch in text if ch not in self.index]
+        return [ch for ch in nfc(text) if ch not in self.index]
 
 
 class WordTokenizer(VocabularyTokenizer):
@@ -207,14 +207,13 @@ class WordTokenizer(VocabularyTokenizer):
         return words
 
     def encode(self, text: str) -> list[int]:
-        index, eos = self.index, self.options.get("eos_per_line", True)
+        eos = self.options.get("eos_per_line", True)
         ids: list[int] = []
         for line in text.splitlines():
             words = self.words(line)
             if not words:
                 continue
-            # A literal <s>, </s> or <pad> in the text is an unknown word, never the special id; only <unk> is.
-            ids.extend(UNK if w in _NOT_FROM_TEXT else index.get(w, UNK) for w in words)
+            ids.extend(self._word_id(w) for w in words)
             if eos:
                 ids.append(EOS)
         return ids
@@ -236,7 +235,12 @@ class WordTokenizer(VocabularyTokenizer):
 
     def unknown_pieces(self, text: str) -> list[str]:
         """The word each `<unk>` of `encode(text)` stands for, in order (open-vocabulary scoring)."""
-        return [w for line in text.splitlines() for w in self.words(line) if self.token_to_id(w) == UNK]
+        return [w for line in text.splitlines() for w in self.words(line) if self._word_id(w) == UNK]
+
+    def _word_id(self, word: str) -> int:
+        """A word's id as `encode` gives it: a literal <s>, </s> or <pad> is an unknown word, never the
+        special id (only <unk> is)."""
+        return UNK if word in _NOT_FROM_TEXT else self.index.get(word, UNK)
 
 
 class SubwordTokenizer(VocabularyTokenizer):

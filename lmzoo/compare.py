@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -42,11 +43,11 @@ from lmzoo.config import to_dict
 from lmzoo.console import Progress
 from lmzoo.datasets.corpus import Corpus, load_corpus
 from lmzoo.errors import LmzooError
-from lmzoo.families import fingerprint, get_family, make_config
+from lmzoo.families import get_family, make_config
 from lmzoo.harness import evaluate
 from lmzoo.model_card import write_model_card
 from lmzoo.protocols import LanguageModel
-from lmzoo.runs import RunDir, library_versions
+from lmzoo.runs import RunDir, check_interrupted, fingerprint, library_versions
 from lmzoo.surprisal import paragraph_surprisal
 
 
@@ -88,6 +89,7 @@ COLUMNS = (
     ("reconstruction_token_accuracy", "recon. acc"),
     ("wordsim353_spearman", "WS353 ρ"), ("simlex999_spearman", "SimLex ρ"), ("analogy_accuracy", "analogy"),
     ("train_seconds", "train s"), ("tokens_per_second", "train tok/s"), ("training_length", "trained"),
+    ("jit_compile", "XLA"),
     ("status", "status"),
 )
 # Fields that measure time, not quality: left out when checking that a seed reproduces a table.
@@ -124,10 +126,14 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     random.seed(seed)
     np.random.seed(seed)
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     if deterministic:
+        if keras.config.backend() != "tensorflow":
+            raise LmzooError(f"--deterministic switches on TensorFlow's op determinism; the backend is "
+                             f"{keras.config.backend()}", "drop --deterministic, or set KERAS_BACKEND=tensorflow")
+        import tensorflow as tf  # only here: a JAX-only install has no TensorFlow
+
         tf.config.experimental.enable_op_determinism()
 
 
@@ -151,14 +157,33 @@ def _select(names: list[str] | None) -> list[Entry]:
     return chosen
 
 
-def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: float, seed: int,
-               deterministic: bool = False, resume: bool = False) -> dict:
+def entry_config(entry: Entry, preset: str, budget: float, seed: int, deterministic: bool = False) -> Any:
+    """The config an entry trains with: its preset and overrides, the seed, scaled by `budget`."""
     family = get_family(entry.family)
     overrides = {**entry.overrides, **(entry.default_overrides if preset == "default" else {}), "seed": seed}
     config = scale_config(make_config(family, preset, overrides), budget)
     if deterministic and "jit_compile" in {f.name for f in dataclasses.fields(config)}:
         config = dataclasses.replace(config, jit_compile=False)  # op determinism and XLA exclude each other
-    run = RunDir(out / "runs" / entry.name)
+    return config
+
+
+def config_fingerprint(entry: Entry, config: Any, corpus: Corpus) -> str:
+    """A short hash of what an entry's row depends on (family, config, corpus): `--resume` reuses a
+    row only while it matches, so a changed preset or ENTRIES line retrains that entry."""
+    settings = fingerprint(get_family(entry.family).name, to_dict(config), corpus)
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: float, seed: int,
+               deterministic: bool = False, resume: bool = False) -> dict:
+    family = get_family(entry.family)
+    config = entry_config(entry, preset, budget, seed, deterministic)
+    with RunDir(out / "runs" / entry.name).locked() as run:
+        return _train_entry(entry, family, config, corpus, run, preset, seed, deterministic, resume)
+
+
+def _train_entry(entry: Entry, family: Any, config: Any, corpus: Corpus, run: RunDir, preset: str, seed: int,
+                 deterministic: bool, resume: bool) -> dict:
     settings = to_dict(config)
     claim = {"family": family.name, "config": settings, "fingerprint": fingerprint(family.name, settings, corpus),
              **corpus.provenance(), "preset": preset, "compare_entry": entry.name}
@@ -184,6 +209,7 @@ def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: flo
             run.write_json(SURPRISAL_FILE, paragraph_surprisal(model, corpus, seed=seed))
         except LmzooError as err:
             row["surprisal_error"] = str(err)
+    row["config_fingerprint"] = config_fingerprint(entry, config, corpus)
     run.write_json("results.json", row)
     write_model_card(run, corpus)
     return row
@@ -191,6 +217,8 @@ def _run_entry(entry: Entry, corpus: Corpus, out: Path, preset: str, budget: flo
 
 def format_value(value: Any) -> str:
     """A cell of the results table, as results.md and the page show it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, float):
         return "–" if not math.isfinite(value) else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
@@ -292,7 +320,13 @@ def compare(
     if budget <= 0:
         raise LmzooError(f"--budget {budget} must be > 0", "1 is the default; 4 trains four times longer")
     out = Path(out)
-    RunDir(out)  # fails early, with one line, if `out` is not writable
+    with RunDir(out).locked():  # fails early if `out` is not writable; a second compare into it is refused
+        return _compare(corpus_name, out, quick=quick, budget=budget, seed=seed, entries=entries, resume=resume,
+                        data_dir=data_dir, deterministic=deterministic)
+
+
+def _compare(corpus_name: str, out: Path, *, quick: bool, budget: float, seed: int, entries: list[str] | None,
+             resume: bool, data_dir: str | None, deterministic: bool) -> list[dict]:
     corpus = load_corpus(corpus_name, data_dir)
     selected = _select(entries)
     preset = "quick" if quick else "default"
@@ -318,10 +352,14 @@ def compare(
     rows: list[dict] = []
     started = time.perf_counter()
     for entry in selected:
+        check_interrupted()  # a signal recorded while the last entry was scored stops here
         if entry.name in previous:
-            rows.append(previous[entry.name])
-            progress.skip(entry.name, "already done (--resume)")
-            continue
+            now = config_fingerprint(entry, entry_config(entry, preset, budget, seed, deterministic), corpus)
+            if previous[entry.name].get("config_fingerprint") == now:
+                rows.append(previous[entry.name])
+                progress.skip(entry.name, "already done (--resume)")
+                continue
+            progress.say(entry.name, "its family, config or corpus changed since the saved row (--resume): retraining")
         progress.say(entry.name, f"training ({entry.family}, {preset})...")
         start = time.perf_counter()
         try:
@@ -342,7 +380,7 @@ def compare(
     compressors = compressor_rows(corpus)
     _write_results(results_path, {**meta, "rows": rows, "compressors": compressors})
     header = (f"# lmzoo compare ({preset}, budget {budget:g}, seed {seed}"
-              + (", deterministic ops: XLA off" if deterministic else ", XLA on") + ")\n\n"
+              + (", deterministic ops: XLA off" if deterministic else "") + ")\n\n"
               f"{meta['date']}, {os.cpu_count()} CPUs ({platform.machine()}), wall time {meta['wall_seconds']:.0f} s "
               "for the entries trained in this run.\n")
     (out / "results.md").write_text(results_markdown(rows, corpus, header, compressors))

@@ -16,7 +16,7 @@ from lmzoo.config import replace, to_dict
 from lmzoo.errors import LmzooError, did_you_mean
 from lmzoo.model_card import write_model_card
 from lmzoo.protocols import Family, ZooModel
-from lmzoo.runs import RunDir, plain_json
+from lmzoo.runs import RunDir, fingerprint
 
 # What a damaged or missing weight file raises inside a family's `load` (numpy, h5py, zip, Keras).
 _LOAD_ERRORS = (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile)
@@ -82,17 +82,12 @@ def train(
                              "drop --set segmenter, or use --set tokenizer=word")
         corpus, extra = corpus.segmented(segmenter), {"segmenter": segmenter}
     config_dict = to_dict(config)
-    run = RunDir(out)
-    run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
-              **corpus.provenance(), preset=preset, **extra)
-    model = family.train(config, corpus, run)
-    write_model_card(run, corpus)
-    return model
-
-
-def fingerprint(family_name: str, config: dict, corpus) -> dict:
-    """What a resumed run must share with the run that wrote its checkpoint: family, config, corpus."""
-    return plain_json({"family": family_name, "config": config, "corpus": corpus.fingerprint()})
+    with RunDir(out).locked() as run:  # released when training ends, also when it fails
+        run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
+                  **corpus.provenance(), preset=preset, **extra)
+        model = family.train(config, corpus, run)
+        write_model_card(run, corpus)
+        return model
 
 
 def load(run_dir: str | os.PathLike) -> ZooModel:

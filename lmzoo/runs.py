@@ -8,15 +8,19 @@
       timing.json       train_seconds, tokens_seen, tokens_per_second
       checkpoints/      the latest resumable state (family-specific files)
       results.json      the last evaluation
+      .lock             held (flock) by the process training into the directory; holds its pid
       ...               the weights, in the family's own format (.keras, .npz, ARPA)
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import shutil
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -60,6 +64,76 @@ def plain_json(data: Any) -> Any:
     return json.loads(json.dumps(data, default=str))
 
 
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT (Ctrl-C) or SIGTERM; the run keeps its last checkpoint and resumes.
+
+    A KeyboardInterrupt, so that no `except Exception` (compare's per-entry guard) swallows it.
+    `exit_code` is the shell's: 128 + the signal number (130, 143).
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class _Signals:
+    """What `stop_on_signals` shares with the training loops that poll it (`check_interrupted`)."""
+
+    pending: list[int] = []  # signals received and not yet acted on
+    polling = False  # True while a Keras `fit` polls after every compiled call (`StopOnSignal`)
+
+
+def set_polling(on: bool) -> None:
+    """Say whether a training loop polls `check_interrupted` often (the signal handler then only records)."""
+    _Signals.polling = on
+
+
+def check_interrupted() -> None:
+    """Raise `Interrupted` if SIGINT or SIGTERM arrived since `stop_on_signals` began."""
+    if _Signals.pending:
+        _Signals.polling = False
+        raise Interrupted(_Signals.pending[0])
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM stop training at the next safe point.
+
+    Why not Python's KeyboardInterrupt: TensorFlow's C++ op execution checks for signals itself
+    (`PyErr_CheckSignals` inside `TFE_Py_Execute`) and drops the exception the handler raises there,
+    so a Ctrl-C that lands inside a compiled training step is lost and training goes on. Here
+    the handler records the signal; inside `fit` a callback polls the record after every compiled
+    call and raises `Interrupted` (the last checkpoint stays), and anywhere else, or at a second
+    signal, the handler raises `Interrupted` itself. Main thread only (Python's rule for handlers).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        _Signals.pending.append(signum)
+        if not _Signals.polling or len(_Signals.pending) > 1:
+            check_interrupted()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        _Signals.pending.clear()
+        _Signals.polling = False
+
+
+def fingerprint(family_name: str, config: dict, data: Any, **more: Any) -> dict:
+    """What a resumed run must share with the run that wrote its checkpoint: family, config, data (and `more`).
+
+    `data` is a text corpus or task data (anything with a `fingerprint()` of its provenance and content).
+    """
+    return plain_json({"family": family_name, "config": config, "corpus": data.fingerprint(), **more})
+
+
 # What a training run leaves that describes *that* run; `begin(overwrite=True)` removes it.
 _RUN_STATE = ("COMPLETE", "config.json", "fingerprint.json", "metrics.jsonl", "timing.json", "results.json",
               "best.json", "best.weights.h5", "valid_curve.jsonl")
@@ -78,9 +152,10 @@ class RunDir:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._lock: Any = None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-test"
+            probe = self.path / f".write-test.{os.getpid()}"  # per process: two may probe at once
             probe.write_text("")
             probe.unlink()
         except OSError as err:
@@ -111,11 +186,59 @@ class RunDir:
         return path.is_dir() and any(p.is_file() for p in path.rglob("*"))
 
     # Claiming the directory for a training run
+    def lock(self) -> None:
+        """Hold this directory for as long as this RunDir lives: another run into it is refused at once.
+
+        An exclusive `flock` on `.lock` (released by the OS when the process ends, however it ends);
+        the file names the holder's pid for the refusal. Taking it again on the same RunDir is a no-op.
+        """
+        if self._lock is not None:
+            return
+        handle = open(self.path / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 (held past this call)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise LmzooError(f"'{self.path}' is in use by another lmzoo run (pid {holder})",
+                             "wait for it to finish, or choose another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Release the lock taken by `lock` (or `begin`), if this RunDir holds it."""
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
+
+    @contextmanager
+    def locked(self) -> Iterator[RunDir]:
+        """Hold the lock for the block and release it after, also when the block fails.
+
+        Example:
+            >>> import tempfile
+            >>> with RunDir(tempfile.mkdtemp()).locked() as run:
+            ...     RunDir(run.path).lock()
+            Traceback (most recent call last):
+            ...
+            lmzoo.errors.LmzooError: '...' is in use by another lmzoo run (pid ...); wait for it to finish, ...
+        """
+        self.lock()
+        try:
+            yield self
+        finally:
+            self.unlock()
+
     def begin(self, family: str, config: dict, fingerprint: dict, *, overwrite: bool = False, **extra: Any) -> bool:
         """Check, then claim this directory for training; True when it resumes an unfinished run.
 
-        Nothing is written until the checks pass. Without `overwrite` it refuses, with one line,
-        a finished run (of any family), and a checkpoint left by another family or by a run whose
+        First it takes the directory's lock (`lock`) for the whole run: a second process training
+        into it is refused at once. Nothing is written until the checks pass. Without `overwrite`
+        it refuses, with one line, a finished run (of any family), and a checkpoint left by another family or by a run whose
         fingerprint (family + config + corpus, in `fingerprint.json`) differs from this one:
         resuming it would restore weights trained on other settings. An unfinished run with no
         checkpoint has nothing to resume and starts over. With `overwrite` the previous run's
@@ -132,6 +255,7 @@ class RunDir:
             ...
             lmzoo.errors.LmzooError: '...' already holds a finished unigram run; ...
         """
+        self.lock()
         if overwrite or not (self.is_complete() or self.has_checkpoint()):
             self.reset()
         else:

@@ -12,7 +12,7 @@ import keras
 
 from lmzoo.errors import LmzooError
 from lmzoo.models.distribute import ClipAfterAllReduce
-from lmzoo.runs import RunDir
+from lmzoo.runs import RunDir, check_interrupted, set_polling
 
 
 def _step(model: keras.Model) -> int:
@@ -88,6 +88,28 @@ class StopOnDivergence(keras.callbacks.Callback):
             raise TrainingDiverged(
                 f"training diverged: the loss became {float(loss)} at step {_step(self.model)}; {kept}",
                 "lower learning_rate (or check the data) and train again with --overwrite")
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Raise `lmzoo.runs.Interrupted` at the first batch end after SIGINT or SIGTERM (`stop_on_signals`).
+
+    Raising (not `stop_training`) ends `fit` before `BackupAndRestore` could save a partial chunk as a
+    whole epoch or delete its backup at the end of training: the last checkpoint stays and the same
+    `--out` resumes from it. With `steps_per_execution` a batch end comes after each compiled call.
+    """
+
+    def on_train_begin(self, logs=None):
+        set_polling(True)
+        check_interrupted()
+
+    def on_train_batch_end(self, batch, logs=None):
+        check_interrupted()
+
+    def on_test_batch_end(self, batch, logs=None):
+        check_interrupted()
+
+    def on_train_end(self, logs=None):
+        set_polling(False)
 
 
 class StopAtStep(keras.callbacks.Callback):
@@ -199,8 +221,8 @@ def training_callbacks(
     run: RunDir, *, checkpoint_every_n_steps: int | str = "epoch", log_every_n_steps: int | None = None,
     tokens_per_step: int = 0, total_steps: int | None = None,
 ) -> list[keras.callbacks.Callback]:
-    """The standard set: a resumable backup, divergence guard, metrics.jsonl, progress, step budget,
-    and gradient clipping after the cross-replica sum when training is distributed.
+    """The standard set: a stop on SIGINT/SIGTERM, a resumable backup, divergence guard, metrics.jsonl,
+    progress, step budget, and gradient clipping after the cross-replica sum when training is distributed.
 
     `ResumableBackup` (`keras.callbacks.BackupAndRestore`) restores the weights, the optimizer
     state and the epoch/step counters when `fit` starts again after an interruption, and deletes
@@ -208,6 +230,7 @@ def training_callbacks(
     `total_steps` stops training after that many steps (`StopAtStep`).
     """
     callbacks = [
+        StopOnSignal(),
         ResumableBackup(str(run.checkpoint_dir / "backup"), save_freq=checkpoint_every_n_steps),
         StopOnDivergence(run),
         MetricsLog(run, every_n_steps=log_every_n_steps, tokens_per_step=tokens_per_step),

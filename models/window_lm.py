@@ -276,21 +276,6 @@ def restore_checkpoint(run: RunDir, network: keras.Model) -> int:
     return int(ops.convert_to_numpy(network.optimizer.iterations))
 
 
-class StopAtStep(keras.callbacks.Callback):
-    """Stop `fit` after exactly `steps` optimizer steps (the last "epoch" is then shorter).
-
-    Keras still ends that epoch normally: validation, metrics record and checkpoint.
-    """
-
-    def __init__(self, steps: int):
-        super().__init__()
-        self.steps = steps
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(ops.convert_to_numpy(self.model.optimizer.iterations)) >= self.steps:
-            self.model.stop_training = True
-
-
 def _log_every(steps_per_epoch: int) -> int:
     return max(1, steps_per_epoch // 5)  # a few metrics records per period
 
@@ -323,14 +308,14 @@ def fit_windows(
     steps_per_epoch = min(eval_every, steps) or 1
     epochs = math.ceil(steps / steps_per_epoch) if steps else 0
     standard = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
-                                  log_every_n_steps=_log_every(steps_per_epoch))
+                                  log_every_n_steps=_log_every(steps_per_epoch), total_steps=steps)
     extra = [keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch)] if tensorboard else []
     with run.timed() as timing:
         if epochs:
             network.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid_data,
                         # numpy windows (not tf.data): equal-length windows, so any batch gives the same mean
                         validation_batch_size=64 if isinstance(valid_data, tuple) else None,
-                        callbacks=[StopAtStep(steps), *standard, *extra, *callbacks], verbose=0)
+                        callbacks=[*standard, *extra, *callbacks], verbose=0)
         timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
 
 

@@ -178,3 +178,25 @@ def test_export_of_an_unsupported_format(tmp_path, capsys):
     main(["train", "unigram", "--out", str(tmp_path / "run")])
     assert main(["export", str(tmp_path / "run"), "--format", "arpa", "--out", str(tmp_path / "x")]) == 2
     assert "cannot export format 'arpa'" in capsys.readouterr().err
+
+
+def test_generate_joins_prompt_and_continuation_as_the_tokenizer_does(tmp_path, capsys):
+    """Issue 22 defect 8: a space was printed between the prompt and its continuation, which changes the
+    text for characters (國破山河在 ，春。). Characters touch; words keep their space."""
+    poem = "國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。\n烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。\n"
+    corpus = tmp_path / "poem.txt"
+    corpus.write_text(poem * 20, encoding="utf-8")
+    for tokenizer, prompt in (("char", "國破山河在"), ("word", "the fire")):
+        run = tmp_path / tokenizer
+        source = corpus if tokenizer == "char" else "lee"
+        assert main(["train", "ngram", "--corpus", str(source), "--out", str(run), "--set", f"tokenizer='{tokenizer}'",
+                     "--set", "order=4"]) == 0
+        capsys.readouterr()
+        assert main(["generate", str(run), "--prompt", prompt, "--max-length", "6"]) == 0
+        line = capsys.readouterr().out.strip()
+        from lmzoo import load
+
+        continuation = load(run).generate(prompt, max_length=6, num_return_sequences=1, sampler="greedy", seed=0)[0]
+        joined = prompt + continuation if tokenizer == "char" else f"{prompt} {continuation.lstrip(' ')}"
+        assert line == f"[0] {joined}"
+    assert line.startswith("[0] the fire ")

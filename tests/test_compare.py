@@ -152,10 +152,56 @@ def test_resume_reuses_rows_only_with_the_same_settings(tmp_path, capsys):
     first = compare("lee", tmp_path, quick=True, entries=["unigram"], seed=0)
     again = compare("lee", tmp_path, quick=True, entries=["unigram"], seed=0, resume=True)
     assert again == first and "already done" in capsys.readouterr().out
-    other_seed = compare("lee", tmp_path, quick=True, entries=["unigram"], seed=1, resume=True)
-    assert "retraining every entry" in capsys.readouterr().out
-    assert other_seed[0]["wall_seconds"] != first[0]["wall_seconds"]
+    compare("lee", tmp_path, quick=True, entries=["unigram"], seed=1, resume=True)
+    out = capsys.readouterr().out
+    assert "retraining every entry" in out and "unigram          training (unigram" in out
     assert json.loads((tmp_path / "results.json").read_text())["seed"] == 1
+    assert json.loads((tmp_path / "runs" / "unigram" / "config.json").read_text())["config"]["seed"] == 1
+
+
+def test_resume_retrains_a_row_whose_entry_changed(tmp_path, capsys, monkeypatch):
+    """Issue 22 defect 8: --resume reused a row after its ENTRIES line (or preset) changed."""
+    first = compare("lee", tmp_path, quick=True, entries=["ngram-2"])
+    changed = tuple(compare_module.Entry("ngram-2", "ngram", {"order": 3}) if e.name == "ngram-2" else e
+                    for e in ENTRIES)
+    monkeypatch.setattr(compare_module, "ENTRIES", changed)
+    capsys.readouterr()
+    again = compare("lee", tmp_path, quick=True, entries=["ngram-2"], resume=True)
+    assert "already done" not in capsys.readouterr().out
+    assert again[0]["config_fingerprint"] != first[0]["config_fingerprint"]
+    assert again[0]["bits_per_char"] != first[0]["bits_per_char"]
+    assert compare("lee", tmp_path, quick=True, entries=["ngram-2"], resume=True) == again  # unchanged: reused
+
+
+def test_the_table_says_which_entries_train_with_xla(quick_run):
+    """Issue 22 defect 8: the header said "XLA on" for every entry; now each row says it."""
+    from lmzoo.datasets import load_corpus
+
+    out, rows = quick_run
+    assert "XLA on" not in (out / "results.md").read_text().splitlines()[0]
+    table = compare_module.results_markdown(rows, load_corpus("lee"))  # results.md: another test rewrites it
+    header = next(line for line in table.splitlines() if line.startswith("| model"))
+    column = header.split(" | ").index("XLA")
+    cells = {line.split(" | ")[0].strip("| "): line.split(" | ")[column] for line in table.splitlines()
+             if line.startswith("| ") and not line.startswith("| model")}
+    for row in rows:
+        assert cells[row["name"]] == {True: "on", False: "off", None: "–"}[row.get("jit_compile")]
+    assert {cells["transformer"], cells["word2vec"]} == {"off", "on"}  # the quick presets differ
+
+
+def test_seeding_needs_no_tensorflow_on_another_backend(monkeypatch):
+    """Issue 22 defect 8: compare imported TensorFlow to seed, which a JAX-only install lacks."""
+    import sys
+
+    import keras
+
+    from lmzoo.errors import LmzooError
+
+    monkeypatch.setattr(keras.config, "backend", lambda: "jax")
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` now fails, as without it
+    compare_module.seed_everything(0)
+    with pytest.raises(LmzooError, match="--deterministic"):
+        compare_module.seed_everything(0, deterministic=True)
 
 
 def test_language_model_rows_have_open_and_closed_figures(quick_run):

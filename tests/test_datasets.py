@@ -253,3 +253,27 @@ def test_a_failed_move_leaves_no_part_file(http_server, tmp_path, monkeypatch):
     with pytest.raises(LmzooError, match="No space left on device"):
         download(file, tmp_path / "data" / "c.txt")
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_windows_text_files_train_as_their_unix_twin(tmp_path):
+    """Issue 22 defect 8: a UTF-8 BOM and CRLF line ends read exactly as `\\n` text; UTF-16 is decoded by
+    its BOM; a Windows-1252 file is refused in one line that names the likely encoding."""
+    from lmzoo.datasets import load_corpus
+    from lmzoo.errors import LmzooError
+
+    text = "".join(f"Line {i}: “quoted” café – naïve words here.\n" for i in range(40))
+    unix = tmp_path / "unix.txt"
+    unix.write_bytes(text.encode("utf-8"))
+    variants = {"bom-crlf.txt": b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"),
+                "utf16.txt": text.replace("\n", "\r\n").encode("utf-16"),
+                "utf16be.txt": b"\xfe\xff" + text.encode("utf-16-be")}
+    expected = load_corpus(unix)
+    for name, data in variants.items():
+        (tmp_path / name).write_bytes(data)
+        corpus = load_corpus(tmp_path / name)
+        assert (corpus.train, corpus.valid, corpus.test, corpus.sha256) == (
+            expected.train, expected.valid, expected.test, expected.sha256), name
+    (tmp_path / "cp1252.txt").write_bytes(text.encode("cp1252"))
+    with pytest.raises(LmzooError) as err:
+        load_corpus(tmp_path / "cp1252.txt")
+    assert "Windows-1252" in str(err.value) and "\n" not in str(err.value)

@@ -191,8 +191,8 @@ def test_two_workers_on_localhost_equal_one_device(tmp_path, mirrored_runs):
     single = mirrored_runs[0] / "single-transformer"
     assert_same_training(tmp_path / "worker0", single)
     # Only the chief writes its run directory; worker 1's --out holds what `train` claims it with before
-    # training (RunDir.begin: the config and the fingerprint a resume is checked against).
-    assert sorted(p.name for p in (tmp_path / "worker1").iterdir()) == ["config.json", "fingerprint.json"]
+    # training (RunDir.begin: the lock, the config and the fingerprint a resume is checked against).
+    assert sorted(p.name for p in (tmp_path / "worker1").iterdir()) == [".lock", "config.json", "fingerprint.json"]
     chief, reference = lmzoo.load(tmp_path / "worker0"), lmzoo.load(single)  # single-device reload
     ids = chief.tokenizer.encode(TEXT)
     np.testing.assert_allclose(chief.token_log_probs(ids), reference.token_log_probs(ids), rtol=1e-3, atol=1e-4)

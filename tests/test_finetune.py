@@ -183,11 +183,92 @@ def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
     code, stdout, _ = run_cli(capsys, "evaluate", out, "--json")
     row = json.loads(stdout)
     test = load_task_data("rt-polarity-sample").test
-    predicted = load(out).classify([t for t, _ in test])
     assert code == 0 and row["examples"] == 20 and "train_seconds" in row
-    assert row["accuracy"] == np.mean([p == g for p, (_, g) in zip(predicted, test, strict=True)])
-    before = (out / "task.keras").stat().st_mtime
-    assert run_cli(capsys, *argv)[0] == 0 and (out / "task.keras").stat().st_mtime == before  # finished: loaded
+    # Recomputed from the reloaded network's outputs (not through classify(), which the harness calls).
+    from lmzoo.models.tasks.encoding import encode, pad
+
+    model = load(out)
+    logits = np.asarray(model.network(pad([encode(model.tokenizer, t) for t, _ in test], model.sequence_length)))
+    gold = [model.labels.index(label) for _, label in test]
+    assert row["accuracy"] == pytest.approx(np.mean(np.argmax(logits, axis=-1) == gold))
+
+
+def test_finetune_guards_its_run_directory_as_train_does(word2vec_run, tmp_path, capsys):
+    """Issue 22 defect 2: a finished --out was silently reused whatever the settings, and a restart with
+    other settings restored the old checkpoint. Now: the fingerprint check and --overwrite of `train`."""
+    out = tmp_path / "cls"
+    argv = ["finetune", word2vec_run, "--task", "classify", "--corpus", "rt-polarity-sample", "--out", out,
+            "--preset", "quick", "--set", "epochs=1.0"]
+    assert run_cli(capsys, *argv)[0] == 0
+    code, stdout, err = run_cli(capsys, *argv, "--set", "learning_rate=0.01")
+    assert code == 2 and not stdout and "already holds a finished finetuned run" in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    steps = len([r for r in RunDir(out).read_metrics() if "epoch" in r])
+    code, stdout, err = run_cli(capsys, *argv, "--set", "epochs=2.0", "--overwrite")
+    assert code == 0 and json.loads((out / "config.json").read_text())["config"]["epochs"] == 2.0
+    assert len([r for r in RunDir(out).read_metrics() if "epoch" in r]) > steps  # trained again, metrics afresh
+    (out / "COMPLETE").unlink()  # an interrupted run: a checkpoint and no COMPLETE
+    (out / "checkpoints" / "backup").mkdir(parents=True, exist_ok=True)
+    (out / "checkpoints" / "backup" / "latest.weights.h5").write_bytes(b"old weights")
+    code, _, err = run_cli(capsys, *argv, "--set", "epochs=2.0", "--set", "learning_rate=0.01")
+    assert code == 2 and "trained with other settings (differs in: config.learning_rate)" in err
+    code, _, err = run_cli(capsys, *argv, "--set", "epochs=2.0", "--set", "max_examples=50")
+    assert code == 2 and "config.max_examples" in err
+
+
+def write_signal_tsv(path, n=200, seed=0):
+    """`label<TAB>text` lines whose label a word decides (a learnable signal), 60% `neg`."""
+    rng = np.random.default_rng(seed)
+    good, bad = ["fine", "warm", "moving", "lovely"], ["dull", "tedious", "flat", "messy"]
+    filler = ["a", "film", "the", "story", "and", "of", "it", "is", "with", "plot", "cast", "ending"]
+    lines = []
+    for i in range(n):
+        label = "neg" if i % 5 < 3 else "pos"
+        words = list(rng.choice(filler, 6)) + list(rng.choice(bad if label == "neg" else good, 2))
+        rng.shuffle(words)
+        lines.append(f"{label}\t{' '.join(words)}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def test_user_tsv_classifier_evaluates_above_the_majority_rate(tmp_path, monkeypatch, capsys):
+    """Issue 22 defect 1: `evaluate` reloaded a `label<TAB>text` file as pairs (accuracy 0) from the raw
+    relative --corpus path, unchecked. A neural classifier on a word signal must beat the majority rate,
+    from another directory, and a changed file is refused."""
+    from lmzoo import train
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_signal_tsv(data_dir / "signal.tsv")
+    monkeypatch.chdir(data_dir)
+    lm = tmp_path / "w2v"
+    train("word2vec", as_text_corpus(load_task_data("signal.tsv", kind="labelled")), lm, preset="quick", min_count=1)
+    code, _, err = run_cli(capsys, "finetune", lm, "--task", "classify", "--corpus", "signal.tsv", "--out",
+                           tmp_path / "cls", "--preset", "quick", "--set", "epochs=8.0", "--set", "learning_rate=3e-3")
+    assert code == 0, err
+    monkeypatch.chdir(tmp_path)  # the recorded corpus is the resolved path, not "signal.tsv"
+    code, stdout, err = run_cli(capsys, "evaluate", tmp_path / "cls", "--json")
+    assert code == 0, err
+    test = load_task_data(data_dir / "signal.tsv", kind="labelled").test
+    majority = max(np.mean([g == label for _, g in test]) for label in ("neg", "pos"))
+    assert json.loads(stdout)["accuracy"] > majority + 0.1
+    recorded = json.loads((tmp_path / "cls" / "config.json").read_text())
+    assert recorded["corpus_kind"] == "labelled" and recorded["corpus_path"] == str(data_dir / "signal.tsv")
+    write_signal_tsv(data_dir / "signal.tsv", seed=1)
+    code, _, err = run_cli(capsys, "evaluate", tmp_path / "cls")
+    assert code == 2 and "changed since" in err and len(err.strip().splitlines()) == 1
+
+
+def test_finetune_trains_exactly_its_step_count(word2vec_run, tmp_path):
+    """Issue 22 defect 8: 7 steps in chunks of 3 trained 9 (whole chunks); StopAtStep cuts the last."""
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.models import tasks
+
+    config = replace(tasks.PRESETS["quick"], {"steps": 7, "checkpoint_every_n_steps": 3})
+    model = tasks.finetune(load(word2vec_run), load_task_data("rt-polarity-sample"), tmp_path / "c", config)
+    assert int(model.network.optimizer.iterations) == 7
+    assert max(r["step"] for r in RunDir(tmp_path / "c").read_metrics()) == 7
 
 
 def test_freeze_scratch_and_two_learning_rates(word2vec_run, tmp_path):

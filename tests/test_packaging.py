@@ -51,4 +51,4 @@ def test_every_package_folder_is_listed_in_setup_cfg():
 
 def test_console_script():
     scripts = {e.name: e.value for e in metadata.entry_points(group="console_scripts")}
-    assert scripts.get("lmzoo") == "lmzoo.cli:main"
+    assert scripts.get("lmzoo") == "lmzoo.cli:run"

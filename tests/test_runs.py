@@ -244,3 +244,75 @@ def test_training_shows_progress_on_a_terminal_only(tty, tmp_path):
     else:
         assert lines == []
     assert any(isinstance(c, ProgressLine) for c in training_callbacks(RunDir(tmp_path)))
+
+
+# One run per directory (issue 22 defect 7) -----------------------------------------------------------
+
+
+def test_a_second_run_into_the_same_out_is_refused_at_once_and_the_first_finishes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "R"
+    env = {**os.environ, "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "lmzoo.cli", "train", "word2vec", "--corpus", "lee", "--out", str(out),
+               "--preset", "quick", "--set", "epochs=250"]
+    first = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.jsonl").exists():  # the first has claimed the directory and is training
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()[1][-2000:]
+        time.sleep(0.1)
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert first.poll() is None, "the first run ended before the second was refused: make it train longer"
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines()[-1] == (
+        f"lmzoo: error: '{out}' is in use by another lmzoo run (pid {first.pid}); wait for it to finish, "
+        "or choose another --out")
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-2000:]
+    assert lmzoo.load(out).family == "word2vec" and len(RunDir(out).read_metrics()) == 250
+
+
+def test_finetune_and_compare_refuse_a_directory_in_use(tmp_path, capsys):
+    import os
+
+    from lmzoo.cli import main
+
+    for out in (tmp_path / "cls", tmp_path / "cmp"):
+        holder = RunDir(out)
+        holder.lock()
+        argv = (["finetune", str(tmp_path), "--task", "classify", "--corpus", "rt-polarity-sample", "--out", str(out)]
+                if out.name == "cls" else ["compare", "--quick", "--families", "unigram", "--out", str(out)])
+        if out.name == "cls":
+            lmzoo.train("unigram", TOY, tmp_path / "lm")
+            argv[1] = str(tmp_path / "lm")
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"is in use by another lmzoo run (pid {os.getpid()})" in err and len(err.strip().splitlines()) == 1
+        assert not (out / "config.json").exists() and not (out / "results.json").exists()
+        del holder  # released with its RunDir
+        assert main(argv) == (2 if out.name == "cls" else 0)  # a unigram has no backbone: refused, but not locked
+        assert "in use" not in capsys.readouterr().err
+
+
+def test_a_signal_is_recorded_while_training_polls_and_raised_at_once_otherwise():
+    """The mechanism of issue 22 defect 6 (the subprocess tests are in test_interrupt.py)."""
+    import os
+    import signal
+
+    from lmzoo.runs import Interrupted, check_interrupted, set_polling, stop_on_signals
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with stop_on_signals():
+        set_polling(True)  # as inside Keras's fit (StopOnSignal)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # recorded, not raised: TensorFlow could drop an exception raised now
+        with pytest.raises(Interrupted) as err:
+            check_interrupted()
+        assert err.value.exit_code == 143
+    with stop_on_signals(), pytest.raises(Interrupted) as err:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(2)
+    assert err.value.exit_code == 130
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

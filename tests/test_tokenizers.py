@@ -150,3 +150,19 @@ def test_layout_gaps_and_words_rebuild_the_text(lee, kind):
     assert {context[0] for context, _ in gaps} == {"line", "word"}
     assert list(tokenizer.layout_gaps("")) == [(("line", "^", "$"), "")]
     assert not list(CharTokenizer.fit(text).layout_gaps(text))
+
+
+def test_unknown_pieces_follow_encode_for_literal_specials_and_decomposed_text():
+    """Issue 22 defect 8: a literal `<s>` was an `<unk>` in `encode` but no unknown piece (the harness
+    then raised), and `CharTokenizer.unknown_pieces` skipped the NFC that `encode` applies."""
+    import unicodedata
+
+    from lmzoo.datasets.tokenizers import UNK, CharTokenizer, WordTokenizer
+
+    words = WordTokenizer.fit("the cat\n", split="whitespace")
+    text = "the <s> cat </s> <pad> dog\n"
+    assert words.unknown_pieces(text) == ["<s>", "</s>", "<pad>", "dog"]
+    assert words.encode(text).count(UNK) == 4
+    chars = CharTokenizer.fit("café")
+    decomposed = unicodedata.normalize("NFD", "café ü")
+    assert chars.unknown_pieces(decomposed) == [" ", "ü"] and chars.encode(decomposed).count(UNK) == 2

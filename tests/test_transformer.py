@@ -287,8 +287,8 @@ def test_corrupt_or_mismatched_model_file_gives_a_clear_error(trained, tmp_path)
 
 def test_corrupt_or_mismatched_checkpoint_gives_a_clear_error(lee, tmp_path):
     from lmzoo.config import to_dict
-    from lmzoo.families import fingerprint, get_family, make_config
-    from lmzoo.runs import RunDir
+    from lmzoo.families import get_family, make_config
+    from lmzoo.runs import RunDir, fingerprint
 
     # An interrupted run of exactly these settings, so that `train` resumes it from its checkpoint.
     settings = to_dict(make_config(get_family("transformer"), "quick", {"steps": 2}))

@@ -27,7 +27,7 @@ from lmzoo.models.tasks.translate import (
     encoder_decoder_rows,
 )
 from lmzoo.protocols import Backbone, CausalNetwork, Family, OwnIdsBackbone, ZooModel
-from lmzoo.runs import RunDir
+from lmzoo.runs import RunDir, fingerprint
 
 
 def subsample(items: list, limit: int | None, seed: int) -> list:
@@ -111,18 +111,26 @@ def _pairs_dataset(x: Any, y: np.ndarray, weights: np.ndarray, batch_size: int, 
 
 
 def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: FinetuneConfig | None = None, *,
-             corpus_name: str | None = None, pretrained_run: str = "") -> FinetunedClassifier | FinetunedTranslator:
+             pretrained_run: str = "", overwrite: bool = False) -> FinetunedClassifier | FinetunedTranslator:
     """Fine-tune `pretrained` on `data` into run directory `out` (resuming from its checkpoint).
 
-    `config.task` says what to learn ("classify" labelled examples, "translate" pairs); a finished
-    run is loaded, not retrained. `corpus_name` is what `lmzoo evaluate` reloads (default `data.name`).
+    `config.task` says what to learn ("classify" labelled examples, "translate" pairs). `out` is
+    checked as `lmzoo.train` checks it (`RunDir.begin`): a finished run, or an unfinished one with
+    another config, data or pre-trained run, is refused unless `overwrite=True`. config.json
+    records the data's provenance (name, kind, resolved path, sha256), which `lmzoo evaluate`
+    reloads (`reload_task_data`).
     """
     config = config or PRESETS["default"]
     config.validate()
     run = out if isinstance(out, RunDir) else RunDir(out)
-    if run.is_complete():
-        return load(run)
+    with run.locked():  # before any work: a second run into `out` is refused at once (`begin` checks the rest)
+        return _finetune(pretrained, data, run, config, pretrained_run, overwrite)
+
+
+def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: FinetuneConfig, pretrained_run: str,
+              overwrite: bool) -> FinetunedClassifier | FinetunedTranslator:
     _check_task(config, pretrained, data)
+    provenance = data.provenance()  # of the data as given: `evaluate` reverses it again
     if isinstance(data, PairData) and config.direction == "reverse":
         data = data.reversed()
     tokenizer = pretrained.backbone_tokenizer() if isinstance(pretrained, OwnIdsBackbone) else pretrained.tokenizer
@@ -158,15 +166,18 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
 
         extra |= {"source_language": data.source_language, "target_language": data.target_language,
                   "network_start": start}
-    run.write_config(FAMILY_NAME, to_dict(config), corpus=corpus_name or data.name, pretrained_run=pretrained_run,
-                     pretrained_family=pretrained.family, backbone_module=type(pretrained).__module__,
-                     sequence_length=length, train_examples=len(train), unknown_rate=unknown, **extra)
+    settings = to_dict(config)
+    run.begin(FAMILY_NAME, settings, fingerprint(FAMILY_NAME, settings, data, pretrained_run=pretrained_run,
+                                                 pretrained_family=pretrained.family),
+              overwrite=overwrite, **provenance, pretrained_run=pretrained_run, pretrained_family=pretrained.family,
+              backbone_module=type(pretrained).__module__, sequence_length=length, train_examples=len(train),
+              unknown_rate=unknown, **extra)
     tokenizer.save(run.tokenizer_path)
     if source_tokenizer is not None:
         source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
     x, y, w = arrays(train)
     chunks = math.ceil(total / config.checkpoint_every_n_steps)
-    chunk = math.ceil(total / chunks)  # equal chunks, so that chunks * chunk overshoots `total` by < chunks
+    chunk = math.ceil(total / chunks)  # equal chunks; the last is cut at `total` (StopAtStep)
     valid = arrays(data.valid) if data.valid else None
     tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
     with run.timed() as timing:
@@ -174,7 +185,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
         network.fit(batches(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=chunks,
                     steps_per_epoch=chunk, shuffle=False, verbose=0,
                     validation_data=batches(*valid, 256, config.seed, shuffle=False) if valid else None,
-                    callbacks=training_callbacks(run, tokens_per_step=tokens_per_step))
+                    callbacks=training_callbacks(run, tokens_per_step=tokens_per_step, total_steps=total))
         timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
     if isinstance(data, LabelledData):
         model: FinetunedClassifier | FinetunedTranslator = FinetunedClassifier(config, tokenizer, network, data.labels, length)
