@@ -33,13 +33,13 @@ import numpy as np
 import lmzoo
 from lmzoo.compare import ENTRIES, compare
 from lmzoo.datasets import load_corpus
-from lmzoo.datasets.tokenizers import UNK
-from lmzoo.harness import char_costs, score_text, spelling_costs
+from lmzoo.harness import score_text
 from lmzoo.lesson import RESULTS_DIR, claim, output_dir, quick, read_result, show, show_saved
 from lmzoo.models.rnnlm import PRESETS as RNNLM_PRESETS
 from lmzoo.models.transformer import PRESETS as TRANSFORMER_PRESETS
 from lmzoo.plots import against_training_tokens, bits_by_position, crossover_panel
 from lmzoo.spelling import SpellingModel
+from lmzoo.surprisal import character_bits
 
 LN2 = math.log(2)
 
@@ -405,17 +405,15 @@ if "ngram-char-6" in ok:
 # `make compare`'s Transformer. Split each model's code length by where the character sits in its word.
 # A character model pays for each character where it predicts it. A word model pays once per word (plus
 # the word's spelling when it is unknown); spread that cost evenly over the word's characters
-# (`lmzoo.harness.char_costs`), with the end of line paid on the newline and the spaces free, as a word
-# model never predicts them. The mean of these per-character costs is exactly the table's bits/char.
+# (`lmzoo.surprisal.character_bits`, the same view as the compare page), with the end of line paid on the
+# newline and the cost of the dropped layout on the spaces between words. The mean of these per-character
+# costs is exactly the table's bits/char.
 
 
 # %%
 def bits_per_character(model: object) -> np.ndarray:
     """Each test character's bits under `model`: its token's cost (spelling included) spread over the token."""
-    ids = model.tokenizer.encode(corpus.test)
-    costs = -np.asarray(model.token_log_probs(ids), dtype=np.float64)
-    costs[np.asarray(ids) == UNK] += spelling_costs(model.tokenizer, corpus.test, ids, spelling)
-    return char_costs(model.tokenizer, corpus.test, ids, costs) / LN2
+    return character_bits(model, corpus.test, spelling)
 
 
 letter = np.array([ch.isalnum() for ch in corpus.test])

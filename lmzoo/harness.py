@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lmzoo.datasets.corpus import Corpus, gensim_test_data
-from lmzoo.datasets.tokenizers import UNK, nfc
+from lmzoo.datasets.tokenizers import UNK
 from lmzoo.errors import LmzooError
 from lmzoo.protocols import (
     Classifier,
@@ -122,47 +122,6 @@ def token_costs(model: LanguageModel, text: str, spelling: SpellingModel | None 
     per_token = np.zeros(len(ids))
     per_token[is_unknown] = spell
     return TokenCosts(list(ids), -log_probs, per_token, is_unknown, seconds, layout_costs(model.tokenizer, text, spelling))
-
-
-def char_costs(tokenizer: Any, text: str, ids: Sequence[int], token_costs: Sequence[float]) -> np.ndarray:
-    """Each character's share of the code length: `token_costs[i]` (nats, spelling included) of token
-    `ids[i]` of `encode(text)`, spread evenly over the characters the token covers.
-
-    A character token covers its character. A word token covers its word; a line's `</s>` covers the
-    newline; the spaces between words cost nothing (a word model never pays for them). The result has
-    one value per character of `text` and sums to `sum(token_costs)`, so its mean is the bits/char
-    figure (divided by ln 2) and it can be split by position (e.g. a word's first character).
-    """
-    text = nfc(text)
-    costs = np.asarray(token_costs, dtype=np.float64)
-    if len(costs) != len(ids):
-        raise LmzooError(f"{len(costs)} token costs for {len(ids)} ids", "pass one cost per id of encode(text)")
-    out = np.zeros(len(text))
-    if tokenizer.kind == "char":
-        if len(ids) != len(text):
-            raise LmzooError(f"{len(ids)} character ids for {len(text)} characters", "pass ids = tokenizer.encode(text)")
-        return costs.copy()
-    if tokenizer.kind != "word":
-        raise LmzooError(f"char_costs covers char and word tokenizers, not '{tokenizer.kind}'",
-                         "score a character or word model")
-    eos, k, start = tokenizer.options.get("eos_per_line", True), 0, 0
-    for line in text.splitlines(keepends=True):
-        body = line.splitlines()[0]
-        haystack = body.lower() if tokenizer.options.get("lowercase") else body
-        words, pos = tokenizer.words(body), 0
-        for word in words:
-            at = haystack.find(word, pos)
-            if at < 0 or k >= len(costs):
-                raise LmzooError(f"word '{word}' not found where the tokenizer put it", "pass ids = tokenizer.encode(text)")
-            out[start + at:start + at + len(word)] += costs[k] / len(word)
-            pos, k = at + len(word), k + 1
-        if words and eos:
-            out[start + len(body) if len(line) > len(body) else start + len(body) - 1] += costs[k]
-            k += 1
-        start += len(line)
-    if k != len(costs):
-        raise LmzooError(f"{len(costs)} tokens for {k} words and line ends", "pass ids = tokenizer.encode(text)")
-    return out
 
 
 def layout_costs(tokenizer: Any, text: str, spelling: SpellingModel | None) -> np.ndarray:

@@ -92,17 +92,12 @@ def token_spans(tokenizer: Any, text: str, ids: Sequence[int]) -> list[tuple[int
 
 def surprisal(model: LanguageModel, text: str, spelling: SpellingModel | None = None, top_k: int = 5) -> dict[str, Any]:
     """Bits per token and per character of `text`, and the top-k next tokens before each token."""
-    costs = token_costs(model, text, spelling)
+    costs, spans, char_bits, before = _spread(model, text, spelling)
     tokenizer = model.tokenizer
-    spans = token_spans(tokenizer, text, costs.ids)
     bits = (costs.nll + costs.spelling) / LN2
-    if not np.all(np.isfinite(bits)):
-        raise LmzooError(f"{model.family} gives probability 0 to a token of the paragraph", "smooth the model")
-    char_bits, char_token = np.zeros(len(text)), np.full(len(text), -1)
+    char_token = np.full(len(text), -1)
     for k, (start, end) in enumerate(spans):
-        char_bits[start:end] += bits[k] / (end - start)
         char_token[start:end] = k
-    before = _place_layout(costs.layout / LN2, costs.ids, spans, char_bits)
     # A recurrent model's stepper remembers its state: one step per token instead of a pass per prefix.
     stepper = getattr(model, "stepper", None)
     predict = stepper() if callable(stepper) else model.next_log_probs if isinstance(model, NextTokenPredictor) else None
@@ -124,6 +119,37 @@ def surprisal(model: LanguageModel, text: str, spelling: SpellingModel | None = 
             "bits": total, "bits_per_char": total / len(text),
             "top_k": top_k if predict is not None else 0,
             "top_matches_scoring": bool(closed) and bool(np.allclose(closed, 0, atol=1e-4))}
+
+
+def character_bits(model: LanguageModel, text: str, spelling: SpellingModel | None = None) -> np.ndarray:
+    """Each character's bits under `model`: a token's cost (spelling included) spread evenly over the
+    characters it covers, and each dropped layout gap's cost over the characters between words. The
+    mean is exactly `score_text`'s open bits/char, so the code length can be split by position.
+
+    Example:
+        >>> import lmzoo, tempfile
+        >>> corpus = lmzoo.load_corpus("lee")
+        >>> model = lmzoo.train("unigram", corpus, tempfile.mkdtemp())
+        >>> text = corpus.test.splitlines(keepends=True)[0]
+        >>> bits = character_bits(model, text, spelling_model(corpus))
+        >>> len(bits) == len(text) and bool(bits.min() >= 0)
+        True
+    """
+    return _spread(model, text, spelling)[2]
+
+
+def _spread(model: LanguageModel, text: str, spelling: SpellingModel | None):
+    """token_costs, each token's span, each character's bits, and per token the bits of an empty gap before it."""
+    costs = token_costs(model, text, spelling)
+    spans = token_spans(model.tokenizer, text, costs.ids)
+    bits = (costs.nll + costs.spelling) / LN2
+    if not np.all(np.isfinite(bits)):
+        raise LmzooError(f"{model.family} gives probability 0 to a token of the text", "smooth the model")
+    char_bits = np.zeros(len(text))
+    for k, (start, end) in enumerate(spans):
+        char_bits[start:end] += bits[k] / (end - start)
+    before = _place_layout(costs.layout / LN2, costs.ids, spans, char_bits)
+    return costs, spans, char_bits, before
 
 
 def _place_layout(gaps: np.ndarray, ids: Sequence[int], spans: list[tuple[int, int]], char_bits: np.ndarray) -> np.ndarray:

@@ -64,12 +64,16 @@ def test_evaluate_reports_size_timing_and_a_sample(lee, tmp_path):
     assert row["train_seconds"] > 0 and row["tokens_seen"] == len(model.tokenizer.encode(lee.train))
     assert row["characters"] == len(lee.test)
     # The figure recomputed from the model's own token log-probabilities and the spelling model: the
-    # NLL of every token plus the spelling of every unknown word, in bits per character of the text.
+    # NLL of every token plus the spelling of every unknown word and the layout between words, in bits
+    # per character of the text.
     ids = model.tokenizer.encode(lee.test)
     spelling = SpellingModel.fit(lee.train)
     spell = sum(spelling.cost(piece) for piece in model.tokenizer.unknown_pieces(lee.test))
+    layout_model = spelling.layout(model.tokenizer)
+    layout = sum(layout_model.cost(context, gap) for context, gap in model.tokenizer.layout_gaps(lee.test))
     nll = -float(np.sum(model.token_log_probs(ids)))
-    assert spell > 0 and row["bits_per_char"] == pytest.approx((nll + spell) / math.log(2) / len(lee.test))
+    assert spell > 0 and layout > 0
+    assert row["bits_per_char"] == pytest.approx((nll + spell + layout) / math.log(2) / len(lee.test))
     assert isinstance(row["sample"], str) and row["sample"]
 
 
@@ -201,25 +205,3 @@ def test_reconstruction_does_not_count_unk_for_unk_as_correct():
     assert scores["reconstruction_bleu"] < 100
 
 
-def test_char_costs_spread_each_token_over_its_characters():
-    from lmzoo.datasets.tokenizers import CharTokenizer, WordTokenizer
-    from lmzoo.errors import LmzooError
-    from lmzoo.harness import char_costs
-
-    text = "the cat,\nsat\n"
-    words = WordTokenizer.fit(text)
-    ids = words.encode(text)  # the cat , </s> sat </s>
-    costs = np.arange(1.0, len(ids) + 1)
-    out = char_costs(words, text, ids, costs)
-    assert out.shape == (len(text),) and math.isclose(out.sum(), costs.sum())
-    assert list(out[:3]) == [1 / 3] * 3 and out[3] == 0  # "the" spread, the space free
-    assert list(out[4:9]) == [2 / 3] * 3 + [3.0, 4.0]  # "cat", ",", and </s> on the newline
-    assert list(out[9:]) == [5 / 3] * 3 + [6.0]
-    no_final_newline = char_costs(words, text[:-1], words.encode(text[:-1]), costs)
-    assert no_final_newline[-1] == 5 / 3 + 6.0  # the last line's </s> lands on its last character
-    chars = CharTokenizer.fit(text)
-    assert list(char_costs(chars, text, chars.encode(text), np.ones(len(text)))) == [1.0] * len(text)
-    with pytest.raises(LmzooError, match="token costs"):
-        char_costs(words, text, ids, costs[:-1])
-    with pytest.raises(LmzooError, match="tokens for"):
-        char_costs(words, "the cat\n", words.encode("the cat\n") + [2], np.ones(4))

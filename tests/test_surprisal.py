@@ -90,3 +90,18 @@ def test_a_paragraph_with_markup_is_scored_as_text(tmp_path):
     model = train("unigram", corpus, tmp_path / "u")
     view = surprisal(model, lines[0] + "\n", spelling_model(corpus))
     assert "".join(view["text"]) == lines[0] + "\n" and min(view["char_token"][:8]) >= 0
+
+
+def test_character_bits_average_to_the_open_figure(lee, tmp_path):
+    import lmzoo
+    from lmzoo.harness import score_text, spelling_model
+    from lmzoo.surprisal import character_bits
+
+    text = "".join(lee.test.splitlines(keepends=True)[:4])  # whole lines: a word model ends each with </s>
+    for name, settings in (("words", {"order": 2}), ("chars", {"order": 3, "tokenizer": "char"})):
+        model = lmzoo.train("ngram", lee, tmp_path / name, **settings)
+        bits = character_bits(model, text, spelling_model(lee))
+        assert len(bits) == len(text) and bits.min() >= 0
+        assert bits.mean() == pytest.approx(score_text(model, text, spelling_model(lee))["bits_per_char"], rel=1e-9)
+    spaces = np.array([ch == " " for ch in text])
+    assert bits[spaces].sum() > 0  # a character model pays for its spaces where it predicts them
