@@ -322,7 +322,7 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
             choice, rows = select_on_valid(args, data, work, f"pays-{backbone}", pretrain(backbone, as_text_corpus(data),
                                            work, args.scale)[0], count, "scratch", False)
             for row in rows:
-                results.add({"task": "classify", "model": f"{backbone} classifier", "init": "scratch",
+                results.add({"task": "classify", "model": f"{backbone} classifier (chosen on valid)", "init": "scratch",
                              "labels": count or len(data.train), "pretrain_text": None, **choice, **row})
         for size in sizes:
             text = as_text_corpus(data) if size == "mr" else words_prefix(imdb, None if size == "all" else int(float(size)))
