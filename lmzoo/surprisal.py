@@ -62,7 +62,8 @@ def token_spans(tokenizer: Any, text: str, ids: Sequence[int]) -> list[tuple[int
     """The characters `[start, end)` of `text` that each token of `ids` (= its encoding) stands for.
 
     A token is its vocabulary entry (a WordPiece `##` continuation without the `##`), an `<unk>`
-    the piece of text it replaced, `</s>` the newline. Only whitespace may lie between tokens;
+    the piece of text it replaced, `</s>` the newline (the last character, where the text ends without
+    one). Only whitespace may lie between tokens;
     anything else means the tokens cannot be placed, which is one LmzooError.
     """
     options = getattr(tokenizer, "options", {}) or {}
@@ -82,6 +83,9 @@ def token_spans(tokenizer: Any, text: str, ids: Sequence[int]) -> list[tuple[int
             if tokenizer.kind == "subword" and surface.startswith("##"):
                 surface = surface[2:]
         start = hay.find(surface, pos) if surface else -1
+        if i == EOS and start < 0 and not hay[pos:].strip() and pos:  # the last line has no newline:
+            spans.append((pos - 1, pos))  # its last character pays for the end of the line
+            continue
         if start < 0 or hay[pos:start].strip():
             raise LmzooError(f"the {tokenizer.kind} token {surface!r} is not at character {pos} of the paragraph",
                              "the per-character view needs tokens that are pieces of the text")
