@@ -32,6 +32,7 @@ import os
 import platform
 import resource
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -237,12 +238,12 @@ def plot(results: dict, path: Path) -> None:
             ax.axvline(cross["train_chars"], color="black", linewidth=0.6, alpha=0.5)
             ax.annotate(f"{cross['family']}\ncrosses ≈{cross['train_chars']:.2g}", (cross["train_chars"], ax.get_ylim()[1]),
                         fontsize=7, ha="left", va="top")
-        notes.append(f"{cross['family']} against the best counting model: {cross.get('note', '')}")
+        notes += textwrap.wrap(f"{cross['family']} against the best counting model: {cross.get('note', '')}", 150)
     ax.set_xscale("log")
     ax.set_xlabel("training characters (imdb-unsup prefix)")
     ax.set_ylabel("test bits per character (open vocabulary)")
     cap = results["settings"]
-    ax.set_title(f"Where each generation wins: IMDB reviews, neural ≤ {cap['passes']} passes, "
+    ax.set_title(f"Where each generation wins: IMDB reviews, neural ≤ {cap['passes']:g} passes, "
                  f"≤ {cap['max_tokens']:,} tokens", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper right")
