@@ -233,9 +233,10 @@ def table_columns(rows: list[dict]) -> list[tuple[str, str]]:
 
 # What the table's figures mean, in the words results.md and the page both use.
 TABLE_NOTE = ("bits/char is open-vocabulary (Mielke et al. 2019): the NLL plus, for every unknown token, the cost "
-              "of spelling its characters under a character model fitted on the training split, / ln 2 / "
-              "characters of the text, so every model pays for every character; closed bits/char and ppl leave "
-              "the spelling out (unk = share of unknown tokens); cond. = the autoencoder's decoder, which sees its "
+              "of spelling its characters under a character model fitted on the training split and, for a word "
+              "or subword tokenizer, the cost of the layout it drops between words, / ln 2 / characters of the "
+              "text, so every model pays for every character; closed bits/char and ppl leave spelling and layout "
+              "out (unk = share of unknown tokens); cond. = the autoencoder's decoder, which sees its "
               "input (not comparable with a language model); compressor = gzip, bz2 or xz coding the test text "
               "after the training text (not a language model: the floor every model must beat).")
 
