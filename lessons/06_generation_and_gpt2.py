@@ -309,8 +309,8 @@ print("decode(argmax[-1:]):", repr(transformer.tokenizer.decode(argmax[-1:].toli
 # 3. the library's plain Python loop `sampling.generate` over `next_log_probs` (full recompute and
 #    Python overhead per token).
 #
-# The output must be identical token for token (PITFALLS: a cache that diverged from the uncached path
-# shipped in nanoGPT). In quick mode (context 32, a 28k-parameter model) the fixed cost per step
+# Within the context window the output must be identical token for token (PITFALLS: a cache that
+# diverged from the uncached path shipped in nanoGPT). In quick mode (context 32, a 28k-parameter model) the fixed cost per step
 # dominates and the cache gains little; with the `default` preset (context 64) it is several times
 # faster, and the gap grows with the context (GPT-2: 1,024 tokens).
 
@@ -335,8 +335,33 @@ for name, fn in ways.items():
     outputs[name], seconds = timed(fn, repeats=1 if name == "python loop" else 2)
     speeds[name] = len(outputs[name]) / seconds
     print(f"{name:>12}: {speeds[name]:8.0f} tokens/s")
-assert outputs["cache"] == outputs["no cache"] == outputs["python loop"]
-print("cached, uncached and Python-loop greedy decoding agree token for token: True")
+
+def first_difference(a: list[int], b: list[int]) -> int | None:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+
+
+# The paths see the same history only within one context window: when prompt and output do not fit, the
+# compiled loop slides its window in chunks of up to context/2 tokens (dropping the prompt's start before
+# the first new token), the Python loop by one token, so they condition on different histories. The check
+# therefore decodes only the new tokens that fit beside the prompt.
+# A cache that is wrong diverges at once and by a wide margin; two correct paths can part only where the
+# model's two best next tokens tie to float precision (the compiled and the Python path round differently).
+# So the check is: identical, or parting first at such a near-tie.
+fits = transformer.config.context - len(prompt_ids)
+within = {"cache": transformer.generate_ids(prompt_ids, max_length=fits, sampler="greedy")[0],
+          "no cache": transformer.generate_ids(prompt_ids, max_length=fits, sampler="greedy", use_cache=False)[0],
+          "python loop": sampling.generate(transformer.next_log_probs, prompt_ids, max_new_tokens=fits,
+                                           eos_id=lmzoo.datasets.tokenizers.EOS)[0]}
+for name in ("no cache", "python loop"):
+    at = first_difference(within["cache"], within[name])
+    if at is not None:
+        prefix = list(prompt_ids) + within["cache"][:at]
+        best = np.sort(transformer.next_log_probs(prefix))[-2:]
+        print(f"cache and {name} part at new token {at}: the two best next tokens differ by "
+              f"{best[1] - best[0]:.2e} nats")
+        assert best[1] - best[0] < 1e-4, f"cache and {name} differ at token {at}, where the model does not tie"
+print(f"cached, uncached and Python-loop greedy decoding agree on the {fits} new tokens that fit the context "
+      "(or part only at a near-tie)")
 
 # The same check on GPT-2: keras-nlp's cached generate against a full forward pass per token.
 gpt2_prompt = [model.tokenizer.start_token_id, *model.tokenizer.encode(PROMPT)]
