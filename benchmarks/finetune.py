@@ -197,6 +197,15 @@ def load_gpt2(preset: str, corpus: lmzoo.Corpus, work: Path) -> tuple[Any, dict]
                    "pretrain_seconds": None}
 
 
+def finetuned(pretrained: Any, data: Any, out: Path, config: Any) -> Any:
+    """`tasks.finetune` into `out`, reusing a finished run there only if it was made with the same config
+    (a re-run of the benchmark with the same --work); any other finished run is trained again."""
+    run = RunDir(out)
+    if run.is_complete() and run.read_config().get("config") == to_dict(config):
+        return lmzoo.load(out)
+    return tasks.finetune(pretrained, data, out, config, overwrite=run.is_complete())
+
+
 def finetune_timing(out: Path, wall: float, cpu: float) -> dict[str, Any]:
     """The fine-tuning run's own training time (from its timing.json), so that a reused finished run keeps it."""
     seconds = RunDir(out).timing().get("train_seconds")
@@ -245,7 +254,7 @@ def run_classification(args: argparse.Namespace, results: Results, work: Path) -
                                                                  "max_examples": count, "seed": seed})
                     lr = "" if args.backbone_lr == 3e-4 else f"-lr{args.backbone_lr:g}"
                     out = work / f"classify-{backbone}{lr}-{init}-{count}-{seed}"
-                    model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: tasks.finetune(p, data, o, c))
+                    model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: finetuned(p, data, o, c))
                     scores = score_classification(model, data, "test")
                     name = f"{backbone} classifier" + (f" (backbone lr {args.backbone_lr:g})" if lr else "")
                     row = {"task": "classify", "model": name, "init": init,
@@ -295,7 +304,7 @@ def select_on_valid(args: argparse.Namespace, data: LabelledData, work: Path, ta
                                                          "max_examples": count, "seed": seed})
             name = "-".join(f"{v:g}" for v in setting.values())
             out = work / f"{tag}-{init}{'-static' if freeze else ''}-{name}-{count}-{seed}"
-            model, wall, cpu = timed(lambda c=config, o=out: tasks.finetune(pretrained, data, o, c))
+            model, wall, cpu = timed(lambda c=config, o=out: finetuned(pretrained, data, o, c))
             runs.append((seed, model, config, finetune_timing(out, wall, cpu)))
         valid = [score_classification(model, data, "valid")["accuracy"] for _, model, _, _ in runs]
         candidates.append((float(np.mean(valid)), setting, valid, runs))
@@ -412,7 +421,7 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
             config = replace(config, {"steps": limits["steps"]}) if limits else config
             out = work / f"translate-{architecture}-{init}-{direction}"
             load_before = os.getloadavg()
-            model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: tasks.finetune(p, data, o, c))
+            model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: finetuned(p, data, o, c))
             steps = max([m.get("step", 0) for m in RunDir(out).read_metrics()] or [0])
             scores = score_translation(model, data, "test")
             row = {"task": "translate", "model": f"{architecture.replace('_', '-')} translator", "init": init,
