@@ -22,8 +22,8 @@ a wall-clock budget for training (default 20 minutes) on whatever machine runs i
    with the state carried (as test is scored); the best checkpoint on it is kept and test is
    scored once, on it (`select_on_valid`): a longer run cannot end worse on valid. Training stops
    at the wall-clock budget whatever the calibration said (`time_budget_seconds`), so the budget
-   holds within 2% on a fast or a slow machine. (Before, a fast machine trained 18.6 epochs,
-   overfit from 166.8 to 280.7 on valid and scored 205.0 on test, in 1,304 s of a 1,200 s budget.)
+   holds within 2% on a fast or a slow machine (see ../shared/PITFALLS.md, "a wall-clock budget
+   without regularisation").
 3. Scoring: the whole validation and test texts with the state carried from the first token
    (`RNNLM.token_log_probs`) and in rolling 35-token windows (`RNNLM.window_log_probs`),
    perplexity per token counting `</s>` (82,430 test tokens, the convention of the n-gram
