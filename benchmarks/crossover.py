@@ -77,6 +77,7 @@ def neural_length(train_tokens: int, tokens_per_step: int, passes: float, max_to
 def run_point(name: str, corpus, size_label: str, args: argparse.Namespace) -> dict:
     import lmzoo
     from lmzoo.compression import compression_bits_per_char
+    from lmzoo.errors import no_silent_jit_fallback
     from lmzoo.families import get_family, make_config
     from lmzoo.harness import count_words, score_text, spelling_model
 
@@ -97,7 +98,8 @@ def run_point(name: str, corpus, size_label: str, args: argparse.Namespace) -> d
             row |= {"steps": steps, "tokens_seen": steps * tokens_per_step,
                     "passes": round(steps * tokens_per_step / train_tokens, 2)}
         out = Path(args.work) / size_label / name
-        model = lmzoo.train(family, corpus, out, preset="default", overwrite=True, **overrides)
+        with no_silent_jit_fallback(f"{name} at {size_label}"):
+            model = lmzoo.train(family, corpus, out, preset="default", overwrite=True, **overrides)
         row["train_wall_minutes"] = (time.perf_counter() - wall) / 60
         row["train_cpu_minutes"] = (cpu_seconds() - cpu) / 60
         scores = score_text(model, corpus.test, spelling_model(corpus))
@@ -117,6 +119,7 @@ def embedding_rows(corpus, size_label: str, args: argparse.Namespace) -> list[di
     """Counting against prediction for word vectors on one prefix: the word 5-gram's PPMI + SVD vectors
     (its symmetric window of 2) and Word2Vec skip-gram with the same window and dimension."""
     import lmzoo
+    from lmzoo.errors import no_silent_jit_fallback
     from lmzoo.harness import count_words, score_embeddings
 
     words = count_words(corpus.train)
@@ -128,7 +131,9 @@ def embedding_rows(corpus, size_label: str, args: argparse.Namespace) -> list[di
         out = Path(args.work) / size_label / ("word-5gram" if family == "ngram" else "word2vec")
         wall, cpu = time.perf_counter(), cpu_seconds()
         done = out.joinpath("COMPLETE").exists()
-        model = lmzoo.load(out) if done else lmzoo.train(family, corpus, out, overwrite=True, seed=args.seed, **overrides)
+        with no_silent_jit_fallback(f"{name} at {size_label}"):
+            model = lmzoo.load(out) if done else lmzoo.train(family, corpus, out, overwrite=True, seed=args.seed,
+                                                             **overrides)
         scores = score_embeddings(model)
         rows.append({"model": name, "kind": "counting" if family == "ngram" else "neural", "size": size_label,
                      "train_chars": len(corpus.train), "train_words": words, "settings": overrides,

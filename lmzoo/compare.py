@@ -30,7 +30,6 @@ import platform
 import random
 import time
 import traceback
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from lmzoo.compression import compression_rows
 from lmzoo.config import to_dict
 from lmzoo.console import Progress
 from lmzoo.datasets.corpus import Corpus, load_corpus
-from lmzoo.errors import LmzooError
+from lmzoo.errors import LmzooError, no_silent_jit_fallback
 from lmzoo.families import get_family, make_config
 from lmzoo.harness import evaluate
 from lmzoo.model_card import write_model_card
@@ -97,8 +96,6 @@ TIMING_FIELDS = ("train_seconds", "tokens_per_second", "score_tokens_per_second"
 # What a finished row was made with: --resume reuses it only if all of these match.
 RUN_KEYS = ("corpus", "preset", "budget", "seed", "deterministic")
 SURPRISAL_FILE = "surprisal.json"  # in each language model's run directory: the page's per-character view
-# Keras's words when it drops jit_compile=True (e.g. under TF op determinism).
-JIT_FALLBACK = "Proceeding with `jit_compile=False`"
 
 
 def scale_config(config: Any, budget: float) -> Any:
@@ -192,14 +189,8 @@ def _train_entry(entry: Entry, family: Any, config: Any, corpus: Corpus, run: Ru
     except LmzooError:  # ...and starts any other over; without --resume every entry starts over
         run.begin(**claim, overwrite=True)
     seed_everything(seed, deterministic)
-    with warnings.catch_warnings(record=True) as caught:  # records what the filters let through...
-        warnings.filterwarnings("always", message=".*jit_compile.*")  # ...and always Keras's fallback
+    with no_silent_jit_fallback(entry.name, "do not enable TF op determinism, or pass --deterministic"):
         model = family.train(config, corpus, run)
-    for warning in caught:
-        if JIT_FALLBACK in str(warning.message):
-            raise LmzooError(f"{entry.name} trained without XLA although its config asks for jit_compile=True "
-                             "(Keras fell back silently)", "do not enable TF op determinism, or pass --deterministic")
-        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     row = evaluate(model, corpus, "test", run=run, seed=seed)
     row["training_length"] = training_length(config)
     if "jit_compile" in {f.name for f in dataclasses.fields(config)}:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
+
+# Keras's words when it drops jit_compile=True (e.g. under TF op determinism) with only a warning.
+JIT_FALLBACK = "Proceeding with `jit_compile=False`"
 
 
 class LmzooError(Exception):
@@ -30,3 +35,20 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
     prefix = f"did you mean '{close[0]}'? " if close else ""
     return f"{prefix}valid: {', '.join(choices)}"
+
+
+@contextlib.contextmanager
+def no_silent_jit_fallback(what: str, hint: str = "do not enable TF op determinism") -> Iterator[None]:
+    """Fail in one line when Keras drops `jit_compile=True` inside the block (it only warns).
+
+    Every other warning the block raises is shown as usual. Used around training by `lmzoo compare`
+    and the benchmarks, so a results file never reports an XLA run that trained without XLA.
+    """
+    with warnings.catch_warnings(record=True) as caught:  # records what the filters let through...
+        warnings.filterwarnings("always", message=".*jit_compile.*")  # ...and always Keras's fallback
+        yield
+    for warning in caught:
+        if JIT_FALLBACK in str(warning.message):
+            raise LmzooError(f"{what} trained without XLA although its config asks for jit_compile=True "
+                             "(Keras fell back silently)", hint)
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)

@@ -8,6 +8,7 @@ import pytest
 
 from lmzoo import compare as compare_module
 from lmzoo.compare import ENTRIES, comparable, compare, scale_config
+from lmzoo.errors import LmzooError
 from lmzoo.families import get_family
 
 
@@ -132,6 +133,17 @@ def test_a_silent_jit_fallback_fails_the_entry(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
     assert "trained without XLA" in done.stdout
+
+
+def test_jit_fallback_guard_refuses_keras_fallback_and_passes_other_warnings_on():
+    import warnings
+
+    from lmzoo.errors import JIT_FALLBACK, no_silent_jit_fallback
+
+    with pytest.raises(LmzooError, match="row x trained without XLA"), no_silent_jit_fallback("row x"):
+        warnings.warn(f"Model cannot be compiled. {JIT_FALLBACK}.", stacklevel=1)
+    with pytest.warns(UserWarning, match="something else"), no_silent_jit_fallback("row x"):
+        warnings.warn("something else", stacklevel=1)
 
 
 def test_deterministic_flag_turns_xla_off_explicitly_and_says_so(tmp_path):
