@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "lessons_full"
+SHARED_DATA = ROOT.parent / "shared" / "corpora"
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]*_*.py"))
 
 
@@ -46,6 +47,8 @@ def run_full(lesson: Path) -> dict:
     with tempfile.TemporaryDirectory() as out:
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONSAFEPATH": "1", "LMZOO_LESSON_OUT": out}
         env.pop("LMZOO_QUICK", None)
+        if "LMZOO_DATA" not in env and SHARED_DATA.is_dir():  # full mode reads the real corpora (lesson 08)
+            env["LMZOO_DATA"] = str(SHARED_DATA)
         load_before, cpu, start = os.getloadavg()[0], children_cpu_seconds(), time.perf_counter()
         result = subprocess.run([sys.executable, str(lesson)], env=env, cwd=out, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -58,7 +61,8 @@ def run_full(lesson: Path) -> dict:
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "wall_seconds": round(wall, 1), "cpu_seconds": round(children_cpu_seconds() - cpu, 1),
             "load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2),
-            "cpu_count": os.cpu_count(), "claims": claims,
+            "cpu_count": os.cpu_count(), "data_dir": "../shared/corpora" if "LMZOO_DATA" in env else None,
+            "claims": claims,
             "mismatches": sorted(name for name, c in claims.items() if not c["ok"])}
 
 
