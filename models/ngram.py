@@ -1,46 +1,23 @@
 """N-gram language models: vectorised counting, then MLE, add-k, Kneser-Ney or stupid backoff.
 
-Every model, whatever its smoothing, is stored in *backoff form*, the form an ARPA file holds:
-one log-probability for each n-gram seen in training and one backoff weight for each context.
-p(w | h) is the probability of the longest n-gram `h' w` (h' a suffix of h) that was seen, times
-the backoff weights of the longer contexts that were skipped. For interpolated Kneser-Ney the
-stored probability of a seen n-gram is already the interpolated one, so the backoff form gives
-exactly the interpolated model (this is how SRILM and KenLM write it). Scoring and sampling both
-go through `NGramLM._log_probs`, so the sampler draws from the very numbers the scorer reports.
+Every model, whatever its smoothing (`NGramConfig.smoothing`), is stored in *backoff form*, the form
+an ARPA file holds: one log-probability for each n-gram seen in training and one backoff weight for
+each context. p(w | h) is the probability of the longest seen n-gram `h' w` (h' a suffix of h) times
+the backoff weights of the longer contexts skipped; for interpolated Kneser-Ney the stored
+probabilities are the interpolated ones, as SRILM and KenLM write them. Scoring and sampling both go
+through `NGramLM._log_probs`, so the sampler draws from the very numbers the scorer reports.
+Sentences and vocabulary follow SRILM and KenLM (`sentence_stream`, `NGramLM`). Implements
+LanguageModel, Generator and Embedder (PPMI + SVD vectors from the counts); ARPA I/O: `models/arpa.py`.
 
-Conventions (those behind the published PTB figures, see ../shared/corpora/README.md from the project root):
-- The id stream is cut into sentences after every `</s>` (the word tokenizer appends one per
-  line). Each sentence is read after one `<s>`: no n-gram crosses a sentence start, and the first
-  word's longest context is `<s>` alone (as in SRILM and KenLM, not n-1 copies of `<s>`).
-- `</s>` is predicted and counted; `<s>` and `<pad>` are never predicted; `<unk>` is an ordinary
-  word. The predicted vocabulary is every id except `<pad>` and `<s>`.
-- With the character tokenizer there is no `</s>` in the stream: the text is one running
-  sequence after a single `<s>`, and a newline is an ordinary character (contexts run across
-  lines, as in char-RNN training).
+References: Kneser & Ney 1995; Chen & Goodman 1998 (TR-10-98); Brants et al. 2007 (stupid backoff);
+Levy et al. 2015 (PPMI, SVD).
 
-Smoothing (`NGramConfig.smoothing`):
-- "mle": relative frequency in the longest context seen in training. Unseen words get
-  probability 0, so held-out perplexity is usually infinite; that is the point it makes.
-- "add-k": textbook additive smoothing at the highest order, (c(h w) + k) / (c(h) + k·V);
-  a context never seen is uniform. Laplace is k=1.
-- "kneser-ney": interpolated Kneser-Ney, one discount per order, D = n1 / (n1 + 2 n2).
-- "modified-kneser-ney": interpolated, three discounts D1, D2, D3+ per order from the counts of
-  counts (Chen & Goodman). Lower orders use continuation counts N1+(• w), except n-grams that start
-  with `<s>`, which keep raw counts (nothing can precede `<s>`). The unigram level is interpolated
-  with the uniform distribution over the predicted vocabulary, so unseen words keep some mass.
-  When a count of counts is zero (tiny corpora) the discounts fall back to the single estimate,
-  and to 0.5 when n1 or n2 is zero.
-- "stupid-backoff": relative frequency, else 0.4 x the score of the shorter context (the factor
-  applies at contexts seen in training). Unnormalised: it generates, but has no perplexity.
-
-Implements: LanguageModel, Generator, Embedder (a count-based PPMI + SVD baseline built from the
-n-gram counts: co-occurrence at distance d is the count of (d+1)-grams by their first and last
-word). ARPA export (`export("arpa", path)`) and import live in `lmzoo.models.arpa`.
-
-References: Kneser & Ney 1995; Chen & Goodman 1998, "An empirical study of smoothing techniques
-for language modeling" (TR-10-98); Brants et al. 2007, "Large language models in machine
-translation" (stupid backoff); Levy, Goldberg & Dagan 2015, "Improving distributional similarity
-with lessons learned from word embeddings" (PPMI, context smoothing 0.75, SVD).
+Example:
+    >>> from lmzoo.datasets.tokenizers import fit_tokenizer
+    >>> tok = fit_tokenizer("word", "a b a b\\nb a\\n", word_split="whitespace")
+    >>> lm = NGramLM.from_text(NGramConfig(order=2, smoothing="mle"), tok, "a b a b\\nb a\\n")
+    >>> [round(float(p), 3) for p in np.exp(lm.token_log_probs(tok.encode("a b")))]
+    [0.5, 0.667, 0.333]
 """
 
 from __future__ import annotations
@@ -81,6 +58,30 @@ NORMALISED: tuple[str, ...] = SMOOTHINGS[:4]
 class NGramConfig:
     """Settings of an n-gram model.
 
+    Args:
+        order: n, the longest n-gram counted (1 is a unigram model).
+        smoothing: how counts become the stored backoff form:
+            "mle": relative frequency in the longest context seen; unseen words get probability 0,
+            so held-out perplexity is usually infinite (that is the point it makes).
+            "add-k": (c(h w) + k) / (c(h) + k·V) at the highest order; an unseen context is
+            uniform. Laplace is k=1.
+            "kneser-ney": interpolated, one discount per order, D = n1 / (n1 + 2 n2).
+            "modified-kneser-ney": interpolated, discounts D1, D2, D3+ per order (Chen & Goodman);
+            lower orders use continuation counts N1+(• w), except n-grams starting with `<s>`
+            (nothing precedes it), and the unigrams are interpolated with the uniform distribution.
+            A zero count of counts (tiny corpora) falls back to the single estimate, then 0.5.
+            "stupid-backoff": relative frequency, else `backoff_alpha` × the shorter context's score
+            (at contexts seen in training); unnormalised, so it generates but has no perplexity.
+        add_k: k of "add-k".
+        discount: "kneser-ney" only: a fixed D for every order instead of n1 / (n1 + 2 n2).
+        backoff_alpha: the factor of "stupid-backoff" (Brants et al. use 0.4).
+        tokenizer: "word", "char" or "subword".
+        min_count: words seen fewer times in training become `<unk>`.
+        embedding_dim: dimension of the PPMI + SVD word vectors.
+        embedding_window: their symmetric co-occurrence window, at most order - 1 (distance d
+            counts the (d+1)-grams by their first and last word).
+        seed: seeds the randomized SVD of the word vectors.
+
     Example:
         >>> NGramConfig(order=5, smoothing="kneser-ney").order
         5
@@ -88,13 +89,13 @@ class NGramConfig:
 
     order: int = 3
     smoothing: Smoothing = "modified-kneser-ney"
-    add_k: float = 1.0  # add-k only
-    discount: float | None = None  # kneser-ney only: fix D for every order instead of n1/(n1+2n2)
-    backoff_alpha: float = 0.4  # stupid-backoff only
+    add_k: float = 1.0
+    discount: float | None = None
+    backoff_alpha: float = 0.4
     tokenizer: Literal["word", "char", "subword"] = "word"
     min_count: int = 1
-    embedding_dim: int = 100  # PPMI + SVD word vectors
-    embedding_window: int = 2  # symmetric window, at most order - 1
+    embedding_dim: int = 100
+    embedding_window: int = 2
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -125,8 +126,11 @@ PRESETS = {
 def sentence_stream(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Insert `<s>` before every sentence; return (stream, is_real_token, position_in_sentence).
 
-    A sentence ends after each `</s>`; when `ids` ends with `</s>` a final `<s>` opens the next
-    sentence (that is the context for generating after it). Position 0 is the `<s>` itself.
+    A sentence ends after each `</s>` (the word tokenizer appends one per line); when `ids` ends with
+    `</s>` a final `<s>` opens the next sentence (the context for generating after it). Position 0 is
+    the `<s>` itself. As in SRILM and KenLM, no n-gram crosses a sentence start, and the first word's
+    longest context is `<s>` alone (not n-1 copies). With the character tokenizer there is no `</s>`:
+    the text is one running sequence after a single `<s>`, and a newline is an ordinary character.
 
     Example:
         >>> stream, real, pos = sentence_stream(np.array([5, 3, 6]))
@@ -168,6 +172,9 @@ class NGramLM:
     `parent_index` is the row of the (k-1)-gram context in the order k-1 table (order 1 is dense:
     key = word id), with a log-probability (nats) for each row and a log backoff weight for each
     row used as a context. Lookups are `np.searchsorted` over whole arrays of positions.
+    `</s>` is predicted and counted; `<s>` and `<pad>` are never predicted; `<unk>` is an ordinary
+    word. The predicted vocabulary is every id except `<pad>` and `<s>` (the PTB convention of
+    ../shared/corpora/README.md).
 
     Example:
         >>> from lmzoo.datasets.tokenizers import fit_tokenizer
