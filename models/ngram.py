@@ -22,11 +22,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -165,6 +166,14 @@ def discount_table(used: np.ndarray, modified: bool) -> np.ndarray:
     return np.array([0.0, *(max(0.0, x) for x in d)])
 
 
+class Level(NamedTuple):
+    """One order k of a walk: target positions `at`, their (k-1)-gram context rows, their k-gram rows."""
+
+    at: np.ndarray
+    contexts: np.ndarray
+    rows: np.ndarray
+
+
 class NGramLM:
     """An n-gram language model in backoff form, fitted by counting or read from ARPA.
 
@@ -226,48 +235,55 @@ class NGramLM:
         return sum(len(p) for p in self.log_probs) + contexts
 
     # ------------------------------------------------------------------ lookups and scoring
+    @functools.cached_property
+    def indexes(self) -> list[KeyIndex | None]:
+        """A hash index per order, built at the first lookup (order 1 is dense: None)."""
+        return [None] + [KeyIndex(keys, self.vocab_size) for keys in self.keys[1:]]
+
     def _lookup(self, order: int, parent: np.ndarray, words: np.ndarray) -> np.ndarray:
         """Row of each (context row `parent`, word) in the order-`order` table, or -1."""
-        return lookup_rows(self.keys[order - 1], parent, words, self.vocab_size)
+        return self.indexes[order - 1].rows(parent, words)
 
-    def _walk(self, stream: np.ndarray, pos: np.ndarray, upto: int) -> np.ndarray:
-        """rows[k-1, t]: row of the k-gram ending at t (k = 1..upto), -1 if unseen or crossing `<s>`."""
-        rows = np.full((max(upto, 0), len(stream)), -1, dtype=np.int64)
-        if upto >= 1:
-            rows[0] = stream  # order 1 is dense: the row is the word id
-        for k in range(2, upto + 1):
-            parent = np.full(len(stream), -1, dtype=np.int64)
-            parent[1:] = rows[k - 2, :-1]
-            parent[pos + 1 < k] = -1
-            rows[k - 1] = self._lookup(k, parent, stream)
-        return rows
+    def _walk(self, stream: np.ndarray, pos: np.ndarray, upto: int) -> list[Level]:
+        """The n-grams of `stream` for k = 2..upto, one `Level` each, shortest first.
 
-    def _log_probs(self, contexts: np.ndarray, words: np.ndarray, found: np.ndarray | None = None) -> np.ndarray:
-        """log p(word | context) in nats, the one formula behind scoring and sampling.
-
-        `contexts[j-1]` is the row of the j-gram context (j = 1..order-1), -1 when unseen. The
-        longest seen n-gram gives the probability; each longer context skipped on the way down
-        adds its log backoff weight. `found[k-1]`, when the caller has it from its walk, is the
-        row of the order-k n-gram (context, word), saving the lookups.
+        Level k holds the positions t whose (k-1)-gram context (ending at t-1, not crossing `<s>`)
+        was seen in training, that context's row, and the row of the k-gram ending at t (-1 if
+        unseen). Only the positions whose context was seen are looked up, so each order searches
+        fewer than the one before (at order 5 on PTB test, 15% of the tokens).
         """
-        order = self.config.order
-        if found is None:
-            found = [words] + [self._lookup(k, contexts[k - 2], words) for k in range(2, order + 1)]
-        # The longest order with a seen n-gram (order 1 always is: its table is dense).
-        longest = np.ones(len(words), dtype=np.int64)
+        levels = []
+        at = np.flatnonzero(pos > 0)
+        context = stream[at - 1]  # order 1 is dense: the row of a 1-gram is its word id
+        for k in range(2, upto + 1):
+            rows = self._lookup(k, context, stream[at])
+            levels.append(Level(at, context, rows))
+            seen = np.flatnonzero(rows >= 0)
+            at, context = at[seen] + 1, rows[seen]
+            inside = np.flatnonzero(at < len(stream))
+            inside = inside[pos[at[inside]] > 0]  # the next token is in the same sentence
+            at, context = at[inside], context[inside]
+        return levels
+
+    def _log_probs(self, words: np.ndarray, levels: list[Level]) -> np.ndarray:
+        """log p(words[t] | its context) in nats, the one formula behind scoring and sampling.
+
+        `levels[k-2]` (k = 2..order) names the targets t whose (k-1)-gram context was seen, that
+        context's row and the row of the k-gram (context, word). The longest seen n-gram gives the
+        probability; each longer seen context skipped on the way down adds its log backoff weight.
+        """
         out = self.log_probs[0][words]
+        longest = np.ones(len(words), dtype=np.int64)  # order 1 is always seen: its table is dense
+        for k, level in enumerate(levels, 2):
+            seen = np.flatnonzero(level.rows >= 0)
+            out[level.at[seen]] = self.log_probs[k - 1][level.rows[seen]]
+            longest[level.at[seen]] = k
         backoff = np.zeros(len(words))
-        for k in range(2, order + 1):
-            row = found[k - 1]
-            seen = row >= 0
-            longest[seen] = k
-            out = np.where(seen, self.log_probs[k - 1][np.maximum(row, 0)], out)
         with np.errstate(invalid="ignore"):
-            # Each seen context longer than the longest match adds its backoff weight (longest first).
-            for k in range(order, 1, -1):
-                parent = contexts[k - 2]
-                skipped = (longest < k) & (parent >= 0)
-                backoff += np.where(skipped, self.log_backoffs[k - 2][np.maximum(parent, 0)], 0.0)
+            for k in range(len(levels) + 1, 1, -1):  # longest context first
+                level = levels[k - 2]
+                skipped = np.flatnonzero(longest[level.at] < k)
+                backoff[level.at[skipped]] += self.log_backoffs[k - 2][level.contexts[skipped]]
             return out + backoff
 
     def _check_ids(self, ids: Sequence[int]) -> np.ndarray:
@@ -292,9 +308,7 @@ class NGramLM:
         if len(ids) == 0:
             return np.zeros(0)
         stream, real, pos = sentence_stream(ids)
-        rows = self._walk(stream, pos, self.config.order)  # rows[k-1, t]: the k-gram ending at t
-        at = np.flatnonzero(real)
-        return self._log_probs(rows[:-1, at - 1], stream[at], found=rows[:, at])
+        return self._log_probs(stream, self._walk(stream, pos, self.config.order))[real]
 
     def next_log_probs(self, prefix: Sequence[int]) -> np.ndarray:
         """log p(w | prefix) for every id w (nats); `<pad>` and `<s>` get -inf.
@@ -305,10 +319,17 @@ class NGramLM:
         eos = np.flatnonzero(ids == EOS)
         ids = ids[eos[-1] + 1:] if len(eos) else ids  # only the current sentence matters
         stream, _, pos = sentence_stream(ids)
-        rows = self._walk(stream, pos, self.config.order - 1)
+        contexts = [stream[-1]]  # the rows of the 1-, 2-, ... grams that end the prefix, while seen
+        for level in self._walk(stream, pos, self.config.order - 1):
+            if not (len(level.at) and level.at[-1] == len(stream) - 1 and level.rows[-1] >= 0):
+                break
+            contexts.append(level.rows[-1])
         words = np.arange(self.vocab_size, dtype=np.int64)
-        contexts = np.repeat(rows[:, -1:], self.vocab_size, axis=1)
-        log_probs = self._log_probs(contexts, words)
+        levels = []
+        for k, context in enumerate(contexts[: self.config.order - 1], 2):
+            parent = np.full(self.vocab_size, context)
+            levels.append(Level(words, parent, self._lookup(k, parent, words)))
+        log_probs = self._log_probs(words, levels)
         if self.config.smoothing == "stupid-backoff":
             finite = log_probs[np.isfinite(log_probs)]
             log_probs = log_probs - (finite.max() + np.log(np.exp(finite - finite.max()).sum()))
@@ -326,13 +347,12 @@ class NGramLM:
         """
         ids = self._check_ids(ids)
         stream, real, pos = sentence_stream(ids)
-        rows = self._walk(stream, pos, self.config.order)
-        at = np.flatnonzero(real)
-        seen = rows[:, at] >= 0
         # the unigram table is dense: a word is seen when it was counted (or, read from ARPA, has mass)
-        seen[0] = self.counts[0][stream[at]] > 0 if self.counts is not None else np.isfinite(self.log_probs[0][stream[at]])
-        matched = np.where(seen.any(axis=0), self.config.order - np.argmax(seen[::-1], axis=0), 0)
-        return matched, np.minimum(pos[at] + 1, self.config.order)
+        seen = self.counts[0][stream] > 0 if self.counts is not None else np.isfinite(self.log_probs[0][stream])
+        matched = seen.astype(np.int64)
+        for k, level in enumerate(self._walk(stream, pos, self.config.order), 2):
+            matched[level.at[level.rows >= 0]] = k
+        return matched[real], np.minimum(pos[real] + 1, self.config.order)
 
     def unseen_share(self, ids: Sequence[int]) -> dict[int, float]:
         """Share of the n-grams of `ids` never seen in training, for each order 1..order.
@@ -487,25 +507,51 @@ def randomized_svd(matrix: Any, rank: int, seed: int = 0, oversample: int = 10, 
     return basis @ vectors[:, top], np.sqrt(np.maximum(values[top], 0.0))
 
 
-def lookup_rows(keys: np.ndarray, parent: np.ndarray, words: np.ndarray, vocab_size: int) -> np.ndarray:
-    """Row of each (context row, word) pair in a sorted key table, -1 where absent or `parent` < 0.
+class KeyIndex:
+    """A hash index over one order's sorted n-gram keys: the row of each (context row, word) key.
+
+    Open addressing with linear probing, as KenLM's probing tables, over at least 2 slots per key
+    (Fibonacci hashing, Knuth §6.4). It is built vectorised: keys sorted by home slot take the
+    first free slot at or after it, slot_i = max(home_i, slot_{i-1} + 1), a running maximum, so the
+    table never wraps and ends in an empty slot. A lookup probes every query at once, one gather a
+    round. It replaced `np.searchsorted` over the sorted keys (about 5x slower on PTB queries).
 
     Example:
-        >>> lookup_rows(np.array([7, 12]), np.array([1, 2, -1]), np.array([2, 2, 2]), 5).tolist()
+        >>> index = KeyIndex(np.array([7, 12]), vocab_size=5)
+        >>> index.rows(np.array([1, 2, -1]), np.array([2, 2, 2])).tolist()
         [0, 1, -1]
     """
-    out = np.full(len(words), -1, dtype=np.int64)
-    known = np.flatnonzero(parent >= 0)  # at high orders most contexts are unseen: search only the rest
-    if len(keys) == 0 or len(known) == 0:
+
+    MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / the golden ratio
+
+    def __init__(self, keys: np.ndarray, vocab_size: int):
+        self.vocab_size = vocab_size
+        self.shift = np.uint64(64 - max(int(2 * len(keys) - 1).bit_length(), 1))
+        home = self._home(keys)
+        by_home = np.argsort(home, kind="stable")
+        rank = np.arange(len(keys))
+        slot = rank + np.maximum.accumulate(home[by_home] - rank) if len(keys) else rank
+        size = max(int(slot[-1]) if len(keys) else 0, (1 << (64 - int(self.shift))) - 1) + 2
+        self.slot_keys = np.full(size, -1, dtype=np.int64)
+        self.slot_rows = np.full(size, -1, dtype=np.int64)
+        self.slot_keys[slot], self.slot_rows[slot] = keys[by_home], by_home
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.astype(np.uint64) * self.MULTIPLIER) >> self.shift).astype(np.int64)
+
+    def rows(self, parent: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Row of each (`parent` row, word) key in the table, -1 where absent or `parent` < 0."""
+        out = np.full(len(words), -1, dtype=np.int64)
+        known = np.flatnonzero(parent >= 0)  # at high orders most contexts are unseen: look up only the rest
+        query = parent[known] * self.vocab_size + words[known]
+        slot = self._home(query)
+        while len(known):
+            stored = self.slot_keys[slot]
+            hit = stored == query
+            out[known[hit]] = self.slot_rows[slot[hit]]
+            probe = ~hit & (stored >= 0)  # an empty slot ends the probe: the key is absent
+            known, query, slot = known[probe], query[probe], slot[probe] + 1
         return out
-    query = parent[known] * vocab_size + words[known]
-    # searching sorted queries is ~10x faster (NumPy narrows each search from the previous one,
-    # and memory is read in order), even counting the argsort
-    by_key = np.argsort(query)
-    row = np.empty(len(query), dtype=np.int64)
-    row[by_key] = np.minimum(np.searchsorted(keys, query[by_key]), len(keys) - 1)
-    out[known] = np.where(keys[row] == query, row, -1)
-    return out
 
 
 def count_ngrams(ids: np.ndarray, order: int, vocab_size: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
