@@ -255,13 +255,13 @@ class NGramLM:
         levels = []
         at = np.flatnonzero(pos > 0)
         context = stream[at - 1]  # order 1 is dense: the row of a 1-gram is its word id
+        after = np.append(pos, 0)  # past the end, as at a sentence start, no n-gram continues
         for k in range(2, upto + 1):
             rows = self._lookup(k, context, stream[at])
             levels.append(Level(at, context, rows))
             seen = np.flatnonzero(rows >= 0)
             at, context = at[seen] + 1, rows[seen]
-            inside = np.flatnonzero(at < len(stream))
-            inside = inside[pos[at[inside]] > 0]  # the next token is in the same sentence
+            inside = np.flatnonzero(after[at] > 0)
             at, context = at[inside], context[inside]
         return levels
 
@@ -526,7 +526,7 @@ class KeyIndex:
 
     def __init__(self, keys: np.ndarray, vocab_size: int):
         self.vocab_size = vocab_size
-        bits = int(2 * len(keys)).bit_length()
+        bits = max(int(2 * len(keys)).bit_length(), 1)
         self.shift = np.uint64(64 - bits)
         home = self._home(keys)
         counts = np.bincount(home, minlength=1 << bits)
