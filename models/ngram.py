@@ -180,7 +180,8 @@ class NGramLM:
     Tables are stored per order k as sorted int64 keys `parent_index * V + word`, where
     `parent_index` is the row of the (k-1)-gram context in the order k-1 table (order 1 is dense:
     key = word id), with a log-probability (nats) for each row and a log backoff weight for each
-    row used as a context. Lookups are `np.searchsorted` over whole arrays of positions.
+    row used as a context. Lookups go through a hash index per order (`KeyIndex`, built at the
+    first lookup) over whole arrays of positions.
     `</s>` is predicted and counted; `<s>` and `<pad>` are never predicted; `<unk>` is an ordinary
     word. The predicted vocabulary is every id except `<pad>` and `<s>` (the PTB convention of
     ../shared/corpora/README.md).
