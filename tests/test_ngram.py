@@ -193,6 +193,18 @@ def test_arpa_round_trip_gives_the_same_scores(lee, tmp_path):
     assert math.isclose(nats_to_log10(log10_to_nats(-2.5)), -2.5)
 
 
+def test_no_ngram_crosses_a_sentence_start_even_where_an_arpa_file_has_one(tmp_path):
+    """A file may list `a </s> <s>` and `a </s> <s> b`; the first word of a sentence still sees `<s>` alone."""
+    path = tmp_path / "crossing.arpa"
+    path.write_text("\\data\\\nngram 1=4\nngram 2=3\nngram 3=1\nngram 4=1\n\n\\1-grams:\n-99\t<s>\t-0.2\n"
+                    "-0.5\ta\t-0.1\n-0.5\t</s>\t-0.1\n-0.6\tb\t-0.1\n\n\\2-grams:\n-0.2\t<s> a\t-0.1\n"
+                    "-0.1\ta </s>\t-0.1\n-0.3\t</s> <s>\t-0.1\n\n\\3-grams:\n-0.05\ta </s> <s>\t-0.1\n\n"
+                    "\\4-grams:\n-0.01\ta </s> <s> b\n\n\\end\\\n", encoding="utf-8")
+    model = read_arpa(path)
+    ids = model.tokenizer.encode("a\nb\n")  # a </s> b </s>
+    assert nats_to_log10(model.token_log_probs(ids)[2]) == pytest.approx(-0.2 - 0.6)  # bo(<s>) + p(b), not -0.01
+
+
 def test_kenlm_reads_our_arpa_and_agrees_within_1e_4(lee, tmp_path):
     kenlm = pytest.importorskip("kenlm", reason="kenlm is not installed (pip install kenlm): cannot cross-check ARPA")
     corpus, tokenizer, train_ids = lee
