@@ -1,22 +1,17 @@
 """The crossover atlas: at what amount of training text does each neural family overtake counting?
 
 Every model is trained on nested prefixes of `imdb-unsup`'s training reviews (about 10^5, 10^6,
-10^7 characters and all 6.2·10^7; a prefix is a random sample of whole reviews, the catalog having
-shuffled them) and scored in open-vocabulary bits per character on the same held-out test reviews
-(the first `--test-reviews` of the catalog's test split). Rows:
-
+10^7 characters and all 6.2·10^7; each a random sample of whole reviews) and scored in
+open-vocabulary bits per character on the same held-out test reviews (`--test-reviews`). Rows:
 - counting: the character 6-gram and the word 5-gram, interpolated modified Kneser-Ney;
-- neural: `rnnlm` at character and at word level, and the Transformer (character level), each with
-  its "default" preset, trained for `--passes` passes over the prefix's tokens, capped at
-  `--max-tokens` training tokens (so the larger prefixes also measure what a fixed compute budget
-  buys); the word rnnlm keeps words seen twice (`min_count=2`) and trains with a sampled softmax;
-- compressors (no model at all): gzip, bz2, xz coding the test text after the training prefix.
-
-Each point records its training tokens, steps, parameters, training FLOPs (≈ 6·N·D), wall and CPU
-minutes. The results file is rewritten after every point and a re-run skips the points it holds
-(resumable). A crossing is where a neural family's curve goes below the best counting model's,
-interpolated linearly in log(characters) between measured sizes; where none occurs the results
-and the figure say so.
+- neural: `rnnlm` (character and word level; the word model keeps `min_count=2` and a sampled
+  softmax) and the Transformer (character level), "default" presets, `--passes` passes over the
+  prefix capped at `--max-tokens` training tokens (a fixed compute budget on the larger prefixes);
+- compressors: gzip, bz2, xz coding the test text after the training prefix.
+Each point records its tokens, steps, parameters, training FLOPs (≈ 6·N·D), wall and CPU minutes;
+the results file is rewritten after every point and a re-run skips the points it holds. A crossing
+is where a neural curve goes below the best counting model's, interpolated linearly in
+log(characters); where none occurs the results and the figure say so.
 
 Usage:
     .venv/bin/python benchmarks/crossover.py --data-dir ../shared/corpora

@@ -1,26 +1,16 @@
 """Benchmark: what pre-training buys, for sentiment classification (MR) and English↔Chinese translation.
 
-Classification (`rt-polarity`, the catalog's seeded split: 9,063 train, 533 valid, 1,066 test):
-accuracy against the number of labelled training sentences (100, 1,000, all), each count drawn
-with several seeds, for
-- the counting baselines: logistic regression on binary word counts, and Naive Bayes log-count
-  ratios + logistic regression on word uni+bigrams (`lmzoo.models.tasks.CountingClassifier`);
-- three neural classifiers, each from scratch (same architecture, fresh weights, same budget) and
-  after pre-training on the **training split's sentences without their labels** (never test text),
-  as Dai & Le (2015) do: the GRU sequence autoencoder (`seq2seq`), a word-level Transformer LM, and
-  Word2Vec (the classifier then averages word vectors).
-Translation (`tatoeba-cmn`, 1,000 seeded held-out test pairs), both directions: BLEU (sacrebleu,
-`zh` tokenizer for Chinese output) and chrF for the copy baseline, the attention GRU
-encoder–decoder from scratch and with its decoder started as a GRU LM pre-trained on the training
-split's target-side sentences, and the decoder-only Transformer from scratch and after
-pre-training as an LM on the training split's sentences (both languages, one sentence a line: a
-decoder-only model reads the source with the same tokenizer). It translates 我明天要去看电影。 both ways.
-Each translator trains for a wall-clock budget (`--translate-minutes`, `--reverse-minutes`): a short
-calibration run per architecture and direction measures s/step, and the pre-trained and scratch rows
-then train the same number of steps; each row records its steps, seconds and the load average.
-
-Every row states its pre-training text, steps and wall time; results are written after each row,
-so an interrupted run keeps what it measured.
+Classification (`rt-polarity`, the catalog's seeded split): accuracy against the number of labelled
+training sentences (100, 1,000, all, several seeds each) for the counting baselines (binary-count
+logistic regression, NB-LR on uni+bigrams) and three neural classifiers (the GRU sequence
+autoencoder, a word-level Transformer LM, Word2Vec), each from scratch and after pre-training on the
+training split's sentences without their labels, as Dai & Le (2015) do.
+Translation (`tatoeba-cmn`, 1,000 held-out pairs, both directions): BLEU (sacrebleu) and chrF for
+the copy baseline, the attention GRU encoder–decoder and the decoder-only Transformer, each from
+scratch and started from an LM pre-trained on the training split. Each translator trains for a
+wall-clock budget (`--translate-minutes`, `--reverse-minutes`), calibrated per architecture, and
+the pre-trained and scratch rows train the same number of steps. Results are written after each
+row (steps, seconds, load average, pre-training text), so an interrupted run keeps them.
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/finetune.py [--scale 1.0] [--parts classify,translate]

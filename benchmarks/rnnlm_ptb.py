@@ -1,39 +1,19 @@
 """PTB word-level LSTM benchmark: the rnnlm family against the modified-KN 5-gram (141.2) in 20 minutes.
 
-Zaremba et al. 2014's "small" network (2 layers of 200 LSTM units, 35-step truncated BPTT with
-the state carried across batches, 10k vocabulary) reaches 114.5 test perplexity after 13 epochs
-of SGD. Here the same network is trained through the library (`lmzoo.train("rnnlm", ...)`) under
-a wall-clock budget for training (default 20 minutes) on whatever machine runs it:
-
-1. Calibration: a short run measures seconds per step on this machine, now (the CPU may be
-   shared), and the number of steps is chosen to fill the budget.
-2. Training as Zaremba et al. and PyTorch's word_language_model example do: 20 parallel
-   streams read left to right with the state carried across batches, plain SGD with a large
-   step (learning rate 20 on the mean loss, gradients clipped to global norm 0.25: the same
-   largest step as Zaremba's lr 1 on the loss summed over 35 steps with clip 5), cosine decay to
-   a tenth, tied embeddings, dropout 0.3 between layers (Zaremba's medium model uses 0.5). Training
-   uses a sampled softmax (`--sampled-softmax 1024` negatives per step from the unigram^0.75,
-   Jean et al. 2015): on a 2-core CPU the 10,000-way output layer is most of a step's time (it is
-   memory-bound), and sampling made steps about 3x faster (an unsaved probe through
-   `lmzoo.train`, 300 steps at load ~12: 77 s against 225 s; reproduce with `--steps 300
-   --sampled-softmax 0` against the default). Scoring always uses the full softmax, so the
-   perplexities are exact.
-   Each of `--chunks` chunks ends with the validation perplexity of the whole validation text
-   with the state carried (as test is scored); the best checkpoint on it is kept and test is
-   scored once, on it (`select_on_valid`): a longer run cannot end worse on valid. Training stops
-   at the wall-clock budget whatever the calibration said (`time_budget_seconds`), so the budget
-   holds within 2% on a fast or a slow machine (see ../shared/PITFALLS.md, "a wall-clock budget
-   without regularisation").
-3. Scoring: the whole validation and test texts with the state carried from the first token
-   (`RNNLM.token_log_probs`) and in rolling 35-token windows (`RNNLM.window_log_probs`),
-   perplexity per token counting `</s>` (82,430 test tokens, the convention of the n-gram
-   benchmark and of the published figures).
-
-History (benchmarks/results/rnnlm_ptb_first_run_carry.json, rnnlm_ptb.json before this recipe):
-AdamW with the carried state for 0.39 epochs scored 19,848 (the cell states had grown to
-thousands along the streams); AdamW on zero-state windows reached only 276 in 2.5 epochs, and
-SGD at learning rate 1 on the *mean* loss (35x smaller steps than Zaremba's, whose loss is a sum
-over the 35 time steps) was as slow. The step size was the problem.
+Zaremba et al. 2014's "small" network (2 × 200 LSTM units, 35-step truncated BPTT with the state
+carried, 10k vocabulary; 114.5 test perplexity after 13 epochs) trained through `lmzoo.train("rnnlm")`
+under a wall-clock training budget on whatever machine runs it:
+1. Calibration: a short run measures seconds per step now, and the step count fills the budget.
+2. Training as Zaremba et al. and PyTorch's word_language_model do: 20 streams with the state
+   carried, plain SGD at learning rate 20 on the mean loss clipped to norm 0.25 (Zaremba's lr 1 on
+   the summed loss with clip 5), cosine decay to a tenth, tied embeddings, dropout 0.3, and a
+   sampled softmax (`--sampled-softmax 1024`, Jean et al. 2015): the 10,000-way output is most of a
+   CPU step. Scoring uses the full softmax, so perplexities are exact. Each of `--chunks` chunks
+   ends with the carried-state validation perplexity; the best checkpoint is kept and scored on test
+   (`select_on_valid`); training stops at the budget (`time_budget_seconds`, see PITFALLS.md).
+3. Scoring: valid and test with the state carried from the first token and in rolling 35-token
+   windows, perplexity per token counting `</s>` (82,430 test tokens, as the n-gram benchmark).
+Earlier recipes and the sampled-softmax probe: benchmarks/results/NOTES.md, "rnnlm_ptb".
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/rnnlm_ptb.py [--minutes 20]

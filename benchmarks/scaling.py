@@ -1,22 +1,15 @@
 """Benchmark: Transformer training throughput at 1 and 2 data-parallel replicas, and what it means at scale.
 
-Measured: tokens/s of `lmzoo train transformer` on tiny Shakespeare with nanoGPT's CPU config
-(4 layers, 128 wide, context 64, global batch 12; without XLA, which tf.distribute cannot run), once with `distribute=none` and once with
-`distribute=mirrored` over 2 replicas (2 logical CPU devices here, `lmzoo.models.distribute.
-use_logical_cpus`), each in a fresh process. The rate is the steady one: tokens between the
-first and the last logged step over the seconds between them (compilation and the final
-validation are outside that span). The load average is recorded: on a shared machine the
-figures are noisy.
-
-On paper: what the same code does with N replicas, from the model's parameter count P. A
-synchronous data-parallel step all-reduces every gradient once; a ring all-reduce moves
-P × 4 bytes × 2(N−1)/N per replica per step (fp32 gradients; Keras keeps them in fp32 under
-mixed precision too). That time, over the link's bandwidth, adds to each step unless it overlaps
-the backward pass (tf.distribute's all-reduce runs after the backward pass here, so it does not).
-The bandwidths are typical published figures, stated as assumptions, not measurements.
-
-With `--gpu` it runs the GPU config (6 layers, 384 wide, context 256, batch 64) for `--steps`
-steps at one replica on the GPU (a second replica needs a second GPU), for the paper figures.
+Measured: tokens/s of `lmzoo train transformer` on tiny Shakespeare with nanoGPT's CPU config (4
+layers, 128 wide, context 64, global batch 12; without XLA, which tf.distribute cannot run), with
+`distribute=none` and with `distribute=mirrored` over 2 logical CPU devices
+(`lmzoo.models.distribute.use_logical_cpus`), each in a fresh process. The rate is the steady one,
+between the first and the last logged step; the load average is recorded beside it.
+On paper: a synchronous data-parallel step all-reduces every gradient once; a ring all-reduce moves
+P × 4 bytes × 2(N−1)/N per replica per step (fp32 gradients), which adds to each step here since
+tf.distribute all-reduces after the backward pass. The link bandwidths are typical published
+figures, stated as assumptions. `--gpu` runs the GPU config (6 layers, 384 wide, context 256, batch
+64) at one replica for `--steps` steps.
 
 Usage:
     .venv/bin/python benchmarks/scaling.py [--data-dir DIR] [--steps 150] [--gpu] [--out FILE]

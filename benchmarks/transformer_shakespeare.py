@@ -1,32 +1,18 @@
 """Benchmark: a character-level GPT on tiny Shakespeare, raced against nanoGPT in the same run.
 
-Both run as their users run them, one after the other in this script, each as a whole process:
-- nanoGPT (`../shared/peers/nanoGPT`, PyTorch, the `bench` extra), from a scratch copy with its
-  data written as its `data/shakespeare_char/prepare.py` writes it (the peer folder is read-only
-  and prepare.py would download):
-  `python train.py config/train_shakespeare_char.py --device=cpu --compile=False ...` with its
-  README's CPU settings;
-- ours: `lmzoo train transformer --corpus tinyshakespeare --set ...` with the same settings.
-
-CPU settings (nanoGPT's laptop run): 4 layers, 4 heads, 128 wide, context 64, batch 12, 2,000
-steps, learning rate 1e-3 warm-up 100 then cosine to 1e-4, AdamW betas (0.9, 0.99), weight decay
-0.1, clip 1.0, no dropout, no biases; evaluation every 250 steps on 20 batches.
-
-Both final models are scored the same way: the whole validation split (the last 10% of the
-characters) in disjoint 64-character windows, inputs text[i:i+64] predicting text[i+1:i+65],
-nanoGPT from its final checkpoint (loaded with torch, weights_only=True). Reported: wall time of
-each whole process, ms/step, our XLA compile time, where the rest of our time goes (evaluation,
-checkpoints, start-up: see `breakdown`), both validation losses and the ratios. Where PyTorch or the nanoGPT
-folder is missing, the script says so in one line and records only our figures.
-
-`--gpu` runs nanoGPT's GPU config instead (6 layers, 6 heads, 384 wide, context 256, batch 64,
-5,000 steps, dropout 0.2, bf16 mixed precision) and records tokens/s and MFU against the GPU's
-bf16 peak. `--dry-run` builds our model with the chosen config and traces one training step,
-prepares nanoGPT's data and prints both commands without running them (no GPU needed; the
-step is traced as a TensorFlow graph without the XLA compile, which takes minutes on a busy CPU).
-`--set KEY=VALUE` adds a setting to our run only (e.g. `--set jit_compile=False`, TensorFlow's graph
-kernels instead of XLA); the results file records it. After our run, our final model's greedy
-decoding speed (cached, recomputed, Python loop) and three samples go in `generation` (lesson 06).
+Both run as their users run them, each as a whole process, one after the other: nanoGPT
+(`../shared/peers/nanoGPT`, PyTorch, the `bench` extra) from a scratch copy with its data prepared as
+its `prepare.py` would, `python train.py config/train_shakespeare_char.py --device=cpu --compile=False`;
+ours, `lmzoo train transformer --corpus tinyshakespeare --set ...`. CPU settings (nanoGPT's laptop
+run): 4 layers, 4 heads, 128 wide, context 64, batch 12, 2,000 steps, lr 1e-3 (warm-up 100, cosine
+to 1e-4), AdamW (0.9, 0.99), weight decay 0.1, clip 1.0, no dropout, no biases.
+Both final models are scored on the validation split in disjoint 64-character windows. Reported:
+each process's wall time, ms/step, our XLA compile time and `breakdown`, both losses and the ratios,
+then our greedy decoding speed and three samples (`generation`, lesson 06). Without PyTorch or the
+nanoGPT folder, only our figures are recorded (said in one line).
+`--gpu`: nanoGPT's GPU config (6 layers, 6 heads, 384 wide, context 256, batch 64, 5,000 steps,
+dropout 0.2, bf16) with tokens/s and MFU. `--dry-run`: build and trace one step, print both commands.
+`--set KEY=VALUE` changes our run only (e.g. `--set jit_compile=False`); the results file records it.
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/transformer_shakespeare.py [--gpu] [--dry-run]

@@ -1,24 +1,16 @@
 """Benchmark: our Transformer's compiled training step against a plain Keras probe of the same model.
 
 Issue 16 reported that a plain Keras + XLA model of nanoGPT's CPU configuration (4 layers, 4 heads,
-128 wide, context 64, batch 12) stepped faster than `lmzoo train transformer`. This script builds
-that probe and times it beside our network, in one process, so the two see the same machine:
-
-- `probe`: Embedding + learned positions + 4 pre-LN blocks (fused QKV projection, hand-written causal
-  attention with a constant numpy mask, GELU MLP, LayerNorm without bias) + final LN + output tied to
-  the embedding; plain `keras.optimizers.AdamW` (constant rate, global clipnorm); XLA.
-- `probe_keras_mha`: the same with `keras.layers.MultiHeadAttention` (einsum, `use_causal_mask`).
-- `ours`: `lmzoo.models.transformer.build_network` and `window_lm.make_optimizer` (warm-up/cosine schedule,
-  weight decay on matrices only), compiled exactly as `transformer.train` compiles it.
-- `ours_plain_optimizer`: our network with the probe's optimizer (isolates the optimizer).
-- `ours_no_xla`: our network and optimizer, `jit_compile=False` (TensorFlow graph kernels).
-
-Every variant trains on the same `window_lm.random_windows` stream, through `fit` with 50 steps per
-compiled call. The variants run in interleaved rounds (each round times every variant once), and
-each round records wall and process-CPU milliseconds per step: on a machine shared with other jobs
-the wall times swing with the load, while the CPU time per step is what the step itself costs.
-The first call (trace + compile) is timed too. The optimized XLA HLO of the forward+backward pass is
-counted per instruction kind for `probe` and `ours` (a structural comparison no load can blur).
+128 wide, context 64, batch 12) stepped faster than `lmzoo train transformer`. Timed in one process:
+- `probe`: embedding + learned positions + 4 pre-LN blocks (fused QKV, hand-written causal attention,
+  GELU MLP, bias-free LayerNorm) + tied output; plain `keras.optimizers.AdamW`; XLA.
+- `probe_keras_mha`: the same with `keras.layers.MultiHeadAttention`.
+- `ours`: `transformer.build_network` and `window_lm.make_optimizer`, compiled as `transformer.train` does.
+- `ours_plain_optimizer`: our network with the probe's optimizer; `ours_no_xla`: `jit_compile=False`.
+Every variant trains on the same `window_lm.random_windows` stream through `fit` (50 steps per call),
+in interleaved rounds recording wall and process-CPU ms per step (the CPU time is what a shared
+machine's load does not blur) and the first call's trace + compile. The optimized XLA HLO of
+`probe` and `ours` is counted per instruction kind.
 
 Usage:
     .venv/bin/python benchmarks/transformer_step_probe.py [--steps 60] [--rounds 3]

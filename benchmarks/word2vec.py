@@ -1,28 +1,17 @@
 """Word2Vec benchmark: our Keras skip-gram against raw gensim, raced in the same run on PTB.
 
 Settings (issue 16): skip-gram, dimension 100, window 5, 5 negatives, 5 epochs, min_count 1,
-subsampling 1e-3, on PTB train. For each seed, in this order and in one script:
-1. gensim 4 as its users run it, fed a list of token lists (`Word2Vec(sentences=...)`, 2 workers),
-   and the zoo's `word2vec-gensim` family (our own baseline) through `lmzoo.train`, back to back
-   in alternating order (seed 0: gensim first; seed 1: the family first; ...);
-2. gensim fed `LineSentence` over the same token lists written to a file;
-3. our CLI, as a whole process: `lmzoo train word2vec --corpus ptb --set ...`.
-All four train on the same words (our tokenizer's vocabulary; PTB's literal `<unk>` is the
-special unknown id, which both families drop). Training time is gensim's constructor (vocabulary
-scan + training) for gensim and `timing.json`'s train_seconds for the zoo (the `fit` call, after
-the vocabulary); our whole-process wall time is reported too. WordSim353 (Spearman) for every run
-by `lmzoo.harness.score_embeddings`.
-
-Targets: our training time <= 2.2x raw gensim's (list of token lists, median over seeds) at
-WordSim353 >= gensim's mean - 0.02; the `word2vec-gensim` family within 10% of raw gensim.
-
-gensim with 2 workers is not deterministic (its threads race): its rows say `reproducible: false`.
-
-Unless `--no-profile`, a breakdown of where our training time goes is measured after the seeds:
-the numpy pair and negative stream per epoch, the tf.data pipeline per epoch, the compiled steps
-alone (wall and process CPU time per step and per 1,000 pairs), the same compiled step on the
-layout it replaced (a row per pair with its own noise words, 4,096 pairs a step), and a whole
-epoch of `fit` with its callbacks.
+subsampling 1e-3, on PTB train, all on our tokenizer's vocabulary. For each seed, in one script:
+1. gensim 4 fed a list of token lists (2 workers) and our `word2vec-gensim` family, back to back in
+   alternating order; 2. gensim fed `LineSentence`; 3. our CLI as a whole process
+   (`lmzoo train word2vec --corpus ptb --set ...`). Training time is gensim's constructor for gensim
+   and `timing.json`'s train_seconds for ours (plus our whole-process wall); WordSim353 (Spearman)
+   for every run. gensim with 2 workers is not deterministic: its rows say `reproducible: false`.
+Targets: our training time <= 2.2x raw gensim's (median over seeds) at WordSim353 >= gensim's mean
+- 0.02; the `word2vec-gensim` family within 10% of raw gensim.
+Unless `--no-profile`, a breakdown of our training time follows: the numpy pair stream, the tf.data
+pipeline, the compiled steps alone (wall and CPU per step and per 1,000 pairs), the step on the
+one-row-per-pair layout it replaced, and a whole epoch of `fit`.
 
 Example:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/word2vec.py --seeds 3

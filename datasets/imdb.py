@@ -4,17 +4,8 @@
   in-domain text (Dai & Le 2015; Howard & Ruder 2018) and for the crossover atlas;
 - `imdb`: the 25,000 + 25,000 labelled reviews (the official train/test split) as a labelled task.
 
-The raw reviews need care, and `clean_review` does all of it, in this order:
-1. every run of HTML line breaks (`<br />`, `<br/>`, `<br>`, with the spaces around them) becomes **one
-   space**: a review stays one line, so one review is one example and one line of the text corpus;
-2. HTML entities (`&amp;`, `&#151;`) are decoded;
-3. Windows-1252 punctuation stored as C1 control characters (each byte decoded as Latin-1: U+0085 …,
-   U+0091–U+0097 ‘ ’ “ ” • – —, …) is mapped to the character it stands for; the five C1 code points
-   Windows-1252 leaves undefined (U+0081, U+008D, U+008F, U+0090, U+009D) are dropped;
-4. NFC normalisation, as for every corpus.
-Files are split into reviews on `\\n` only: `str.splitlines()` also breaks at U+0085, which occurs
-1,520 times inside 677 unlabelled reviews.
-
+The raw reviews need care (HTML line breaks and entities, Windows-1252 punctuation stored as C1
+control characters): `clean_review` does all of it, and `read_reviews` splits on `\\n` only.
 Splits are disjoint at the review level, compared after `normalise` (case and spacing): duplicates
 are dropped, and no review of the labelled test set is in any other split or in `imdb-unsup`.
 Offline, the five one-review-a-line files in the data directory are read (sha256-checked); online,
@@ -62,6 +53,13 @@ _C1_TABLE = {cp: _c1_character(cp) for cp in range(0x80, 0xA0)}
 def clean_review(text: str) -> str:
     """One raw review as text: line breaks to one space, entities decoded, C1 punctuation mapped, NFC.
 
+    In this order: every run of HTML line breaks (`<br />`, `<br/>`, `<br>`, with the spaces around
+    them) becomes one space, so one review stays one line and one example; HTML entities (`&amp;`,
+    `&#151;`) are decoded; Windows-1252 punctuation stored as C1 control characters (each byte
+    decoded as Latin-1: U+0085 …, U+0091–U+0097 ‘ ’ “ ” • – —) is mapped to the character it stands
+    for, and the five C1 code points Windows-1252 leaves undefined (U+0081, U+008D, U+008F, U+0090,
+    U+009D) are dropped; then NFC normalisation, as for every corpus.
+
     Example:
         >>> clean_review("Great!<br /><br />I\\x92d see it again \\x96 twice\\x85")
         'Great! I’d see it again – twice…'
@@ -71,7 +69,10 @@ def clean_review(text: str) -> str:
 
 
 def read_reviews(path: Path) -> list[str]:
-    """The cleaned reviews of a one-review-a-line file, split on `\\n` only (never at U+0085)."""
+    """The cleaned reviews of a one-review-a-line file, split on `\\n` only (never at U+0085).
+
+    `str.splitlines()` would also break at U+0085, which occurs 1,520 times inside 677 unlabelled reviews.
+    """
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:

@@ -14,10 +14,6 @@ Splits are fixed and seeded (`SPLIT_SEED` = 0): the examples are shuffled once w
 view of a task corpus (`as_text_corpus`, also what `load_corpus("rt-polarity")` returns) keeps the
 same splits, so pre-training on its train split never sees a test sentence.
 
-Encodings: the MR files are **Windows-1252** (0xE9 é, 0x85 …, 0x91 ‘, 0x96 –, 0x97 —), decoded
-as such: Latin-1 would turn the last four into C1 control characters. Tatoeba's file is UTF-8
-with a byte-order mark, which is stripped.
-
 Downloads: the canonical files are archives (the authors' `rt-polaritydata.tar.gz`, Tatoeba's
 `cmn-eng.zip` from manythings.org). Only the members the catalog names are read, each written
 under its catalog path inside the data directory (never a path from the archive), and only
@@ -136,7 +132,12 @@ TaskData = LabelledData | PairData
 
 
 def read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
-    """The non-empty lines of a file, decoded with `encoding` (a UTF-8 byte-order mark is dropped)."""
+    """The non-empty lines of a file, decoded with `encoding` (a UTF-8 byte-order mark is dropped).
+
+    The catalog names each file's encoding: the MR files are Windows-1252 (0xE9 é, 0x85 …, 0x91 ‘,
+    0x96 –, 0x97 —; Latin-1 would turn the last four into C1 control characters), Tatoeba's file is
+    UTF-8 with a byte-order mark.
+    """
     if not path.exists():
         raise LmzooError(f"'{path}' does not exist", "check the path, or run `lmzoo corpora` for catalog names")
     try:

@@ -1,14 +1,10 @@
 """Small helpers the lessons share: quick mode, figures, measured claims, and showing library source.
 
-Figures: `save_and_show(fig, path)` saves the PNG and displays the figure (inline in a notebook, in a
-window under an interactive backend; the tests set `MPLBACKEND=Agg`, so nothing is drawn there).
-
-Claims: a lesson never types a result by hand. Every figure its prose quotes is measured by the run (or
-read from a results file the repository keeps) and recorded with `claim`, which prints it beside the
-range the text promises and writes it to `claims.json` in the lesson's output folder. The prose names
-the claim after the number, e.g. "Kneser-Ney scores 395-415 [kn_order3_perplexity]" (a full-mode range)
-or "[quick:kn_order3_perplexity]"; `tests/test_lessons.py` checks each such number against the ranges and the
-quick run's measurement.
+`save_and_show(fig, path)` saves a PNG and displays the figure (nothing is drawn under `MPLBACKEND=Agg`).
+A lesson never types a result by hand: every figure its prose quotes is measured by the run (or read
+from a results file) and recorded with `claim`, which prints it beside the range the text promises and
+writes `claims.json`. The prose names the claim after the number, e.g. "Kneser-Ney scores 395-415
+[kn_order3_perplexity]" or "[quick:kn_order3_perplexity]"; `tests/test_lessons.py` checks each.
 
 Example:
     >>> import tempfile

@@ -3,24 +3,17 @@
 A family implements only the capabilities it has (an n-gram is a language model, Word2Vec is
 an embedder); the harness checks them with `isinstance` and never imports a family.
 
-| family                       | LanguageModel | Generator | Embedder | Reconstructor |
-|------------------------------|---------------|-----------|----------|---------------|
-| unigram                      | yes           | yes       |          |               |
-| ngram (PPMI + SVD vectors)   | yes           | yes       | yes      |               |
-| word2vec, word2vec-gensim    |               |           | yes      |               |
-| seq2seq (generate = rewrite) |               | yes       | yes      | yes           |
-| transformer                  | yes           | yes       | yes      |               |
+| family                       | LanguageModel | Generator | Embedder | Reconstructor | Backbone (hidden states)    |
+|------------------------------|---------------|-----------|----------|---------------|-----------------------------|
+| unigram                      | yes           | yes       |          |               | no (fine-tuning is an error)|
+| ngram (PPMI + SVD vectors)   | yes           | yes       | yes      |               | no (fine-tuning is an error)|
+| word2vec, word2vec-gensim    |               |           | yes      |               | word2vec: input embeddings  |
+| seq2seq (generate = rewrite) |               | yes       | yes      | yes           | the encoder's states        |
+| transformer (CausalNetwork)  | yes           | yes       | yes      |               | last block, after final norm|
 
 Fine-tuning (`lmzoo.models.tasks`) reaches a pre-trained run through `Backbone` (and, for
 decoder-only translation, `CausalNetwork`) plus the run's tokenizer; a fine-tuned run is a
 `Classifier` or a `Translator`, which the harness scores with accuracy or BLEU/chrF.
-
-| family                       | Backbone (hidden states)          | CausalNetwork |
-|------------------------------|-----------------------------------|---------------|
-| unigram, ngram               | no (fine-tuning them is an error) |               |
-| word2vec                     | the input embedding table         |               |
-| seq2seq                      | the encoder's states              |               |
-| transformer                  | the last block, after final norm  | yes           |
 """
 
 from __future__ import annotations

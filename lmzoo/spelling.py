@@ -1,14 +1,11 @@
 """The spelling and layout models that make bits per character an open-vocabulary figure.
 
-A word model that reads an unknown word emits `<unk>` and pays only −log p(`<unk>`): it never
-pays for the word's letters, so its "bits per character" is not a code length for the text.
-Open-vocabulary scoring (Mielke et al. 2019, "What kind of language is hard to language-model?",
-§2; Hwang & Sung 2017; Kawakami et al. 2017) makes every unknown token also pay
-−log p_spell(c_1 … c_n </w>) under a character model fitted on the **training split only**:
-`SpellingModel`, an interpolated Witten-Bell character n-gram (order 3) over the training word
-types, with an end-of-word symbol; its base is uniform over the training characters, the end
-and an escape, and an unseen character is the escape then a uniform choice among the remaining
-code points, so every string has a finite cost.
+A word model that reads an unknown word pays only −log p(`<unk>`), never the word's letters, so its
+"bits per character" is not a code length for the text. Open-vocabulary scoring (Mielke et al.
+2019, §2; Hwang & Sung 2017; Kawakami et al. 2017) makes every unknown token also pay
+−log p_spell(c_1 … c_n </w>) under `SpellingModel`, an interpolated Witten-Bell character 3-gram
+fitted on the training split's word types only; an unseen character is an escape then a uniform
+choice among the remaining code points, so every string has a finite cost.
 
 Layout is paid for the same way: a word or subword tokenizer drops what lies between words (runs
 of spaces, tabs, `_`, blank lines), so two texts that differ only there get the same ids, and the

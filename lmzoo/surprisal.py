@@ -1,17 +1,12 @@
 """Where a language model pays its bits: the per-character view of one held-out paragraph.
 
-`pick_paragraph` chooses one line of the test split with a fixed seed and cuts it at
-`max_chars` characters (at a space when one is near the end; the cut is recorded). `surprisal`
-scores it with the harness's own scoring (`harness.token_costs`: the model's NLL plus the
-spelling cost of every `<unk>`), places each token on the characters it stands for
-(`token_spans`) and spreads its bits evenly over them: a word model's cost over the letters of
-its word, a character model's on its character, `</s>` on the line's newline. What a word
-tokenizer drops between words (spaces, line breaks) costs what the layout model charges
-(`harness.layout_costs`), spread over those characters, so the per-character bits sum to the
-paragraph's open-vocabulary code length, `score_text(model, paragraph)["bits_per_char"]` times
-its characters. Where the model has `next_log_probs`, each token also carries the model's
-top-k next tokens at that point (before it read the token), and `top_matches_scoring` says
-whether that distribution gives the token the bits the scoring gave it.
+`pick_paragraph` chooses one test line with a fixed seed and cuts it at `max_chars` characters.
+`surprisal` scores it with the harness's own scoring (`harness.token_costs`: NLL plus the spelling
+cost of every `<unk>`) and spreads each token's bits evenly over the characters it stands for
+(`token_spans`); the gaps a word tokenizer drops cost what `harness.layout_costs` charges. So the
+per-character bits sum to the paragraph's open-vocabulary code length. Where the model has
+`next_log_probs`, each token also carries the model's top-k next tokens before it, and
+`top_matches_scoring` says whether that distribution gives the token the bits the scoring gave it.
 
 Example:
     >>> from lmzoo import train, load_corpus

@@ -31,7 +31,7 @@ import numpy as np
 
 from lmzoo.datasets.tokenizers import BOS, SPECIALS, VocabularyTokenizer, WordTokenizer
 from lmzoo.errors import LmzooError
-from lmzoo.models.ngram import NGramConfig, NGramLM, lookup_rows
+from lmzoo.models.ngram import KeyIndex, NGramConfig, NGramLM
 
 LN10 = math.log(10.0)
 ZERO_LOG10 = -99.0
@@ -285,6 +285,7 @@ def read_arpa(path: str | Path, tokenizer: VocabularyTokenizer | None = None) ->
     keys: list[np.ndarray] = []
     log_probs: list[np.ndarray] = []
     log_backoffs: list[np.ndarray] = []
+    indexes: list[KeyIndex | None] = [None]  # order 1 is dense
     for k, (linenos, probs, words, backoffs) in enumerate(sections, 1):
         tokens = np.empty((len(words), k), dtype=np.int64)
         for row, (text, n) in enumerate(zip(words, linenos, strict=True)):
@@ -302,7 +303,7 @@ def read_arpa(path: str | Path, tokenizer: VocabularyTokenizer | None = None) ->
         else:
             parent = tokens[:, 0]
             for j in range(2, k):
-                parent = lookup_rows(keys[j - 1], parent, tokens[:, j - 1], size)
+                parent = indexes[j - 1].rows(parent, tokens[:, j - 1])
             missing = np.flatnonzero(parent < 0)
             if len(missing):
                 row = missing[0]
@@ -325,6 +326,8 @@ def read_arpa(path: str | Path, tokenizer: VocabularyTokenizer | None = None) ->
             keys.append(key)
             log_probs.append(prob[sort])
             log_backoffs.append(backoff[sort])
+            if k < order:  # the contexts of the next order are looked up here
+                indexes.append(KeyIndex(key, size))
     log_backoffs[-1] = np.zeros(len(keys[-1]))
     return NGramLM(NGramConfig(order=order, tokenizer=tokenizer.kind), tokenizer, keys, log_probs, log_backoffs)
 

@@ -1,52 +1,23 @@
 """Data-parallel training for the families that train with `fit`: one config field, one helper.
 
 `distribute` is a config field of each such family (Transformer, seq2seq, Word2Vec, rnnlm):
-
-- "none": one device, as before.
+- "none": one device, as before;
 - "mirrored": one process, every local device (GPUs, else logical CPU devices), synchronous:
-  `tf.distribute.MirroredStrategy` on TensorFlow, `keras.distribution.DataParallel` on JAX.
-- "multi-worker": one process per machine (or per port on one machine), described by the
-  `TF_CONFIG` environment variable, with `tf.distribute.MultiWorkerMirroredStrategy`
-  (TensorFlow only). Every worker runs the same `lmzoo train` command.
+  `tf.distribute.MirroredStrategy` on TensorFlow, `keras.distribution.DataParallel` on JAX;
+- "multi-worker": one process per machine, described by `TF_CONFIG`, with
+  `tf.distribute.MultiWorkerMirroredStrategy` (TensorFlow only); every worker runs the same command.
+The batch in the config is the global batch, and one step equals one single-device step on the same
+batch (`strategy_scope` says what differs). Only the chief writes the run directory (`worker_run`).
+Two Keras 3 gaps are closed here, each with a test: clipping before the cross-replica sum
+(`ClipAfterAllReduce`) and `fit` under MultiWorkerMirroredStrategy (keras-team/keras#20585). Waits
+are bounded by `collective_timeout`; a lost peer is one line, not a hang.
 
-What stays the same: the batch in the config is the global batch; tf.data batches are split
-across replicas (`global_batch % replicas` must be 0, checked). Each replica's loss is its share
-of the global mean, and the optimizer sums the gradients, so one step equals one single-device
-step on the same batch (the tests check the losses). The learning-rate schedule counts optimizer
-steps, so it is unchanged; checkpoints (`BackupAndRestore`), resume and metrics.jsonl are the
-same files. Only the chief (worker 0, or the "chief" task) writes the run directory: other
-workers write theirs to a temporary directory, as the Keras multi-worker guide does. Random draws
-inside a step (dropout, scheduled sampling) are drawn per replica, so they differ from a
-single-device run; the deterministic parts agree. One more difference: under a TensorFlow
-strategy Keras draws a batch from a first iterator to build the model, then trains from a new
-one, so a dataset that reshuffles on every iteration (seq2seq's batch shuffle) starts on its
-second permutation: the same batches, in another order.
+References: TensorFlow and Keras distributed-training guides; Goyal et al. 2017 (global batch, lr).
 
-Usage in a family's `train()` (two lines; a shared fit loop such as `models/window_lm.py` does
-the same):
-
-    run = distribute.worker_run(run, config.distribute)  # first line: non-chief workers write elsewhere
-    ...
+Example (a family's `train()`; `models/window_lm.py` does the same):
+    run = distribute.worker_run(run, config.distribute)  # non-chief workers write elsewhere
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
         network = build_network(...); network.compile(...); network.fit(...)
-
-Two Keras 3 gaps are closed here, each with a test:
-
-- Gradient clipping (`clipnorm`, `global_clipnorm`, `clipvalue`) runs in Keras's TensorFlow
-  optimizer *before* the cross-replica sum, on each replica's share of the gradient, so a
-  clip norm c would act like about N·c over N replicas. `ClipAfterAllReduce` (in
-  `models.callbacks.training_callbacks`) moves it after the sum, as on one device.
-- `fit` under `MultiWorkerMirroredStrategy` fails in Keras 3 (keras-team/keras#20585): it asks
-  the strategy to reduce a tuple of per-replica batches and scalar metrics along axis 0. The
-  strategy made here reduces structures leaf by leaf and scalars without an axis.
-
-Waits are bounded: collectives time out after `LMZOO_COLLECTIVE_TIMEOUT` seconds (default 300),
-a worker whose own port is taken fails at once, and a worker whose peers never come up (or die)
-gets a one-line error instead of hanging.
-
-References: TensorFlow, "Distributed training with Keras" and "Multi-worker training with
-Keras" (tensorflow.org/tutorials/distribute); Keras, "Distributed training with JAX"
-(keras.io/guides/distribution); Goyal et al. 2017 (the global batch and the learning rate).
 """
 
 from __future__ import annotations
@@ -149,6 +120,14 @@ def strategy_scope(distribute: str, global_batch: int | None = None) -> Iterator
 
     Fails (one line) when the batch does not split evenly, when "mirrored" finds a single device,
     and when "multi-worker" has no TF_CONFIG: it never falls back to one device silently.
+
+    tf.data batches are split across replicas; each replica's loss is its share of the global mean
+    and the optimizer sums the gradients, so one step equals one single-device step on the same
+    batch (the tests check the losses). The learning-rate schedule counts optimizer steps, and
+    checkpoints, resume and metrics.jsonl are the same files. What differs: random draws inside a
+    step (dropout, scheduled sampling) are drawn per replica; and under a TensorFlow strategy Keras
+    builds the model from a first iterator's batch, then trains from a new one, so a dataset that
+    reshuffles on every iteration (seq2seq's batch shuffle) starts on its second permutation.
     """
     check_mode(distribute)
     if distribute == "none":

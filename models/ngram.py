@@ -1,55 +1,33 @@
 """N-gram language models: vectorised counting, then MLE, add-k, Kneser-Ney or stupid backoff.
 
-Every model, whatever its smoothing, is stored in *backoff form*, the form an ARPA file holds:
-one log-probability for each n-gram seen in training and one backoff weight for each context.
-p(w | h) is the probability of the longest n-gram `h' w` (h' a suffix of h) that was seen, times
-the backoff weights of the longer contexts that were skipped. For interpolated Kneser-Ney the
-stored probability of a seen n-gram is already the interpolated one, so the backoff form gives
-exactly the interpolated model (this is how SRILM and KenLM write it). Scoring and sampling both
-go through `NGramLM._log_probs`, so the sampler draws from the very numbers the scorer reports.
+Every model, whatever its smoothing (`NGramConfig.smoothing`), is stored in *backoff form*, the form
+an ARPA file holds: one log-probability for each n-gram seen in training and one backoff weight for
+each context. p(w | h) is the probability of the longest seen n-gram `h' w` (h' a suffix of h) times
+the backoff weights of the longer contexts skipped; for interpolated Kneser-Ney the stored
+probabilities are the interpolated ones, as SRILM and KenLM write them. Scoring and sampling both go
+through `NGramLM._log_probs`, so the sampler draws from the very numbers the scorer reports.
+Sentences and vocabulary follow SRILM and KenLM (`sentence_stream`, `NGramLM`). Implements
+LanguageModel, Generator and Embedder (PPMI + SVD vectors from the counts); ARPA I/O: `models/arpa.py`.
 
-Conventions (those behind the published PTB figures, see ../shared/corpora/README.md from the project root):
-- The id stream is cut into sentences after every `</s>` (the word tokenizer appends one per
-  line). Each sentence is read after one `<s>`: no n-gram crosses a sentence start, and the first
-  word's longest context is `<s>` alone (as in SRILM and KenLM, not n-1 copies of `<s>`).
-- `</s>` is predicted and counted; `<s>` and `<pad>` are never predicted; `<unk>` is an ordinary
-  word. The predicted vocabulary is every id except `<pad>` and `<s>`.
-- With the character tokenizer there is no `</s>` in the stream: the text is one running
-  sequence after a single `<s>`, and a newline is an ordinary character (contexts run across
-  lines, as in char-RNN training).
+References: Kneser & Ney 1995; Chen & Goodman 1998 (TR-10-98); Brants et al. 2007 (stupid backoff);
+Levy et al. 2015 (PPMI, SVD).
 
-Smoothing (`NGramConfig.smoothing`):
-- "mle": relative frequency in the longest context seen in training. Unseen words get
-  probability 0, so held-out perplexity is usually infinite; that is the point it makes.
-- "add-k": textbook additive smoothing at the highest order, (c(h w) + k) / (c(h) + k·V);
-  a context never seen is uniform. Laplace is k=1.
-- "kneser-ney": interpolated Kneser-Ney, one discount per order, D = n1 / (n1 + 2 n2).
-- "modified-kneser-ney": interpolated, three discounts D1, D2, D3+ per order from the counts of
-  counts (Chen & Goodman). Lower orders use continuation counts N1+(• w), except n-grams that start
-  with `<s>`, which keep raw counts (nothing can precede `<s>`). The unigram level is interpolated
-  with the uniform distribution over the predicted vocabulary, so unseen words keep some mass.
-  When a count of counts is zero (tiny corpora) the discounts fall back to the single estimate,
-  and to 0.5 when n1 or n2 is zero.
-- "stupid-backoff": relative frequency, else 0.4 x the score of the shorter context (the factor
-  applies at contexts seen in training). Unnormalised: it generates, but has no perplexity.
-
-Implements: LanguageModel, Generator, Embedder (a count-based PPMI + SVD baseline built from the
-n-gram counts: co-occurrence at distance d is the count of (d+1)-grams by their first and last
-word). ARPA export (`export("arpa", path)`) and import live in `lmzoo.models.arpa`.
-
-References: Kneser & Ney 1995; Chen & Goodman 1998, "An empirical study of smoothing techniques
-for language modeling" (TR-10-98); Brants et al. 2007, "Large language models in machine
-translation" (stupid backoff); Levy, Goldberg & Dagan 2015, "Improving distributional similarity
-with lessons learned from word embeddings" (PPMI, context smoothing 0.75, SVD).
+Example:
+    >>> from lmzoo.datasets.tokenizers import fit_tokenizer
+    >>> tok = fit_tokenizer("word", "a b a b\\nb a\\n", word_split="whitespace")
+    >>> lm = NGramLM.from_text(NGramConfig(order=2, smoothing="mle"), tok, "a b a b\\nb a\\n")
+    >>> [round(float(p), 3) for p in np.exp(lm.token_log_probs(tok.encode("a b")))]
+    [0.5, 0.667, 0.333]
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -81,6 +59,30 @@ NORMALISED: tuple[str, ...] = SMOOTHINGS[:4]
 class NGramConfig:
     """Settings of an n-gram model.
 
+    Args:
+        order: n, the longest n-gram counted (1 is a unigram model).
+        smoothing: how counts become the stored backoff form:
+            "mle": relative frequency in the longest context seen; unseen words get probability 0,
+            so held-out perplexity is usually infinite (that is the point it makes).
+            "add-k": (c(h w) + k) / (c(h) + k·V) at the highest order; an unseen context is
+            uniform. Laplace is k=1.
+            "kneser-ney": interpolated, one discount per order, D = n1 / (n1 + 2 n2).
+            "modified-kneser-ney": interpolated, discounts D1, D2, D3+ per order (Chen & Goodman);
+            lower orders use continuation counts N1+(• w), except n-grams starting with `<s>`
+            (nothing precedes it), and the unigrams are interpolated with the uniform distribution.
+            A zero count of counts (tiny corpora) falls back to the single estimate, then 0.5.
+            "stupid-backoff": relative frequency, else `backoff_alpha` × the shorter context's score
+            (at contexts seen in training); unnormalised, so it generates but has no perplexity.
+        add_k: k of "add-k".
+        discount: "kneser-ney" only: a fixed D for every order instead of n1 / (n1 + 2 n2).
+        backoff_alpha: the factor of "stupid-backoff" (Brants et al. use 0.4).
+        tokenizer: "word", "char" or "subword".
+        min_count: words seen fewer times in training become `<unk>`.
+        embedding_dim: dimension of the PPMI + SVD word vectors.
+        embedding_window: their symmetric co-occurrence window, at most order - 1 (distance d
+            counts the (d+1)-grams by their first and last word).
+        seed: seeds the randomized SVD of the word vectors.
+
     Example:
         >>> NGramConfig(order=5, smoothing="kneser-ney").order
         5
@@ -88,13 +90,13 @@ class NGramConfig:
 
     order: int = 3
     smoothing: Smoothing = "modified-kneser-ney"
-    add_k: float = 1.0  # add-k only
-    discount: float | None = None  # kneser-ney only: fix D for every order instead of n1/(n1+2n2)
-    backoff_alpha: float = 0.4  # stupid-backoff only
+    add_k: float = 1.0
+    discount: float | None = None
+    backoff_alpha: float = 0.4
     tokenizer: Literal["word", "char", "subword"] = "word"
     min_count: int = 1
-    embedding_dim: int = 100  # PPMI + SVD word vectors
-    embedding_window: int = 2  # symmetric window, at most order - 1
+    embedding_dim: int = 100
+    embedding_window: int = 2
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -125,8 +127,11 @@ PRESETS = {
 def sentence_stream(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Insert `<s>` before every sentence; return (stream, is_real_token, position_in_sentence).
 
-    A sentence ends after each `</s>`; when `ids` ends with `</s>` a final `<s>` opens the next
-    sentence (that is the context for generating after it). Position 0 is the `<s>` itself.
+    A sentence ends after each `</s>` (the word tokenizer appends one per line); when `ids` ends with
+    `</s>` a final `<s>` opens the next sentence (the context for generating after it). Position 0 is
+    the `<s>` itself. As in SRILM and KenLM, no n-gram crosses a sentence start, and the first word's
+    longest context is `<s>` alone (not n-1 copies). With the character tokenizer there is no `</s>`:
+    the text is one running sequence after a single `<s>`, and a newline is an ordinary character.
 
     Example:
         >>> stream, real, pos = sentence_stream(np.array([5, 3, 6]))
@@ -161,13 +166,25 @@ def discount_table(used: np.ndarray, modified: bool) -> np.ndarray:
     return np.array([0.0, *(max(0.0, x) for x in d)])
 
 
+class Level(NamedTuple):
+    """One order k of a walk: target positions `at`, their (k-1)-gram context rows, their k-gram rows."""
+
+    at: np.ndarray
+    contexts: np.ndarray
+    rows: np.ndarray
+
+
 class NGramLM:
     """An n-gram language model in backoff form, fitted by counting or read from ARPA.
 
     Tables are stored per order k as sorted int64 keys `parent_index * V + word`, where
     `parent_index` is the row of the (k-1)-gram context in the order k-1 table (order 1 is dense:
     key = word id), with a log-probability (nats) for each row and a log backoff weight for each
-    row used as a context. Lookups are `np.searchsorted` over whole arrays of positions.
+    row used as a context. Lookups go through a hash index per order (`KeyIndex`, built at the
+    first lookup) over whole arrays of positions.
+    `</s>` is predicted and counted; `<s>` and `<pad>` are never predicted; `<unk>` is an ordinary
+    word. The predicted vocabulary is every id except `<pad>` and `<s>` (the PTB convention of
+    ../shared/corpora/README.md).
 
     Example:
         >>> from lmzoo.datasets.tokenizers import fit_tokenizer
@@ -219,48 +236,55 @@ class NGramLM:
         return sum(len(p) for p in self.log_probs) + contexts
 
     # ------------------------------------------------------------------ lookups and scoring
+    @functools.cached_property
+    def indexes(self) -> list[KeyIndex | None]:
+        """A hash index per order, built at the first lookup (order 1 is dense: None)."""
+        return [None] + [KeyIndex(keys, self.vocab_size) for keys in self.keys[1:]]
+
     def _lookup(self, order: int, parent: np.ndarray, words: np.ndarray) -> np.ndarray:
         """Row of each (context row `parent`, word) in the order-`order` table, or -1."""
-        return lookup_rows(self.keys[order - 1], parent, words, self.vocab_size)
+        return self.indexes[order - 1].rows(parent, words)
 
-    def _walk(self, stream: np.ndarray, pos: np.ndarray, upto: int) -> np.ndarray:
-        """rows[k-1, t]: row of the k-gram ending at t (k = 1..upto), -1 if unseen or crossing `<s>`."""
-        rows = np.full((max(upto, 0), len(stream)), -1, dtype=np.int64)
-        if upto >= 1:
-            rows[0] = stream  # order 1 is dense: the row is the word id
-        for k in range(2, upto + 1):
-            parent = np.full(len(stream), -1, dtype=np.int64)
-            parent[1:] = rows[k - 2, :-1]
-            parent[pos + 1 < k] = -1
-            rows[k - 1] = self._lookup(k, parent, stream)
-        return rows
+    def _walk(self, stream: np.ndarray, pos: np.ndarray, upto: int) -> list[Level]:
+        """The n-grams of `stream` for k = 2..upto, one `Level` each, shortest first.
 
-    def _log_probs(self, contexts: np.ndarray, words: np.ndarray, found: np.ndarray | None = None) -> np.ndarray:
-        """log p(word | context) in nats, the one formula behind scoring and sampling.
-
-        `contexts[j-1]` is the row of the j-gram context (j = 1..order-1), -1 when unseen. The
-        longest seen n-gram gives the probability; each longer context skipped on the way down
-        adds its log backoff weight. `found[k-1]`, when the caller has it from its walk, is the
-        row of the order-k n-gram (context, word), saving the lookups.
+        Level k holds the positions t whose (k-1)-gram context (ending at t-1, not crossing `<s>`)
+        was seen in training, that context's row, and the row of the k-gram ending at t (-1 if
+        unseen). Only the positions whose context was seen are looked up, so each order searches
+        fewer than the one before (at order 5 on PTB test, 15% of the tokens).
         """
-        order = self.config.order
-        if found is None:
-            found = [words] + [self._lookup(k, contexts[k - 2], words) for k in range(2, order + 1)]
-        # The longest order with a seen n-gram (order 1 always is: its table is dense).
-        longest = np.ones(len(words), dtype=np.int64)
+        levels = []
+        at = np.flatnonzero(pos > 0)
+        context = stream[at - 1]  # order 1 is dense: the row of a 1-gram is its word id
+        after = np.append(pos, 0)  # past the end, as at a sentence start, no n-gram continues
+        for k in range(2, upto + 1):
+            rows = self._lookup(k, context, stream[at])
+            levels.append(Level(at, context, rows))
+            seen = np.flatnonzero(rows >= 0)
+            at, context = at[seen] + 1, rows[seen]
+            inside = np.flatnonzero(after[at] > 0)
+            at, context = at[inside], context[inside]
+        return levels
+
+    def _log_probs(self, words: np.ndarray, levels: list[Level]) -> np.ndarray:
+        """log p(words[t] | its context) in nats, the one formula behind scoring and sampling.
+
+        `levels[k-2]` (k = 2..order) names the targets t whose (k-1)-gram context was seen, that
+        context's row and the row of the k-gram (context, word). The longest seen n-gram gives the
+        probability; each longer seen context skipped on the way down adds its log backoff weight.
+        """
         out = self.log_probs[0][words]
+        longest = np.ones(len(words), dtype=np.int64)  # order 1 is always seen: its table is dense
+        for k, level in enumerate(levels, 2):
+            seen = np.flatnonzero(level.rows >= 0)
+            out[level.at[seen]] = self.log_probs[k - 1][level.rows[seen]]
+            longest[level.at[seen]] = k
         backoff = np.zeros(len(words))
-        for k in range(2, order + 1):
-            row = found[k - 1]
-            seen = row >= 0
-            longest[seen] = k
-            out = np.where(seen, self.log_probs[k - 1][np.maximum(row, 0)], out)
         with np.errstate(invalid="ignore"):
-            # Each seen context longer than the longest match adds its backoff weight (longest first).
-            for k in range(order, 1, -1):
-                parent = contexts[k - 2]
-                skipped = (longest < k) & (parent >= 0)
-                backoff += np.where(skipped, self.log_backoffs[k - 2][np.maximum(parent, 0)], 0.0)
+            for k in range(len(levels) + 1, 1, -1):  # longest context first
+                level = levels[k - 2]
+                skipped = np.flatnonzero(longest[level.at] < k)
+                backoff[level.at[skipped]] += self.log_backoffs[k - 2][level.contexts[skipped]]
             return out + backoff
 
     def _check_ids(self, ids: Sequence[int]) -> np.ndarray:
@@ -285,9 +309,7 @@ class NGramLM:
         if len(ids) == 0:
             return np.zeros(0)
         stream, real, pos = sentence_stream(ids)
-        rows = self._walk(stream, pos, self.config.order)  # rows[k-1, t]: the k-gram ending at t
-        at = np.flatnonzero(real)
-        return self._log_probs(rows[:-1, at - 1], stream[at], found=rows[:, at])
+        return self._log_probs(stream, self._walk(stream, pos, self.config.order))[real]
 
     def next_log_probs(self, prefix: Sequence[int]) -> np.ndarray:
         """log p(w | prefix) for every id w (nats); `<pad>` and `<s>` get -inf.
@@ -298,10 +320,17 @@ class NGramLM:
         eos = np.flatnonzero(ids == EOS)
         ids = ids[eos[-1] + 1:] if len(eos) else ids  # only the current sentence matters
         stream, _, pos = sentence_stream(ids)
-        rows = self._walk(stream, pos, self.config.order - 1)
+        contexts = [stream[-1]]  # the rows of the 1-, 2-, ... grams that end the prefix, while seen
+        for level in self._walk(stream, pos, self.config.order - 1):
+            if not (len(level.at) and level.at[-1] == len(stream) - 1 and level.rows[-1] >= 0):
+                break
+            contexts.append(level.rows[-1])
         words = np.arange(self.vocab_size, dtype=np.int64)
-        contexts = np.repeat(rows[:, -1:], self.vocab_size, axis=1)
-        log_probs = self._log_probs(contexts, words)
+        levels = []
+        for k, context in enumerate(contexts[: self.config.order - 1], 2):
+            parent = np.full(self.vocab_size, context)
+            levels.append(Level(words, parent, self._lookup(k, parent, words)))
+        log_probs = self._log_probs(words, levels)
         if self.config.smoothing == "stupid-backoff":
             finite = log_probs[np.isfinite(log_probs)]
             log_probs = log_probs - (finite.max() + np.log(np.exp(finite - finite.max()).sum()))
@@ -319,13 +348,12 @@ class NGramLM:
         """
         ids = self._check_ids(ids)
         stream, real, pos = sentence_stream(ids)
-        rows = self._walk(stream, pos, self.config.order)
-        at = np.flatnonzero(real)
-        seen = rows[:, at] >= 0
         # the unigram table is dense: a word is seen when it was counted (or, read from ARPA, has mass)
-        seen[0] = self.counts[0][stream[at]] > 0 if self.counts is not None else np.isfinite(self.log_probs[0][stream[at]])
-        matched = np.where(seen.any(axis=0), self.config.order - np.argmax(seen[::-1], axis=0), 0)
-        return matched, np.minimum(pos[at] + 1, self.config.order)
+        seen = self.counts[0][stream] > 0 if self.counts is not None else np.isfinite(self.log_probs[0][stream])
+        matched = seen.astype(np.int64)
+        for k, level in enumerate(self._walk(stream, pos, self.config.order), 2):
+            matched[level.at[level.rows >= 0]] = k
+        return matched[real], np.minimum(pos[real] + 1, self.config.order)
 
     def unseen_share(self, ids: Sequence[int]) -> dict[int, float]:
         """Share of the n-grams of `ids` never seen in training, for each order 1..order.
@@ -480,25 +508,68 @@ def randomized_svd(matrix: Any, rank: int, seed: int = 0, oversample: int = 10, 
     return basis @ vectors[:, top], np.sqrt(np.maximum(values[top], 0.0))
 
 
-def lookup_rows(keys: np.ndarray, parent: np.ndarray, words: np.ndarray, vocab_size: int) -> np.ndarray:
-    """Row of each (context row, word) pair in a sorted key table, -1 where absent or `parent` < 0.
+class KeyIndex:
+    """A hash index over one order's sorted n-gram keys: the row of each (context row, word) key.
+
+    Open addressing with linear probing, as KenLM's probing tables, over 2-4 slots per key (a power
+    of two; Fibonacci hashing, Knuth §6.4). Built vectorised: the keys of home slot h fill the run of
+    free slots from start[h] = max(h, end of run h-1), so the table never wraps and ends in an empty
+    slot. A lookup probes every query at once, one gather a round. It replaced `np.searchsorted`
+    over the sorted keys, about 5x slower on PTB test.
 
     Example:
-        >>> lookup_rows(np.array([7, 12]), np.array([1, 2, -1]), np.array([2, 2, 2]), 5).tolist()
+        >>> index = KeyIndex(np.array([7, 12]), vocab_size=5)
+        >>> index.rows(np.array([1, 2, -1]), np.array([2, 2, 2])).tolist()
         [0, 1, -1]
     """
-    out = np.full(len(words), -1, dtype=np.int64)
-    known = np.flatnonzero(parent >= 0)  # at high orders most contexts are unseen: search only the rest
-    if len(keys) == 0 or len(known) == 0:
+
+    MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / the golden ratio
+
+    def __init__(self, keys: np.ndarray, vocab_size: int):
+        self.vocab_size = vocab_size
+        bits = max(int(2 * len(keys)).bit_length(), 1)
+        self.shift = np.uint64(64 - bits)
+        home = self._home(keys)
+        counts = np.bincount(home, minlength=1 << bits)
+        before = np.cumsum(counts) - counts  # keys of lower home slots
+        start = before + np.maximum.accumulate(np.arange(len(counts)) - before)
+        # One row per slot, (key, row): a probe reads both from one cache line. -1 marks an empty slot.
+        self.slots = np.full((int(start[-1] + counts[-1]) + 1, 2), -1, dtype=np.int64)
+        # Each round places one key of every home slot still holding some (the one whose write won).
+        pending, claim, offset = np.arange(len(keys)), np.full(len(counts), -1, dtype=np.int64), 0
+        while len(pending):
+            claim[home[pending]] = pending
+            won = claim[home[pending]] == pending
+            slot = start[home[pending[won]]] + offset
+            self.slots[slot, 0], self.slots[slot, 1] = keys[pending[won]], pending[won]
+            pending, offset = pending[~won], offset + 1
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        unsigned = np.asarray(keys, dtype=np.int64).view(np.uint64)  # keys >= 0: the same bits
+        return ((unsigned * self.MULTIPLIER) >> self.shift).view(np.int64)
+
+    def rows(self, parent: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Row of each (`parent` row, word) key in the table, -1 where absent or `parent` < 0."""
+        if len(parent) and parent.min() < 0:  # an unseen context has no n-grams: look up only the rest
+            out = np.full(len(words), -1, dtype=np.int64)
+            known = np.flatnonzero(parent >= 0)
+            out[known] = self.rows(parent[known], words[known])
+            return out
+        query = np.asarray(parent, dtype=np.int64) * self.vocab_size + words  # int64: keys pass 2^31
+        slot = self._home(query)
+        # The first probe, which every query takes, is written out: 15% faster than compressing
+        # every array in the loop below. 2-d fancy indexing is 20x slower than `take`.
+        stored = self.slots.take(slot, axis=0)
+        out = np.where(stored[:, 0] == query, stored[:, 1], -1)
+        probe = np.flatnonzero((out < 0) & (stored[:, 0] >= 0))  # an empty slot ends a probe: the key is absent
+        query, slot = query[probe], slot[probe] + 1
+        while len(probe):
+            stored = self.slots.take(slot, axis=0)
+            hit = stored[:, 0] == query
+            out[probe[hit]] = stored[hit, 1]
+            again = ~hit & (stored[:, 0] >= 0)
+            probe, query, slot = probe[again], query[again], slot[again] + 1
         return out
-    query = parent[known] * vocab_size + words[known]
-    # searching sorted queries is ~10x faster (NumPy narrows each search from the previous one,
-    # and memory is read in order), even counting the argsort
-    by_key = np.argsort(query)
-    row = np.empty(len(query), dtype=np.int64)
-    row[by_key] = np.minimum(np.searchsorted(keys, query[by_key]), len(keys) - 1)
-    out[known] = np.where(keys[row] == query, row, -1)
-    return out
 
 
 def count_ngrams(ids: np.ndarray, order: int, vocab_size: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:

@@ -1,14 +1,10 @@
 """Transformer building blocks written from scratch in `keras.ops`, for teaching and for the LM.
 
 Everything here runs on any Keras backend (TensorFlow by default, JAX too):
-
-- `causal_bias`: the causal mask written as the additive bias `b` of
-  `A = softmax(QKᵀ/√d_k + b)`: 0 on and below the diagonal, a large negative number above.
-- `attention_weights` / `scaled_dot_product_attention`: that formula, on tensors shaped
-  (batch, heads, time, head_dim).
-- `MultiHeadAttention`: heads as reshapes, one attention per head, concatenation, output
-  projection W^O; same call signature as `keras.layers.MultiHeadAttention` (a test proves the
-  two agree for the same weights and mask) plus a key/value cache for generation.
+- `causal_bias`: the causal mask as the additive bias `b` of `A = softmax(QKᵀ/√d_k + b)`;
+  `attention_weights` / `scaled_dot_product_attention`: that formula on (batch, heads, time, head_dim).
+- `MultiHeadAttention`: heads as reshapes, output projection W^O; the call signature of
+  `keras.layers.MultiHeadAttention` (a test proves they agree) plus a key/value cache for generation.
 - `sinusoidal_positional_encoding` and `PositionalEmbedding` (sinusoidal or learned).
 - `TransformerBlock`: a pre-LayerNorm decoder block (causal self-attention, GELU feed-forward
   network, residuals, dropout), GPT-2 style, with no cross-attention.

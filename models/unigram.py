@@ -33,6 +33,19 @@ from lmzoo.runs import RunDir
 
 @dataclass(frozen=True)
 class UnigramConfig:
+    """Settings of the unigram model.
+
+    Args:
+        add_k: k of add-k smoothing, (count(w) + k) / (N + k·V); 0 is the MLE.
+        tokenizer: "word", "char" or "subword".
+        min_count: words seen fewer times in training become `<unk>`.
+        seed: recorded with the run (`--seed`); fitting a unigram model draws nothing at random.
+
+    Example:
+        >>> UnigramConfig(add_k=0.5).add_k
+        0.5
+    """
+
     add_k: float = 1.0
     tokenizer: Literal["word", "char", "subword"] = "word"
     min_count: int = 1

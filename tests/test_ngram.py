@@ -16,7 +16,7 @@ from lmzoo.datasets.tokenizers import BOS, EOS, PAD, UNK, fit_tokenizer
 from lmzoo.errors import LmzooError
 from lmzoo.harness import score_text, spelling_model
 from lmzoo.models.arpa import log10_to_nats, nats_to_log10, read_arpa, write_arpa
-from lmzoo.models.ngram import NORMALISED, NGramConfig, NGramLM, discount_table
+from lmzoo.models.ngram import NORMALISED, KeyIndex, NGramConfig, NGramLM, discount_table
 
 TOY = "a b\na b\nb a\n"
 
@@ -122,6 +122,63 @@ def test_unseen_context_backs_off_to_lower_orders(lee, smoothing):
     assert mixed.max() > 10 / model.vocab_size
 
 
+def backoff_tables(model):
+    """Each stored n-gram as a tuple of ids -> (log p, log backoff), decoded from the sorted key tables."""
+    tuples = [[(w,) for w in range(model.vocab_size)]]
+    for keys in model.keys[1:]:
+        parent, word = np.divmod(keys, model.vocab_size)
+        tuples.append([(*tuples[-1][p], w) for p, w in zip(parent.tolist(), word.tolist(), strict=True)])
+    return {gram: (float(model.log_probs[k][row]), float(model.log_backoffs[k][row]))
+            for k, grams in enumerate(tuples) for row, gram in enumerate(grams)}
+
+
+def reference_log_prob(table, history, word):
+    """The ARPA recursion, one token at a time: p(w | h) = p(h w) if seen, else bo(h) + p(w | h minus its first word)."""
+    if (*history, word) in table or not history:
+        return table[(*history, word)][0]
+    return table.get(tuple(history), (0.0, 0.0))[1] + reference_log_prob(table, history[1:], word)
+
+
+@pytest.mark.parametrize("kind,order,smoothing", [("word", 4, "modified-kneser-ney"), ("word", 3, "kneser-ney"),
+                                                  ("word", 2, "mle"), ("char", 6, "modified-kneser-ney")])
+def test_vectorised_scoring_equals_the_plain_backoff_recursion(kind, order, smoothing):
+    """The hash-indexed walk (token_log_probs, next_log_probs) against a per-token dictionary reference on lee."""
+    corpus = load_corpus("lee")
+    tokenizer = fit_tokenizer(kind, corpus.train, word_split=corpus.word_split)
+    model = NGramLM.from_text(NGramConfig(order=order, smoothing=smoothing, tokenizer=kind), tokenizer, corpus.train)
+    table = backoff_tables(model)
+    ids = tokenizer.encode(corpus.test[:3000])
+    expected, history = [], [BOS]
+    for token in ids:
+        expected.append(reference_log_prob(table, history[-(order - 1):] if order > 1 else [], token))
+        history = [BOS] if token == EOS else [*history, token]
+    got = model.token_log_probs(ids)
+    assert np.array_equal(np.isneginf(got), np.isneginf(expected))
+    finite = np.isfinite(expected)
+    assert np.abs(got[finite] - np.array(expected)[finite]).max() < 1e-12
+    prefix = ids[:40]
+    context = ([BOS, *prefix][-(order - 1):] if order > 1 else [])
+    words = [w for w in range(model.vocab_size) if w not in (PAD, BOS)]
+    reference = np.array([reference_log_prob(table, context, w) for w in words])
+    assert np.allclose(model.next_log_probs(prefix)[words], reference, rtol=0, atol=1e-12)
+
+
+def test_key_index_finds_every_key_and_nothing_else():
+    rng = np.random.default_rng(0)
+    for size in (0, 1, 5, 3000):
+        keys = np.unique(rng.integers(0, 10**12, size))
+        if size == 3000:  # 100 keys of one home slot: a long probe run that other homes' keys must pass
+            candidates = rng.integers(0, 10**12, 10**6)
+            same_home = candidates[KeyIndex(keys, 10**12)._home(candidates) == 7][:100]
+            keys = np.unique(np.concatenate([keys[:2900], same_home]))
+            assert len(same_home) == 100
+        index = KeyIndex(keys, vocab_size=10**12)
+        assert index.rows(np.zeros(len(keys), dtype=np.int64), keys).tolist() == list(range(len(keys)))
+        absent = np.setdiff1d(rng.integers(0, 10**12, 2000), keys)
+        assert (index.rows(np.zeros(len(absent), dtype=np.int64), absent) == -1).all()
+        assert (index.rows(np.full(3, -1), np.arange(3)) == -1).all()  # an unseen context has no n-grams
+
+
 def test_arpa_round_trip_gives_the_same_scores(lee, tmp_path):
     corpus, tokenizer, train_ids = lee
     model = NGramLM.from_ids(NGramConfig(order=3), tokenizer, train_ids)
@@ -134,6 +191,18 @@ def test_arpa_round_trip_gives_the_same_scores(lee, tmp_path):
     assert plain.tokenizer.vocabulary == tokenizer.vocabulary
     assert np.allclose(plain.token_log_probs(ids), model.token_log_probs(ids), atol=1e-7)
     assert math.isclose(nats_to_log10(log10_to_nats(-2.5)), -2.5)
+
+
+def test_no_ngram_crosses_a_sentence_start_even_where_an_arpa_file_has_one(tmp_path):
+    """A file may list `a </s> <s>` and `a </s> <s> b`; the first word of a sentence still sees `<s>` alone."""
+    path = tmp_path / "crossing.arpa"
+    path.write_text("\\data\\\nngram 1=4\nngram 2=3\nngram 3=1\nngram 4=1\n\n\\1-grams:\n-99\t<s>\t-0.2\n"
+                    "-0.5\ta\t-0.1\n-0.5\t</s>\t-0.1\n-0.6\tb\t-0.1\n\n\\2-grams:\n-0.2\t<s> a\t-0.1\n"
+                    "-0.1\ta </s>\t-0.1\n-0.3\t</s> <s>\t-0.1\n\n\\3-grams:\n-0.05\ta </s> <s>\t-0.1\n\n"
+                    "\\4-grams:\n-0.01\ta </s> <s> b\n\n\\end\\\n", encoding="utf-8")
+    model = read_arpa(path)
+    ids = model.tokenizer.encode("a\nb\n")  # a </s> b </s>
+    assert nats_to_log10(model.token_log_probs(ids)[2]) == pytest.approx(-0.2 - 0.6)  # bo(<s>) + p(b), not -0.01
 
 
 def test_kenlm_reads_our_arpa_and_agrees_within_1e_4(lee, tmp_path):

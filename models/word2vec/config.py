@@ -20,30 +20,49 @@ MAX_SENTENCE_WORDS = 10_000
 class Word2VecConfig:
     """Hyper-parameters shared by the Keras and the gensim family (gensim's names in brackets).
 
+    Args:
+        arch: "skipgram" or "cbow" [sg].
+        dimension: size of the word vectors [vector_size].
+        window: largest distance between centre and context; each centre draws its reach
+            from 1..window [window].
+        negatives: noise words per positive pair [negative].
+        ns_exponent: the noise distribution is unigram ** ns_exponent [ns_exponent].
+        sample: subsampling threshold t; 0 keeps every word [sample].
+        min_count: words seen fewer times are dropped [min_count].
+        lowercase: lower-case the text (WordSim353 and SimLex-999 are lower case).
+        epochs: passes over the corpus [epochs].
+        batch_size: centre occurrences (windows) per step, about 5 skip-gram pairs each at window
+            5 with subsampling. The loss is a sum, so this is how many per-pair updates pile up in
+            one step (benchmarks/results/NOTES.md, "word2vec", for 256 against 1,024).
+        learning_rate: per-pair SGD step at the start [alpha].
+        min_learning_rate: reached at the end, linearly [min_alpha].
+        jit_compile: XLA-compile the Keras step (training fails if Keras turns it off).
+        steps_per_execution: steps per compiled call (fewer on a small corpus).
+        workers: gensim's threads; > 1 is not reproducible (the Keras family ignores it) [workers].
+        distribute: the Keras family's data parallelism, see `lmzoo.models.distribute`.
+        seed: seeds the vectors' initialisation, subsampling, windows and noise [seed].
+
     Example:
         >>> Word2VecConfig(arch="cbow", window=2).window
         2
     """
 
-    arch: Literal["skipgram", "cbow"] = "skipgram"  # [sg]
-    dimension: int = 100  # [vector_size]
-    window: int = 5  # largest distance between centre and context [window]
-    negatives: int = 5  # noise words per positive pair [negative]
-    ns_exponent: float = 0.75  # noise distribution: unigram ** ns_exponent [ns_exponent]
-    sample: float = 1e-3  # subsampling threshold t; 0 keeps every word [sample]
-    min_count: int = 5  # words seen fewer times are dropped [min_count]
-    lowercase: bool = True  # WordSim353/SimLex-999 are lower case
-    epochs: int = 5  # [epochs]
-    # Centre occurrences (windows) per step: about 5 skip-gram pairs each with window 5 and
-    # subsampling. The loss is a sum, so this is how many per-pair updates pile up in one step:
-    # on PTB, WordSim353 over seeds 0-2 was 0.166 at 256 and 0.161 at 1,024 (gensim ~0.17).
+    arch: Literal["skipgram", "cbow"] = "skipgram"
+    dimension: int = 100
+    window: int = 5
+    negatives: int = 5
+    ns_exponent: float = 0.75
+    sample: float = 1e-3
+    min_count: int = 5
+    lowercase: bool = True
+    epochs: int = 5
     batch_size: int = 256
-    learning_rate: float = 0.025  # per-pair SGD step at the start [alpha]
-    min_learning_rate: float = 1e-4  # reached at the end, linearly [min_alpha]
-    jit_compile: bool = True  # XLA-compile the Keras step
-    steps_per_execution: int = 50  # steps per compiled call (fewer on a small corpus)
-    workers: int = 2  # gensim's threads, > 1 is not reproducible (the Keras family ignores it)
-    distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # Keras family: lmzoo.models.distribute
+    learning_rate: float = 0.025
+    min_learning_rate: float = 1e-4
+    jit_compile: bool = True
+    steps_per_execution: int = 50
+    workers: int = 2
+    distribute: Literal["none", "mirrored", "multi-worker"] = "none"
     seed: int = 0
 
     def validate(self) -> None:

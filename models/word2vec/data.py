@@ -1,4 +1,16 @@
-"""Corpus statistics and the pair stream: subsampling, dynamic windows, noise words, batches in numpy."""
+"""Corpus statistics and the pair stream: subsampling, dynamic windows, noise words, batches in numpy.
+
+The rules follow word2vec.c and gensim 4: words below `min_count` are dropped from the sentences
+before windows are taken; word w is kept with probability (sqrt(f/t) + 1)·t/f, where f is its count
+and t = sample × (total count); each centre draws its window reach uniformly from 1..window; noise
+words come from unigram^0.75 by the alias method, and one equal to the positive target is not
+counted as a negative (gensim skips it too).
+`PairStream` turns a chunk of about 32k words at a time into one array of batches, and
+`tf.data.Dataset.from_generator` prefetches those arrays in a background thread while the steps run,
+so the pairs of the whole corpus are never held in memory (the corpus is kept once, as int32 ids).
+Lines longer than `MAX_SENTENCE_WORDS` are cut into pieces first: gensim silently drops the words
+of a text past 10,000, and the stream's memory is bounded by its chunk only if no line is longer.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The `word2vec-gensim` family: gensim's Word2Vec on the same sentences, vocabulary and settings."""
+"""The `word2vec-gensim` family: gensim's Word2Vec on the same sentences, vocabulary and settings.
+
+It is fed a list of token lists, as gensim's users feed it, so it runs as fast as gensim itself.
+With `workers` > 1 gensim's threads race and a seed does not fix the vectors: such a run records
+`reproducible: false` in its `training.json`; `workers=1` is reproducible.
+"""
 
 from __future__ import annotations
 

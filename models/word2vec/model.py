@@ -1,4 +1,21 @@
-"""`SkipGramNegativeSampling`: the Keras model, two embedding tables and the negative-sampling loss."""
+"""`SkipGramNegativeSampling`: the Keras model, two embedding tables and the negative-sampling loss.
+
+The centre ("input") vectors become the word vectors; the context ("output") vectors are used only
+for training. For a positive pair (centre c, context o) and k noise words n_1..n_k drawn from the
+unigram distribution to the power 0.75 (Mikolov et al. 2013b),
+
+    loss = -log σ(u_o · v_c) - Σ_i log σ(-u_{n_i} · v_c),
+
+summed over the pairs of a batch, so that plain SGD makes word2vec.c's and gensim's per-pair update.
+CBOW predicts the centre from the mean of its context vectors and, as word2vec.c does, passes the
+whole error back to every context vector.
+A batch row is one centre with its whole window (up to 2·window context words, padded with `<pad>`)
+plus k noise words that serve as the negatives of every pair of that window (word2vec.c and gensim
+draw k per pair). Each shared noise term is counted once per pair it stands for, so the loss and its
+gradient equal word2vec's on average; only their variance differs. A row then touches 1 + 2·window + k
+embedding rows (16 for about 5 pairs at window 5, k = 5) where one row per pair touches 2 + k per
+pair (35): the step is a gather and a scatter, and this is what makes it fast.
+"""
 
 from __future__ import annotations
 
