@@ -8,13 +8,14 @@ read from a results file the repository keeps) and recorded with `claim`, which 
 range the text promises and writes it to `claims.json` in the lesson's output folder. The prose names
 the claim after the number, e.g. "Kneser-Ney scores 395-415 [kn_order3_perplexity]" (a full-mode range)
 or "[quick:kn_order3_perplexity]"; `tests/test_lessons.py` checks each such number against the ranges and the
-quick run's measurement.
+quick run's measurement; `measured_table()` ends each lesson with the run's claims.
+
+Build-it exercises: each `check_*` compares a piece the learner wrote with the library's own, raising
+`LmzooError` on a difference. `execute_notebook` runs a lesson as a notebook (`make notebooks`).
 
 Example:
     >>> import tempfile
-    >>> from lmzoo.lesson import quick, output_dir, claim
-    >>> isinstance(quick(), bool)
-    True
+    >>> from lmzoo.lesson import output_dir, claim
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     out = output_dir("doctest", root=tmp)
     ...     claim("answer", 42.0, full=(40, 45), quick=(40, 45), text="the answer")
@@ -545,6 +546,51 @@ def measured_table() -> str:
     else:
         print(text)
     return text
+
+
+def execute_notebook(lesson: str | os.PathLike, workdir: str | os.PathLike, *, timeout: int = 1200) -> Any:
+    """Run a lesson as a Jupyter notebook in quick mode, as `make notebooks` does, and return the notebook.
+
+    The kernel starts in `workdir`, which is also `LMZOO_LESSON_OUT` (figures, runs and `claims.json` go
+    there), with matplotlib's inline backend, so the figures land in the cells' outputs. The outputs are
+    then made fit to commit: stderr (TensorFlow's logs) is dropped, `workdir`'s path is written as `.`
+    and the home folder as `~`, so the notebook names no machine path. Needs jupytext and nbclient (the
+    `test` extra).
+
+    Example:
+        >>> notebook = execute_notebook("lessons/01_ngram.py", "runs/notebooks")  # doctest: +SKIP
+    """
+    import jupytext
+    from nbclient import NotebookClient
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    notebook = jupytext.read(lesson)
+    env = {QUICK_ENV: "1", OUT_ENV: str(workdir), "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    saved = {key: os.environ.get(key) for key in (*env, "MPLBACKEND")}
+    os.environ.update(env)
+    os.environ.pop("MPLBACKEND", None)  # the kernel's own inline backend, as a learner gets it
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(workdir)}}).execute()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    def scrub(text: str) -> str:
+        return text.replace(str(workdir), ".").replace(str(Path.home()), "~")
+
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
+            for output in cell.outputs:
+                if output.get("name") == "stdout":
+                    output.text = scrub(output.text)
+                if "text/plain" in output.get("data", {}):
+                    output.data["text/plain"] = scrub(output.data["text/plain"])
+    return notebook
 
 
 # Forty short poems of 唐诗三百首 (Three Hundred Tang Poems), from the chinese-poetry project (MIT): the

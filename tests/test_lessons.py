@@ -213,21 +213,35 @@ def test_markers_and_loose_figures_are_found():
     assert [m.group(1) for m in APPROXIMATE.finditer(text)] == ["3", "2.7", "4-5"]
 
 
-def test_a_lesson_executes_as_a_notebook_with_inline_figures(tmp_path, monkeypatch):
+def test_a_lesson_executes_as_a_notebook_with_inline_figures(tmp_path):
     """`make notebooks` output, executed: the figures must be in the cells' outputs, not only on disk, and
     the run measures what the lesson quotes (as the script runs of the other lessons check)."""
-    import jupytext
-    from nbclient import NotebookClient
+    from lmzoo.lesson import execute_notebook
 
-    for key, value in {**ENV, "LMZOO_LESSON_OUT": str(tmp_path)}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("MPLBACKEND")  # the notebook's own inline backend, as a learner gets it
-    notebook = jupytext.read(NOTEBOOK_LESSON)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    notebook = execute_notebook(NOTEBOOK_LESSON, tmp_path, timeout=300)
     images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the executed notebook shows no figures"
+    assert str(tmp_path) not in json.dumps(notebook), "the notebook names its machine's folder"
     check_measured_claims(NOTEBOOK_LESSON, tmp_path)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_each_lesson_has_its_executed_notebook_in_docs(lesson):
+    """docs/notebooks (written by `make notebooks`) holds every lesson, executed, with the lesson's cells as
+    they are now: a lesson edited without `make notebooks` fails here instead of going stale unseen."""
+    import jupytext
+    import nbformat
+
+    path = lesson.parent.parent / "docs" / "notebooks" / f"{lesson.stem}.ipynb"
+    assert path.exists(), f"no {path.name}: run make notebooks"
+    committed = nbformat.read(path, as_version=4)
+    current = jupytext.read(lesson)
+    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in current.cells], (
+        f"{path.name} is stale: run make notebooks")
+    outputs = [o for c in committed.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} was not executed"
+    assert str(lesson.parent.parent.resolve()) not in path.read_text(), f"{path.name} names a machine path"
 
 
 def test_claim_records_and_flags_a_mismatch(tmp_path, monkeypatch, capsys):
