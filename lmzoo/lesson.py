@@ -520,11 +520,11 @@ def check_freeze_then_unfreeze(fine_tune: Any, *, seed: int = 0) -> None:
     print("your schedule trains the head alone for 1 epoch, then head and backbone for 2: ok")
 
 
-def measured_table() -> str:
+def measured_table() -> None:
     """The claims this run recorded (`claims.json` of the current `output_dir`) as a markdown table:
     name, measured value, the range the lesson's text states for this mode, the results file it was read
     from, and the verdict. Each lesson ends with it, so its numbers are never typed by hand; in a notebook
-    the table is rendered, elsewhere printed. Returns the markdown."""
+    the table is rendered, elsewhere printed."""
     from lmzoo.errors import LmzooError
 
     out = _current.get("out")
@@ -545,7 +545,6 @@ def measured_table() -> str:
         display(Markdown(text))
     else:
         print(text)
-    return text
 
 
 def execute_notebook(lesson: str | os.PathLike, workdir: str | os.PathLike, *, timeout: int = 1200) -> Any:

@@ -84,7 +84,7 @@ def test_lesson_header_exercises_and_no_hand_typed_figures(lesson):
     text = lesson.read_text(encoding="utf-8")
     assert text.startswith("# ---\n") or text.startswith("# %% [markdown]"), "jupytext percent format"
     head = text[:4000].lower()
-    for part in ("what you will learn", "prerequisites", "run time", "expected"):
+    for part in ("the question", "what you will learn", "prerequisites", "run time", "expected"):
         assert part in head, f"{lesson.name}: header lacks '{part}'"
     assert "exercises" in text.lower(), f"{lesson.name}: no exercises"
     assert 'matplotlib.use("Agg")' not in text, f"{lesson.name}: let MPLBACKEND choose the backend"
@@ -379,16 +379,19 @@ def test_check_freeze_then_unfreeze_refuses_a_schedule_that_never_recompiles():
         check_freeze_then_unfreeze(lambda c, x, y, **k: schedule(c, x, y, frozen_epochs=0, epochs=k["epochs"]))
 
 
-def test_measured_table_lists_this_runs_claims(tmp_path, monkeypatch):
+def test_measured_table_lists_this_runs_claims(tmp_path, monkeypatch, capsys):
     from lmzoo import lesson
 
     monkeypatch.setenv("LMZOO_QUICK", "1")
     lesson.output_dir("x", root=tmp_path)
-    assert lesson.measured_table() == "No claims were recorded in this run."
+    lesson.measured_table()
+    assert capsys.readouterr().out == "No claims were recorded in this run.\n"
     lesson.claim("loss", 2.5, quick=(2, 3), full=(1, 2))
     lesson.claim("ptb", 141.2, quick=(141, 142), source="benchmarks/results/ngram_ptb.json")
     lesson.claim("far", 9.0, quick=(1, 3))
-    rows = lesson.measured_table().splitlines()
+    capsys.readouterr()
+    lesson.measured_table()
+    rows = capsys.readouterr().out.splitlines()
     assert rows[0] == "| claim | measured | expected (quick mode) | read from | verdict |"
     assert rows[2:] == ["| loss | 2.5 | 2-3 | this run | ok |",
                         "| ptb | 141.2 | 141-142 | benchmarks/results/ngram_ptb.json | ok |",
