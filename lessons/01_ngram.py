@@ -272,10 +272,11 @@ except ImportError:
 #    gives it the word's unigram share instead. From the pair counts of `train_ids` (read with `<s>`
 #    before each sentence, as `lmzoo.models.ngram.sentence_stream` does), write
 #    `next_log_probs(previous_id)` returning the natural log of p(w | v) = λ c(v w) / c(v) + (1 − λ)
-#    p_add-k(w) for every id w (0 for `<pad>` and `<s>`; an unseen v backs off to the unigram), and
-#    choose λ and k on `corpus.valid`. Check it with `lmzoo.lesson.check_bigram(next_log_probs,
-#    tokenizer, corpus.test, target=math.log2(table["add-0.01"][1]))`: every row must be a
-#    distribution, and you should reach a test perplexity at most the add-0.01 bigram's 1,000-1,050
+#    p_add-k(w) for every id w (probability 0 for `<pad>` and `<s>`; an unseen v backs off to the
+#    unigram), and choose λ and k on `corpus.valid`. Check it with
+#    `lmzoo.lesson.check_bigram(next_log_probs, tokenizer, corpus.test,
+#    target=math.log2(table["add-0.01"][1]))`: every row must be a distribution, and you should
+#    reach a test perplexity at most the add-0.01 bigram's 1,000-1,050
 #    [add001_order2_perplexity]. How close do you get to Kneser-Ney's bigram (420-440
 #    [kn_order2_perplexity]), and what does discounting do that interpolation alone does not?
 #    Solution: `lessons/solutions/01_ngram.py` (the tests run it).
