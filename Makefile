@@ -53,8 +53,19 @@ compare: $(STAMP)
 lessons: $(STAMP)
 	for f in lessons/[0-9]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+# Each lesson executed as a notebook in quick mode, with its figures inline (docs/notebooks/*.ipynb, committed
+# and linked from the README), and its key figure beside it; about 10 min on 2 CPU cores. The kernels run in
+# runs/notebooks. tests/test_lessons.py checks that each notebook's cells are still its lesson's.
+KEY_FIGURES := 00_text_to_tokens/vocabulary_vs_oov 01_ngram/sparsity 01b_neural_bigram/loss_seen_vs_unseen_context \
+	02_word2vec/pca_words 03_seq2seq_autoencoder/data_flow 03b_recurrent_lm/ptb_lstm_against_mkn5 \
+	04_attention/positional_encoding 05_transformer_lm/bits_per_char 06_generation_and_gpt2/decoding_strategies \
+	07_compare/bits_against_training_tokens 08_pretrain_finetune/benchmark_accuracy_vs_labels
 notebooks: $(STAMP)
-	$(BIN)/jupytext --to notebook --output-dir runs/notebooks lessons/[0-9]*.py
+	mkdir -p docs/notebooks
+	for f in lessons/[0-9]*.py; do echo "== $$f"; $(BIN)/python -c 'import sys, nbformat; \
+	from lmzoo.lesson import execute_notebook; nbformat.write(execute_notebook(sys.argv[1], "runs/notebooks"), sys.argv[2])' \
+	$$f docs/notebooks/$$(basename $$f .py).ipynb || exit 1; done
+	for k in $(KEY_FIGURES); do cp runs/notebooks/$$k.png docs/notebooks/$${k%%/*}.png; done
 
 # The peers the benchmarks race (PyTorch for nanoGPT, KenLM, nltk): the `bench` extra.
 $(VENV)/.bench-installed: $(STAMP)

@@ -268,3 +268,13 @@ print(next(iter(padded_sentences(sentences, batch_size=3, add_bos=True, max_leng
 #    `decode(ids) -> str` over the characters of lee's training text. Check them with
 #    `lmzoo.lesson.check_tokenizer(encode, decode, corpus.train)`: the target is an exact round trip with
 #    one id per distinct character. Solution: `lessons/solutions/00_text_to_tokens.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

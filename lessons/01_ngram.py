@@ -164,6 +164,7 @@ for name, row in table.items():
 assert all(math.isinf(p) for p in table["MLE"])
 assert table["modified Kneser-Ney"][2] < table["Kneser-Ney"][2] < table["add-0.01"][2] < table["add-1"][2]
 for name, key, order, (low, high) in (("add-1", "add1", 1, (1000, 1100)), ("add-1", "add1", 2, (2500, 2700)),
+                                       ("add-0.01", "add001", 2, (1000, 1050)), ("Kneser-Ney", "kn", 2, (420, 440)),
                                        ("Kneser-Ney", "kn", 3, (395, 415)), ("modified Kneser-Ney", "mkn", 3, (375, 390))):
     claim(f"{key}_order{order}_perplexity", table[name][order - 1], full=(low, high), quick=(low, high),
           text=f"{name}, order {order}")
@@ -267,3 +268,25 @@ except ImportError:
 #    character with the word model's (`lmzoo evaluate` prints both).
 # 5. Show by sampling 10,000 next words after "The" that the sampler's frequencies match
 #    `exp(model.next_log_probs(...))` (a chi-square test, as `tests/test_ngram.py` does).
+# 6. **Build it: interpolated smoothing.** Add-k gives every unseen word the same share; interpolation
+#    gives it the word's unigram share instead. From the pair counts of `train_ids` (read with `<s>`
+#    before each sentence, as `lmzoo.models.ngram.sentence_stream` does), write
+#    `next_log_probs(previous_id)` returning the natural log of p(w | v) = λ c(v w) / c(v) + (1 − λ)
+#    p_add-k(w) for every id w (probability 0 for `<pad>` and `<s>`; an unseen v backs off to the
+#    unigram), and choose λ and k on `corpus.valid`. Check it with
+#    `lmzoo.lesson.check_bigram(next_log_probs, tokenizer, corpus.test,
+#    target=math.log2(table["add-0.01"][1]))`: every row must be a distribution, and you should
+#    reach a test perplexity at most the add-0.01 bigram's 1,000-1,050
+#    [add001_order2_perplexity]. How close do you get to Kneser-Ney's bigram (420-440
+#    [kn_order2_perplexity]), and what does discounting do that interpolation alone does not?
+#    Solution: `lessons/solutions/01_ngram.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

@@ -208,3 +208,13 @@ claim("mlp_minus_kn_unseen", split["neural trigram (shared embeddings)"]["contex
 #    over the next character and train it on `train`. Turn it into a table with
 #    `lmzoo.lesson.bigram_table(your_model, V)` and check it the same way, with `tolerance=0.03` (section 2
 #    does exactly this for the lesson's model). Solutions: `lessons/solutions/01b_neural_bigram.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

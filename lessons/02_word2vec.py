@@ -374,3 +374,20 @@ print("one vector per word, whatever the sentence:", vectors["bank"].shape if "b
 #    and `proj/metadata.tsv` in projector.tensorflow.org. Try its t-SNE view.
 # 5. Run `benchmarks/word2vec.py --corpora ptb --seeds 1` and compare CBOW with skip-gram in quality
 #    and speed. Why is CBOW faster?
+# 6. **Build it: the CBOW loss.** Section "The skip-gram objective" writes the skip-gram loss out in
+#    NumPy. Write CBOW's: `cbow_loss(V, U, contexts, centres, noise)`, where each row's hidden vector h
+#    is the mean of the centre-table rows V of its *real* context words (`contexts` is padded with
+#    `<pad>` = 0, which must not count), and the loss is −log σ(u_c · h) − Σ_n log σ(−u_n · h), summed
+#    over the rows. Check it with `lmzoo.lesson.check_cbow_loss(cbow_loss)`: the target is the
+#    library's CBOW `compute_loss` to 1e-4 on windows of one to four words. Solution:
+#    `lessons/solutions/02_word2vec.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

@@ -379,3 +379,23 @@ for i, text in enumerate(path):
 # 4. Decode with `reconstruct(..., num_beams=4)` and with different `length_penalty` values; when
 #    does beam search beat greedy, and when does it prefer short outputs?
 # 5. Interpolate between a sentence and itself with a word changed. Is the path smooth?
+# 6. **Build it: greedy decoding.** Write `greedy_reconstruct(model, sentences)` over the network's
+#    two halves: `model.network.encode_ids(seq2seq.pad_ids(model.ids([s])))` gives the encoding `enc`,
+#    whose `enc["latent"]` is the decoder's first state; `model.network.decode_step(tokens, state,
+#    enc)` is one decoder step. Feed `<s>` (`BOS`) first, then each step's argmax, and stop at `</s>`
+#    (`EOS`) or after `model.config.max_length + 1` tokens. Check it with
+#    `lmzoo.lesson.check_reconstruction(your_outputs, largest, held_out)`: the target is the library's
+#    `reconstruct`, sentence for sentence, so your decoder scores the same 0.05-0.15
+#    [bottleneck_accuracy] token accuracy. Then feed the *true* previous word instead of the argmax:
+#    how much higher is the accuracy, and which section measured that gap? Solution:
+#    `lessons/solutions/03_seq2seq_autoencoder.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

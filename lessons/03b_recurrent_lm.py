@@ -265,3 +265,13 @@ claim("ptb_minutes", ptb["train_seconds"] / 60, quick=(17, 18), full=(17, 18), s
 #    `model.network.logits(hidden)` at each target, and pass the returned states to the next chunk. Check
 #    it with `lmzoo.lesson.check_carried_scores(your_log_probs, lstm, test_ids)`: the target is
 #    `token_log_probs` to 1e-4 nats. Solution: `lessons/solutions/03b_recurrent_lm.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

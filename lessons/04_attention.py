@@ -389,3 +389,13 @@ assert np.allclose(to_numpy(y), to_numpy(block(hidden)), atol=1e-5)
 #    diagonal. Check it with `lmzoo.lesson.check_causal_attention(causal_attention)`: the target is the
 #    library's `scaled_dot_product_attention` to 1e-5, and a change to the last value must leave every
 #    earlier output unchanged. Solution: `lessons/solutions/04_attention.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

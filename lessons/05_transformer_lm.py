@@ -299,3 +299,22 @@ assert pairwise.min() < 0.999
 #    against steps. Does the gap close, or does it flatten while the training loss keeps falling? No
 #    crossing on lee has been measured: lesson 07's figure shows the `--budget 4` curve still above the
 #    counting lines.
+# 6. **Build it: a learned position bias.** Lesson 04 wrote the causal mask as an additive bias b;
+#    T5 (Raffel et al. 2020) *learns* part of b: one number per distance i − j between query and key.
+#    Write a Keras layer `LearnedPositionBias(max_distance)` whose `call(scores)` returns scores + b
+#    for scores of shape (…, query, key), with b[i, j] = w[min(i − j, max_distance − 1)] for j ≤ i
+#    (far keys share the last weight), −1e9 above the diagonal, w a trainable weight of
+#    `max_distance` values, and a `get_config` that returns `max_distance`. Check it with
+#    `lmzoo.lesson.check_position_bias(LearnedPositionBias(8))`: the target is the bias above, exactly,
+#    for random weights and a window longer than `max_distance`. Solution:
+#    `lessons/solutions/05_transformer_lm.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

@@ -525,3 +525,13 @@ print(f"GPT-3: {gpt3_flops:.2e} FLOPs, {gpt3_flops / zoo_flops:.1e} times more")
 #    the smallest set of most likely tokens whose probability reaches p, and −∞ elsewhere. Check it with
 #    `lmzoo.lesson.check_top_p(top_p)`: the target is `sampling.filter_log_probs` on 80 random cases.
 #    Solution: the same file.
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

@@ -507,3 +507,13 @@ assert math.isclose(by_hand, scores["bits_per_char"], rel_tol=1e-9)
 #    a word bigram's open figure yourself from `token_log_probs`, `unknown_pieces` and `spelling.cost`,
 #    and check it with `lmzoo.lesson.check_open_bits(your_bits, bigram, corpus.test, spelling)`: the
 #    target is the harness's figure to 1e-9. Solution: `lessons/solutions/07_compare.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

@@ -308,3 +308,23 @@ for name, model in PAYS.items():
 #    and check whether the answers come from the context.
 # 5. Translate 我明天要去看电影。 with `lmzoo generate` on a `direction=reverse` run (Chinese→English),
 #    with an encoder–decoder whose decoder is an English word LM and `source_tokenizer=char`.
+# 6. **Build it: freeze, then unfreeze.** A new head starts random, so its first gradients can wreck
+#    the pre-trained backbone; ULMFiT (Howard & Ruder 2018) trains the head alone first. Write
+#    `freeze_then_unfreeze(classifier, x, y, *, frozen_epochs, epochs)` for a
+#    `tasks.SequenceClassifier`: set `classifier.backbone.trainable = False`, compile, fit
+#    `frozen_epochs` epochs; then make the backbone trainable and fit the rest. Check it with
+#    `lmzoo.lesson.check_freeze_then_unfreeze(freeze_then_unfreeze)`: in the frozen epochs only the
+#    head may move, after them the backbone must. (Forget to compile after unfreezing and the check
+#    fails: `compile` fixes which weights the training step updates.) Then run it on section 4's
+#    pre-trained backbone at 100 labels and compare with the rows of section 4. Solution:
+#    `lessons/solutions/08_pretrain_finetune.py` (the tests run it).
+
+# %% [markdown]
+# ## Measured in this run
+# Every figure this lesson quotes, as this run measured it or read it from a results file, beside the
+# range its text states for this mode (`lmzoo.lesson.measured_table`, from the run's `claims.json`).
+
+# %%
+from lmzoo.lesson import measured_table
+
+measured_table()

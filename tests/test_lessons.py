@@ -84,7 +84,7 @@ def test_lesson_header_exercises_and_no_hand_typed_figures(lesson):
     text = lesson.read_text(encoding="utf-8")
     assert text.startswith("# ---\n") or text.startswith("# %% [markdown]"), "jupytext percent format"
     head = text[:4000].lower()
-    for part in ("what you will learn", "prerequisites", "run time", "expected"):
+    for part in ("the question", "what you will learn", "prerequisites", "run time", "expected"):
         assert part in head, f"{lesson.name}: header lacks '{part}'"
     assert "exercises" in text.lower(), f"{lesson.name}: no exercises"
     assert 'matplotlib.use("Agg")' not in text, f"{lesson.name}: let MPLBACKEND choose the backend"
@@ -213,21 +213,35 @@ def test_markers_and_loose_figures_are_found():
     assert [m.group(1) for m in APPROXIMATE.finditer(text)] == ["3", "2.7", "4-5"]
 
 
-def test_a_lesson_executes_as_a_notebook_with_inline_figures(tmp_path, monkeypatch):
+def test_a_lesson_executes_as_a_notebook_with_inline_figures(tmp_path):
     """`make notebooks` output, executed: the figures must be in the cells' outputs, not only on disk, and
     the run measures what the lesson quotes (as the script runs of the other lessons check)."""
-    import jupytext
-    from nbclient import NotebookClient
+    from lmzoo.lesson import execute_notebook
 
-    for key, value in {**ENV, "LMZOO_LESSON_OUT": str(tmp_path)}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("MPLBACKEND")  # the notebook's own inline backend, as a learner gets it
-    notebook = jupytext.read(NOTEBOOK_LESSON)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    notebook = execute_notebook(NOTEBOOK_LESSON, tmp_path, timeout=300)
     images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the executed notebook shows no figures"
+    assert str(tmp_path) not in json.dumps(notebook), "the notebook names its machine's folder"
     check_measured_claims(NOTEBOOK_LESSON, tmp_path)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_each_lesson_has_its_executed_notebook_in_docs(lesson):
+    """docs/notebooks (written by `make notebooks`) holds every lesson, executed, with the lesson's cells as
+    they are now: a lesson edited without `make notebooks` fails here instead of going stale unseen."""
+    import jupytext
+    import nbformat
+
+    path = lesson.parent.parent / "docs" / "notebooks" / f"{lesson.stem}.ipynb"
+    assert path.exists(), f"no {path.name}: run make notebooks"
+    committed = nbformat.read(path, as_version=4)
+    current = jupytext.read(lesson)
+    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in current.cells], (
+        f"{path.name} is stale: run make notebooks")
+    outputs = [o for c in committed.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} was not executed"
+    assert str(lesson.parent.parent.resolve()) not in path.read_text(), f"{path.name} names a machine path"
 
 
 def test_claim_records_and_flags_a_mismatch(tmp_path, monkeypatch, capsys):
@@ -255,3 +269,139 @@ def test_read_result_takes_the_first_key_present():
     assert read_result("word2vec.json", "no such key", default=None) is None
     with pytest.raises(KeyError, match="none of"):
         read_result("word2vec.json", ("a", "b"))
+
+
+def test_check_bigram_takes_a_function_of_the_previous_id():
+    import numpy as np
+
+    from lmzoo.datasets.tokenizers import BOS, PAD, fit_tokenizer
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_bigram
+
+    text = "the cat sat\nthe dog sat\n"
+    words = fit_tokenizer("word", text, word_split="whitespace")
+    size = words.vocabulary_size()
+    uniform = np.full(size, -np.log(size - 2))
+    uniform[[PAD, BOS]] = -np.inf  # never predicted
+
+    bits = check_bigram(lambda previous: uniform, words, text, target=10.0)
+    assert bits == pytest.approx(np.log2(size - 2))
+    with pytest.raises(LmzooError, match="above the target"):
+        check_bigram(lambda previous: uniform, words, text, target=bits - 0.1)
+    with pytest.raises(LmzooError, match="not a probability distribution"):
+        check_bigram(lambda previous: uniform + 0.1, words, text, target=10.0)
+    with pytest.raises(LmzooError, match="shape"):
+        check_bigram(lambda previous: uniform[:-1], words, text, target=10.0)
+
+
+def test_check_cbow_loss_refuses_a_mean_over_the_padding():
+    import numpy as np
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_cbow_loss
+
+    def cbow_loss(V, U, contexts, centres, noise, skip_padding=True):
+        real = (contexts != 0)[:, :, None] if skip_padding else np.ones(contexts.shape + (1,), bool)
+        h = (V[contexts] * real).sum(axis=1) / real.sum(axis=1)
+        scores = np.concatenate([np.einsum("bd,bd->b", U[centres], h)[:, None],
+                                 -np.einsum("bkd,bd->bk", U[noise], h)], axis=1)
+        return float(np.logaddexp(0.0, -scores).sum())
+
+    assert check_cbow_loss(cbow_loss) > 0
+    with pytest.raises(LmzooError, match="your CBOW loss is"):
+        check_cbow_loss(lambda *args: cbow_loss(*args, skip_padding=False))
+
+
+def test_check_reconstruction_names_the_first_differing_sentence():
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_reconstruction
+
+    class Model:  # stands in for a trained autoencoder: its greedy reconstruction is fixed
+        def reconstruct(self, sentences):
+            return [s.lower() for s in sentences]
+
+    check_reconstruction(["a b", "c"], Model(), ["A B", "C"])
+    with pytest.raises(LmzooError, match="sentence 1: you decode 'C'"):
+        check_reconstruction(["a b", "C"], Model(), ["A B", "C"])
+    with pytest.raises(LmzooError, match="1 decodings for 2"):
+        check_reconstruction(["a b"], Model(), ["A B", "C"])
+
+
+def test_check_position_bias_refuses_an_unclipped_or_unmasked_bias():
+    import keras
+    from keras import ops
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_position_bias
+
+    class Bias(keras.layers.Layer):
+        def __init__(self, max_distance, clip=True, causal=True, **kwargs):
+            super().__init__(**kwargs)
+            self.max_distance, self.clip, self.causal = max_distance, clip, causal
+
+        def build(self, shape):
+            self.w = self.add_weight(shape=(self.max_distance,), initializer="zeros")
+
+        def call(self, scores):
+            distance = ops.arange(ops.shape(scores)[-1])[:, None] - ops.arange(ops.shape(scores)[-1])[None, :]
+            index = ops.clip(distance, 0, self.max_distance - 1) if self.clip else ops.abs(distance) % self.max_distance
+            bias = ops.take(self.w, index)
+            return scores + (ops.where(distance >= 0, bias, -1e9) if self.causal else bias)
+
+        def get_config(self):
+            return {**super().get_config(), "max_distance": self.max_distance, "clip": self.clip, "causal": self.causal}
+
+    check_position_bias(Bias(4))
+    with pytest.raises(LmzooError, match="clipped at max_distance"):
+        check_position_bias(Bias(4, clip=False))
+    with pytest.raises(LmzooError, match="after its query"):
+        check_position_bias(Bias(4, causal=False))
+
+
+def test_check_freeze_then_unfreeze_refuses_a_schedule_that_never_recompiles():
+    import keras
+
+    from lmzoo.errors import LmzooError
+    from lmzoo.lesson import check_freeze_then_unfreeze
+
+    def schedule(classifier, x, y, *, frozen_epochs, epochs, recompile=True):
+        for trainable, n in ((False, frozen_epochs), (True, epochs - frozen_epochs)):
+            classifier.backbone.trainable = trainable
+            if recompile or not trainable:
+                classifier.compile(optimizer=keras.optimizers.Adam(1e-2),
+                                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            classifier.fit(x, y, epochs=n, batch_size=16, verbose=0)
+
+    check_freeze_then_unfreeze(schedule)
+    with pytest.raises(LmzooError, match="compile again"):
+        check_freeze_then_unfreeze(lambda *a, **k: schedule(*a, **k, recompile=False))
+    with pytest.raises(LmzooError, match="fit calls"):  # never frozen
+        check_freeze_then_unfreeze(lambda c, x, y, **k: schedule(c, x, y, frozen_epochs=0, epochs=k["epochs"]))
+
+
+def test_measured_table_lists_this_runs_claims(tmp_path, monkeypatch, capsys):
+    from lmzoo import lesson
+
+    monkeypatch.setenv("LMZOO_QUICK", "1")
+    lesson.output_dir("x", root=tmp_path)
+    lesson.measured_table()
+    assert capsys.readouterr().out == "No claims were recorded in this run.\n"
+    lesson.claim("loss", 2.5, quick=(2, 3), full=(1, 2))
+    lesson.claim("ptb", 141.2, quick=(141, 142), source="benchmarks/results/ngram_ptb.json")
+    lesson.claim("far", 9.0, quick=(1, 3))
+    capsys.readouterr()
+    lesson.measured_table()
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "| claim | measured | expected (quick mode) | read from | verdict |"
+    assert rows[2:] == ["| loss | 2.5 | 2-3 | this run | ok |",
+                        "| ptb | 141.2 | 141-142 | benchmarks/results/ngram_ptb.json | ok |",
+                        "| far | 9 | 1-3 | this run | MISMATCH |"]
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_lesson_ends_with_its_measured_table(lesson):
+    import jupytext
+
+    cells = jupytext.read(lesson).cells
+    assert cells[-2].source.startswith("## Measured in this run"), f"{lesson.name}: no closing table section"
+    assert "measured_table()" in cells[-1].source
