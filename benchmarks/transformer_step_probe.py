@@ -8,7 +8,7 @@ that probe and times it beside our network, in one process, so the two see the s
   attention with a constant numpy mask, GELU MLP, LayerNorm without bias) + final LN + output tied to
   the embedding; plain `keras.optimizers.AdamW` (constant rate, global clipnorm); XLA.
 - `probe_keras_mha`: the same with `keras.layers.MultiHeadAttention` (einsum, `use_causal_mask`).
-- `ours`: `lmzoo.models.transformer.build_network` and `window_lm.make_optimizer` (warm-up/cosine schedule,
+- `ours`: `lmzoo.models.transformer.build_network` and `schedules.make_optimizer` (warm-up/cosine schedule,
   weight decay on matrices only), compiled exactly as `transformer.train` compiles it.
 - `ours_plain_optimizer`: our network with the probe's optimizer (isolates the optimizer).
 - `ours_no_xla`: our network and optimizer, `jit_compile=False` (TensorFlow graph kernels).
@@ -42,8 +42,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from lmzoo.models.schedules import make_optimizer
 from lmzoo.models.transformer import NO_DECAY_NAMES, TransformerConfig, build_network
-from lmzoo.models.window_lm import make_optimizer, random_windows
+from lmzoo.models.window_lm import random_windows
 
 REPO = Path(__file__).resolve().parent.parent
 VOCABULARY = 65  # tiny Shakespeare's characters
