@@ -85,14 +85,19 @@ def test_a_family_of_a_network_and_a_prepare_hook_trains_resumes_and_reloads(lee
 
     original = callbacks.training_callbacks
     monkeypatch.setattr(callbacks, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
+
+    def train():  # as `lmzoo.train` runs a family
+        with RunDir(tmp_path).training("bigram", dataclasses.asdict(BigramConfig()), lee) as run:
+            return window_lm.train_window_lm(BigramConfig(), lee, run, build_bigram, prepare, model_cls=BigramLM)
+
     with pytest.raises(KeyboardInterrupt):
-        window_lm.train_window_lm(BigramConfig(), lee, RunDir(tmp_path), build_bigram, prepare, model_cls=BigramLM)
+        train()
     assert not finished and not RunDir(tmp_path).is_complete()
     monkeypatch.setattr(callbacks, "training_callbacks", original)
-    model = window_lm.train_window_lm(BigramConfig(), lee, RunDir(tmp_path), build_bigram, prepare, model_cls=BigramLM)
+    model = train()
     assert int(model.network.optimizer.iterations) == 4 and finished == [True]
     assert [r["step"] for r in RunDir(tmp_path).read_metrics() if "epoch" in r] == [2, 4]
-    assert RunDir(tmp_path).is_complete()
+    assert RunDir(tmp_path).is_complete() and RunDir(tmp_path).file("MODEL_CARD.md").exists()
     loaded = BigramLM.load(RunDir(tmp_path))
     ids = np.array([model.tokenizer.encode("The cat")], "int32")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.network(ids)),
