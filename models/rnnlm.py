@@ -9,17 +9,15 @@ output bias starts at the log unigram, sampled softmax draws its negatives from 
 `carry_state` reads contiguous streams with the state carried across batches, and
 `select_on_valid`/`time_budget_seconds` add their callbacks. Scoring carries the state over the
 whole text (`token_log_probs`); `window_log_probs` gives the rolling-window figure. Generation
-(`lmzoo.models.sampling`) pays one recurrent step per token. Measurements behind these choices:
-benchmarks/results/NOTES.md ("rnnlm").
-
+(`lmzoo.models.sampling`) pays one recurrent step per token. Implements: LanguageModel, Generator,
+Embedder, Backbone. Measurements behind these choices: benchmarks/results/NOTES.md ("rnnlm").
 References: Mikolov et al. 2010; Hochreiter & Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU);
-Zaremba, Sutskever & Vinyals 2014 (dropout, BPTT); Merity et al. 2017 and Press & Wolf 2017
-(weight tying); Jean et al. 2015 (sampled softmax).
+Zaremba et al. 2014 (dropout, BPTT); Merity et al. 2017, Press & Wolf 2017 (weight tying); Jean et
+al. 2015 (sampled softmax).
 
 Example:
     >>> RNNLMConfig(cell="gru", hidden_dim=200, tie_embeddings=True).layer_sizes
-    (200, 200)
-"""
+    (200, 200)"""
 
 from __future__ import annotations
 

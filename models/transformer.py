@@ -10,11 +10,10 @@ only, warm-up then cosine decay, global-norm clipping, XLA, random `context`-lon
 family's `prepare` adds several steps per compiled call and keras-nlp's bias names to the no-decay
 list. Scoring is rolling windows (`window_lm.rolling_log_probs`). Generation goes through keras-nlp
 samplers with a key/value cache; the model sees at most `context` tokens (a longer prompt is cut
-from the left, and a longer text slides the window by half a context). Measurements:
-benchmarks/results/NOTES.md ("transformer").
-
-References: Radford et al. 2019 (GPT-2); Karpathy, nanoGPT (`model.py`, `train.py`); keras-nlp
-`GPT2CausalLM` (the cached `next` function).
+from the left, and a longer text slides the window by half a context). Implements: LanguageModel,
+Generator, Embedder, Backbone, CausalNetwork. Measurements: benchmarks/results/NOTES.md
+("transformer"). References: Radford et al. 2019 (GPT-2); Karpathy, nanoGPT (`model.py`,
+`train.py`); keras-nlp `GPT2CausalLM` (the cached `next` function).
 
 Example:
     >>> TransformerConfig(hidden_dim=128, num_heads=4).head_dim

@@ -136,7 +136,7 @@ def validation_windows(ids: Sequence[int], length: int, batch_size: int, eval_ba
     """Non-overlapping validation windows (the first `eval_batches` batches), or None if too short."""
     if len(ids) < length * batch_size + 1:
         return None
-    if not _tf_data():  # (x, y) arrays of whole batches; fit_windows batches them
+    if not _tf_data():  # (x, y) arrays of whole batches; fit batches them
         ids = np.asarray(ids, dtype=np.int32)
         count = (len(ids) - 1) // length // batch_size * batch_size
         if eval_batches:
