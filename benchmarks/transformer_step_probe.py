@@ -9,7 +9,7 @@ that probe and times it beside our network, in one process, so the two see the s
   the embedding; plain `keras.optimizers.AdamW` (constant rate, global clipnorm); XLA.
 - `probe_keras_mha`: the same with `keras.layers.MultiHeadAttention` (einsum, `use_causal_mask`).
 - `ours`: `lmzoo.models.transformer.build_network` and `schedules.make_optimizer` (warm-up/cosine schedule,
-  weight decay on matrices only), compiled exactly as `transformer.train` compiles it.
+  weight decay on matrices only), compiled exactly as `window_lm.train_window_lm` compiles it.
 - `ours_plain_optimizer`: our network with the probe's optimizer (isolates the optimizer).
 - `ours_no_xla`: our network and optimizer, `jit_compile=False` (TensorFlow graph kernels).
 
