@@ -37,7 +37,7 @@ from lmzoo.datasets.tokenizers import (
     PAD,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling, window_lm
+from lmzoo.models import sampling, schedules, window_lm
 from lmzoo.models.callbacks import KeepBestOnValid, StopAtDeadline
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
@@ -123,14 +123,9 @@ class RNNLMConfig:
         require_at_least_one(self, positive)
         if self.embedding_dim is not None and self.embedding_dim < 1:
             raise LmzooError(f"embedding_dim={self.embedding_dim} must be >= 1")
-        if self.steps < 0 or self.warmup_steps < 0:
-            raise LmzooError(f"steps={self.steps} and warmup_steps={self.warmup_steps} must be >= 0")
+        schedules.check_optimizer_fields(self)
         if not 0 <= self.dropout < 1:
             raise LmzooError(f"dropout={self.dropout} must be in [0, 1)")
-        if not 0 < self.min_learning_rate <= self.learning_rate:
-            raise LmzooError(f"need 0 < min_learning_rate={self.min_learning_rate} <= learning_rate={self.learning_rate}")
-        if self.clipnorm < 0:
-            raise LmzooError(f"clipnorm={self.clipnorm} must be >= 0 (0: no clipping)")
         if self.sampled_softmax < 0:
             raise LmzooError(f"sampled_softmax={self.sampled_softmax} must be >= 0 (0: the full softmax)")
         if self.time_budget_seconds < 0:

@@ -22,6 +22,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from lmzoo.errors import LmzooError
+
 Schedule = keras.optimizers.schedules.LearningRateSchedule
 
 
@@ -70,6 +72,25 @@ def linear_decay(peak: float, floor: float, decay_steps: int) -> Schedule:
     """From `peak` down to `floor` in a straight line over `decay_steps`, then flat (word2vec's rate)."""
     return keras.optimizers.schedules.PolynomialDecay(peak, decay_steps=decay_steps, end_learning_rate=floor,
                                                       power=1.0)
+
+
+def check_optimizer_fields(config: Any) -> None:
+    """One LmzooError naming the field when `make_optimizer` cannot use `config` (a config's `validate` calls it).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_optimizer_fields(SimpleNamespace(steps=10, warmup_steps=2, learning_rate=1e-3,
+        ...                                        min_learning_rate=1e-2, clipnorm=1.0))
+        Traceback (most recent call last):
+        ...
+        lmzoo.errors.LmzooError: need 0 < min_learning_rate=0.01 <= learning_rate=0.001
+    """
+    if config.steps < 0 or config.warmup_steps < 0:
+        raise LmzooError(f"steps={config.steps} and warmup_steps={config.warmup_steps} must be >= 0")
+    if not 0 < config.min_learning_rate <= config.learning_rate:
+        raise LmzooError(f"need 0 < min_learning_rate={config.min_learning_rate} <= learning_rate={config.learning_rate}")
+    if config.clipnorm < 0:
+        raise LmzooError(f"clipnorm={config.clipnorm} must be >= 0 (0: no clipping)")
 
 
 def make_optimizer(config: Any, variables: Sequence[Any], exclude_names: Sequence[str] = ()) -> keras.optimizers.Optimizer:

@@ -32,6 +32,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from lmzoo.config import require_at_least_one
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import (
     BOS,
@@ -39,7 +40,7 @@ from lmzoo.datasets.tokenizers import (
     PAD,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling
+from lmzoo.models import sampling, schedules
 from lmzoo.models.transformer_layers import PositionalEmbedding, TransformerBlock, clone_initializer
 from lmzoo.models.window_lm import (
     TrainingPlan,
@@ -124,21 +125,16 @@ class TransformerConfig:
         return self.hidden_dim // self.num_heads
 
     def validate(self) -> None:
-        positive = ("num_layers", "num_heads", "hidden_dim", "context", "batch_size", "eval_every", "vocabulary_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        require_at_least_one(self, ("num_layers", "num_heads", "hidden_dim", "context", "batch_size", "eval_every",
+                                    "vocabulary_size"))
         if self.hidden_dim % self.num_heads:
             raise LmzooError(f"num_heads={self.num_heads} does not divide hidden_dim={self.hidden_dim}",
                              "choose a head count that divides the width, e.g. hidden_dim=128 with num_heads=4")
         if self.context < 2:
             raise LmzooError(f"context={self.context} must be >= 2")
-        if self.steps < 0 or self.warmup_steps < 0:
-            raise LmzooError(f"steps={self.steps} and warmup_steps={self.warmup_steps} must be >= 0")
+        schedules.check_optimizer_fields(self)
         if not 0 <= self.dropout < 1:
             raise LmzooError(f"dropout={self.dropout} must be in [0, 1)")
-        if not 0 < self.min_learning_rate <= self.learning_rate:
-            raise LmzooError(f"need 0 < min_learning_rate={self.min_learning_rate} <= learning_rate={self.learning_rate}")
         if self.score_stride is not None and not 1 <= self.score_stride <= self.context:
             raise LmzooError(f"score_stride={self.score_stride} must be in [1, context={self.context}]")
         if self.build == "keras_nlp" and self.position_encoding != "learned":

@@ -195,3 +195,15 @@ def test_the_lifecycle_writes_a_card_only_for_a_finished_run_and_always_releases
     with pytest.raises(window_lm.LmzooError, match="already holds a finished unigram run"):
         with RunDir(tmp_path).training("unigram", {"add_k": 1.0}, Text()):
             pass
+
+
+@pytest.mark.parametrize("family", ["rnnlm", "transformer"])
+@pytest.mark.parametrize("field,value,message", [("clipnorm", -1.0, "clipnorm=-1.0 must be >= 0"),
+                                                 ("min_learning_rate", 1.0, "need 0 < min_learning_rate=1.0"),
+                                                 ("warmup_steps", -1, "warmup_steps=-1 must be >= 0")])
+def test_both_window_lms_refuse_what_the_optimizer_cannot_use(family, field, value, message):
+    from lmzoo.config import replace
+    from lmzoo.families import get_family
+
+    with pytest.raises(window_lm.LmzooError, match=message):  # the Transformer had no clipnorm check
+        replace(get_family(family).presets["quick"], {field: value})
