@@ -172,12 +172,12 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
         if source_tokenizer is not None:
             source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
         x, y, w = arrays(train)
-        chunks = math.ceil(total / config.checkpoint_every_n_steps)
+        chunk = math.ceil(total / math.ceil(total / config.checkpoint_every_n_steps))  # equal chunks
         valid = arrays(data.valid) if data.valid else None
         tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
         batches = _dataset if w is None else _pairs_dataset
         fit_steps(network, run, batches(x, y, w, config.batch_size, config.seed, shuffle=True), steps=total,
-                  chunk=math.ceil(total / chunks), tokens_per_step=tokens_per_step, shuffle=False,  # equal chunks
+                  chunk=chunk, tokens_per_step=tokens_per_step, shuffle=False,
                   validation_data=batches(*valid, 256, config.seed, shuffle=False) if valid else None)
         if isinstance(data, LabelledData):
             model: FinetunedClassifier | FinetunedTranslator = FinetunedClassifier(config, tokenizer, network,
