@@ -114,7 +114,9 @@ def test_a_saved_network_that_does_not_match_the_config_is_one_line(lee, tmp_pat
         BigramLM.load(run)
 
 
-def test_a_transformer_network_saved_with_the_old_max_length_key_still_loads():
+def test_a_transformer_network_saved_with_the_old_max_length_key_still_loads(tmp_path):
+    import zipfile
+
     from lmzoo.models.transformer import ScratchTransformerLM
 
     net = ScratchTransformerLM(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
@@ -124,6 +126,20 @@ def test_a_transformer_network_saved_with_the_old_max_length_key_still_loads():
     loaded = ScratchTransformerLM.from_config(old)
     assert loaded.context == 12 and loaded.max_length == 12  # max_length: the Backbone protocol's name
     assert "max_length" not in net.get_config()
+    # A whole .keras file as the Transformer saved it before the rename
+    net(np.zeros((1, 3), "int32"))
+    net.save(tmp_path / "new.keras")
+    with zipfile.ZipFile(tmp_path / "new.keras") as new, zipfile.ZipFile(tmp_path / "old.keras", "w") as saved:
+        for item in new.infolist():
+            content = new.read(item)
+            if item.filename == "config.json":
+                content = content.replace(b'"context": 12', b'"max_length": 12')
+                assert b'"max_length": 12' in content
+            saved.writestr(item, content)
+    reloaded = keras.saving.load_model(tmp_path / "old.keras", safe_mode=True, compile=False)
+    ids = np.array([[4, 5, 6]], "int32")
+    assert reloaded.context == 12
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded(ids)), keras.ops.convert_to_numpy(net(ids)))
 
 
 STEPS = [0, 1, 5, 9, 10, 11, 50]
