@@ -10,29 +10,14 @@ import pytest
 from lmzoo.models import callbacks, schedules, window_lm
 from lmzoo.runs import RunDir
 
-
-@dataclasses.dataclass(frozen=True)
-class BigramConfig:
-    """The fields `train_window_lm` reads, and nothing else."""
-
-    tokenizer: str = "char"
-    vocabulary_size: int = 2000
-    min_count: int = 1
-    hidden_dim: int = 8
-    context: int = 8
-    batch_size: int = 4
-    steps: int = 4
-    learning_rate: float = 1e-2
-    min_learning_rate: float = 1e-3
-    warmup_steps: int = 1
-    weight_decay: float = 0.0
-    clipnorm: float = 1.0
-    eval_every: int = 2
-    eval_batches: int | None = 1
-    jit_compile: bool = False
-    tensorboard: bool = False
-    distribute: str = "none"
-    seed: int = 0
+# The fields `train_window_lm` reads, and nothing else.
+TRAINER_FIELDS = {"tokenizer": "char", "vocabulary_size": 2000, "min_count": 1, "hidden_dim": 8, "context": 8,
+                  "batch_size": 4, "steps": 4, "learning_rate": 1e-2, "min_learning_rate": 1e-3, "warmup_steps": 1,
+                  "weight_decay": 0.0, "clipnorm": 1.0, "eval_every": 2, "eval_batches": 1, "jit_compile": False,
+                  "tensorboard": False, "distribute": "none", "seed": 0}
+BigramConfig = dataclasses.make_dataclass(
+    "BigramConfig", [(name, type(value), dataclasses.field(default=value)) for name, value in TRAINER_FIELDS.items()],
+    frozen=True)
 
 
 @keras.saving.register_keras_serializable(package="lmzoo_test")
