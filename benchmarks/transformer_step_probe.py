@@ -5,7 +5,8 @@ Issue 16 reported that a plain Keras + XLA model of nanoGPT's CPU configuration 
 - `probe`: embedding + learned positions + 4 pre-LN blocks (fused QKV, hand-written causal attention,
   GELU MLP, bias-free LayerNorm) + tied output; plain `keras.optimizers.AdamW`; XLA.
 - `probe_keras_mha`: the same with `keras.layers.MultiHeadAttention`.
-- `ours`: `transformer.build_network` and `window_lm.make_optimizer`, compiled as `transformer.train` does.
+- `ours`: `transformer.build_network` and `schedules.make_optimizer`, compiled as
+  `window_lm.train_window_lm` does.
 - `ours_plain_optimizer`: our network with the probe's optimizer; `ours_no_xla`: `jit_compile=False`.
 Every variant trains on the same `window_lm.random_windows` stream through `fit` (50 steps per call),
 in interleaved rounds recording wall and process-CPU ms per step (the CPU time is what a shared
@@ -34,8 +35,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from lmzoo.models.schedules import make_optimizer
 from lmzoo.models.transformer import NO_DECAY_NAMES, TransformerConfig, build_network
-from lmzoo.models.window_lm import make_optimizer, random_windows
+from lmzoo.models.window_lm import random_windows
 
 REPO = Path(__file__).resolve().parent.parent
 VOCABULARY = 65  # tiny Shakespeare's characters

@@ -105,6 +105,8 @@ def profile(corpus) -> dict:
     import tensorflow as tf
 
     from lmzoo.models import word2vec as w
+    from lmzoo.models.word2vec.data import _EpochCounter
+    from lmzoo.models.word2vec.training import learning_rate
 
     config = w.Word2VecConfig(**SETTINGS)
     start = time.perf_counter()
@@ -124,7 +126,7 @@ def profile(corpus) -> dict:
             break
     out["numpy_pairs_and_negatives_per_epoch_seconds"] = time.perf_counter() - start
 
-    counter = w._EpochCounter()
+    counter = _EpochCounter()
     start = time.perf_counter()
     for _ in stream.dataset(counter).take(steps):
         pass
@@ -132,7 +134,7 @@ def profile(corpus) -> dict:
 
     def model(total_steps):
         m = w.SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, config.negatives)
-        m.compile(optimizer=keras.optimizers.SGD(w._linear_decay(config, total_steps)), jit_compile=config.jit_compile,
+        m.compile(optimizer=keras.optimizers.SGD(learning_rate(config, total_steps)), jit_compile=config.jit_compile,
                   steps_per_execution=config.steps_per_execution)
         return m
 

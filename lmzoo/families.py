@@ -14,9 +14,8 @@ from typing import Any
 
 from lmzoo.config import replace, to_dict
 from lmzoo.errors import LmzooError, did_you_mean
-from lmzoo.model_card import write_model_card
 from lmzoo.protocols import Family, ZooModel
-from lmzoo.runs import RunDir, fingerprint
+from lmzoo.runs import RunDir
 
 # What a damaged or missing weight file raises inside a family's `load` (numpy, h5py, zip, Keras).
 _LOAD_ERRORS = (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile)
@@ -60,9 +59,9 @@ def train(
 ) -> ZooModel:
     """Train a family on a corpus into run directory `out` (resuming if it holds a checkpoint).
 
-    Before anything is written, `out` is checked (`RunDir.begin`): a finished run, another
-    family's run, or an unfinished run with another config or corpus is refused with one line
-    unless `overwrite=True`, which starts over.
+    Before anything is written, `out` is checked (`RunDir.training`, as `lmzoo finetune` checks
+    it): a finished run, another family's run, or an unfinished run with another config or corpus
+    is refused with one line unless `overwrite=True`, which starts over.
 
     Example:
         >>> from lmzoo.datasets import load_corpus
@@ -81,13 +80,9 @@ def train(
             raise LmzooError(f"segmenter={segmenter} applies to the word tokenizer only, not {config.tokenizer}",
                              "drop --set segmenter, or use --set tokenizer=word")
         corpus, extra = corpus.segmented(segmenter), {"segmenter": segmenter}
-    config_dict = to_dict(config)
-    with RunDir(out).locked() as run:  # released when training ends, also when it fails
-        run.begin(family.name, config_dict, fingerprint(family.name, config_dict, corpus), overwrite=overwrite,
-                  **corpus.provenance(), preset=preset, **extra)
-        model = family.train(config, corpus, run)
-        write_model_card(run, corpus)
-        return model
+    with RunDir(out).training(family.name, to_dict(config), corpus, overwrite=overwrite, **corpus.provenance(),
+                              preset=preset, **extra) as run:
+        return family.train(config, corpus, run)
 
 
 def load(run_dir: str | os.PathLike) -> ZooModel:

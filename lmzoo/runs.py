@@ -227,11 +227,44 @@ class RunDir:
             ...
             lmzoo.errors.LmzooError: '...' is in use by another lmzoo run (pid ...); wait for it to finish, ...
         """
+        taken = self._lock is None  # a nested block leaves the lock to the block that took it
         self.lock()
         try:
             yield self
         finally:
-            self.unlock()
+            if taken:
+                self.unlock()
+
+    @contextmanager
+    def training(self, family: str, config: dict, data: Any, *, overwrite: bool = False,
+                 identity: dict | None = None, **extra: Any) -> Iterator[RunDir]:
+        """One training run's life in this directory, the same for `lmzoo.train` and `lmzoo finetune`.
+
+        Holds the lock for the block (`locked`), checks and claims the directory first (`begin`,
+        with the fingerprint of family + config + `data` + `identity`; `extra` goes to config.json),
+        and after a block that finished writes MODEL_CARD.md. The trainer inside saves the model
+        and marks COMPLETE (only it knows the model was saved: a non-chief worker saves nothing and
+        gets no card); its fit loop (`lmzoo.models.callbacks.fit_steps`) times it and stops at the
+        exact step count.
+
+        Example:
+            >>> import tempfile
+            >>> class Text:
+            ...     def fingerprint(self): return {"sha256": "0"}
+            >>> with RunDir(tempfile.mkdtemp()).training("unigram", {"add_k": 1.0}, Text()) as run:
+            ...     run.mark_complete()
+            >>> run.file("MODEL_CARD.md").exists()
+            True
+        """
+        with self.locked():
+            self.begin(family, config, fingerprint(family, config, data, **(identity or {})), overwrite=overwrite,
+                       **extra)
+            yield self
+            from lmzoo.model_card import (
+                write_model_card,  # here: lmzoo.model_card imports this module
+            )
+
+            write_model_card(self, data)
 
     def begin(self, family: str, config: dict, fingerprint: dict, *, overwrite: bool = False, **extra: Any) -> bool:
         """Check, then claim this directory for training; True when it resumes an unfinished run.

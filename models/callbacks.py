@@ -1,5 +1,6 @@
 """Keras callbacks shared by the neural families: metrics.jsonl logging, resumable checkpoints,
-a divergence guard, an exact step budget and a progress line on a terminal."""
+a divergence guard, an exact step budget and a progress line on a terminal; `fit_steps`, the
+step-counted fit loop that uses them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import math
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 
@@ -238,3 +241,23 @@ def training_callbacks(
         ClipAfterAllReduce(),
     ]
     return callbacks + ([StopAtStep(total_steps)] if total_steps else [])
+
+
+def fit_steps(
+    network: keras.Model, run: RunDir, data: Any, *, steps: int, chunk: int, tokens_per_step: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (), log_every_n_steps: int | None = None, **fit_options: Any,
+) -> None:
+    """`network.fit` on the endless `data` for exactly `steps` optimizer steps, resumably, timed.
+
+    Keras "epochs" are chunks of `chunk` steps, each ending with validation (`fit_options`'
+    `validation_data`) and a checkpoint; the last is cut at `steps` (`StopAtStep`), and a resumed
+    run trains only the steps it lacks. train_seconds and tokens_seen go to the run's timing.json.
+    One loop for every step-counted trainer (window LMs, fine-tuning), so none can overshoot.
+    """
+    standard = training_callbacks(run, tokens_per_step=tokens_per_step, log_every_n_steps=log_every_n_steps,
+                                  total_steps=steps)
+    with run.timed() as timing:
+        if steps:
+            network.fit(data, epochs=math.ceil(steps / chunk), steps_per_epoch=chunk, verbose=0,
+                        callbacks=[*standard, *callbacks], **fit_options)
+        timing["tokens_seen"] = _step(network) * tokens_per_step

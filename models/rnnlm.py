@@ -1,77 +1,26 @@
 """Recurrent language models: a stack of LSTM or GRU layers over token embeddings, in Keras.
 
-The generation between counting and attention: an n-gram forgets everything beyond its order,
-a recurrent network carries a fixed-size state through the whole text (Mikolov et al. 2010),
-and gated cells (LSTM, GRU) keep gradients alive over tens of steps.
+The generation between counting and attention: an n-gram forgets everything beyond its order, a
+recurrent network carries a fixed-size state through the whole text (Mikolov et al. 2010), and
+gated cells (LSTM, GRU) keep gradients alive over tens of steps. `RNNLanguageNetwork`: embedding,
+[LSTM|GRU, dropout between layers] x `num_layers`, output layer (optionally tied to the embedding).
+Training is `window_lm.train_window_lm` (the Transformer's) plus this family's `prepare`: the
+output bias starts at the log unigram, sampled softmax draws its negatives from unigram^0.75,
+`carry_state` reads contiguous streams with the state carried across batches, and
+`select_on_valid`/`time_budget_seconds` add their callbacks. Scoring carries the state over the
+whole text (`token_log_probs`); `window_log_probs` gives the rolling-window figure. Generation
+(`lmzoo.models.sampling`) pays one recurrent step per token. Implements: LanguageModel, Generator,
+Embedder, Backbone. Measurements behind these choices: benchmarks/results/NOTES.md ("rnnlm").
+References: Mikolov et al. 2010; Hochreiter & Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU);
+Zaremba et al. 2014 (dropout, BPTT); Merity et al. 2017, Press & Wolf 2017 (weight tying); Jean et
+al. 2015 (sampled softmax).
 
-Network (`RNNLanguageNetwork`): embedding → dropout → [LSTM|GRU → dropout] × `num_layers` →
-output layer. Dropout sits only on the non-recurrent connections, between layers (Zaremba et
-al. 2014); the recurrent connections are left intact. With `tie_embeddings` the output layer is
-the transposed embedding matrix plus a bias (Press & Wolf 2017; Inan et al. 2017; used by Merity
-et al. 2017), and the last recurrent layer has `embedding_dim` units so the shapes agree.
-
-Training (`lmzoo.models.window_lm`, shared with the Transformer): windows of `context` tokens,
-backpropagation truncated at the window. Two data layouts:
-- `carry_state=False`: windows at uniformly random offsets, each read from a zero state (as
-  the Transformer trains). Simple, but the model never learns to use more than `context` tokens.
-- `carry_state=True`: Zaremba et al.'s layout: the text is cut into `batch_size` parallel
-  streams read left to right, and the final state of each batch is the initial state of the
-  next (gradients stop at the window boundary). The model learns to use the whole history.
-  Measured on PTB: trained this way with AdamW for a third of an epoch, the LSTM's cell states
-  grew to thousands along the streams and scoring from a fresh state at `<s>` gave perplexity
-  19,848 (benchmarks/results/rnnlm_ptb_first_run_carry.json); with Zaremba's SGD recipe (below)
-  the same layout scores as expected (benchmarks/rnnlm_ptb.py).
-The output bias starts at the training text's log unigram frequencies (`unigram_bias`; Karpathy's
-"init well"): from a zero bias, a word-level GRU LM on MR's 200k training words learned the unigram
-through its recurrent state instead, driving 81% of its states past |0.95| to one constant, where the
-gates pass no gradient; after 800 steps it was at 5.92 nats on validation against the unigram's 6.05,
-and its states told sentences apart no better than chance. Started at the unigram, the same LM
-reached 5.05 nats in 400 steps with about 1% of its states saturated (benchmarks/finetune.py;
-tests/test_finetune.py checks a tiny word LM stays unsaturated).
-AdamW (weight decay on matrices only) or plain SGD, both with global-norm gradient clipping and
-nanoGPT's warm-up + cosine learning rate. SGD wants a large step: Zaremba et al.'s learning rate 1
-applies to the loss *summed* over 35 time steps (clip 5); on Keras's mean loss the same largest step
-is learning rate 20 with clip 0.25 (PyTorch's word_language_model example uses exactly these).
-`sampled_softmax=K` trains the output layer on the target and K shared negatives drawn from the
-training unigram^0.75, each logit corrected by -log(K q) (Jean et al. 2015; `window_lm.
-sampled_softmax_loss`): with a 10,000-word vocabulary the full softmax is most of a CPU step, and
-sampling 1,024 made PTB steps about 3x faster. The logged training loss is then the sampled loss
-(not a cross-entropy); validation and every score use the full softmax. XLA (`jit_compile=True`) is available but off by
-default: on this project's 2-core CPU it made a training step of Keras's LSTM (a `tf.while_loop`
-of small matrix products) about twice as slow, and unrolling it cost minutes of compile time. Each chunk of `eval_every` steps
-ends with a validation loss (windows from a zero state), a metrics.jsonl record and a resumable
-checkpoint; a resumed run continues the data stream at the restored optimizer step.
-
-Scoring: `token_log_probs` carries the state over the whole text (chunk by chunk, the target
-log-probabilities picked inside the compiled function), so every token is predicted from its
-entire history: an RNN's exact likelihood, cheaper than rolling windows, which would recompute
-each context from a zero state. `window_log_probs` gives the rolling-window figure (the
-Transformer's scorer) for comparison. The text is read after one `<s>`.
-
-Generation: `lmzoo.models.sampling.generate` (greedy, temperature, top-k, top-p, beam) over
-`next_log_probs`, which keeps the recurrent state of every prefix it has seen, so each new token
-costs one recurrent step. The prompt is read after `<s>`; a word/subword prompt is continued,
-not closed with `</s>` (`lmzoo.datasets.tokenizers.encode_prompt`).
-
-Conventions: ids 0-3 are `<pad>`, `<unk>`, `<s>`, `</s>`; `<pad>` (0) is only ever padding.
-`backbone()` is a Keras model from int32 ids (batch, time) to hidden states (batch, time,
-units) that shares the LM's weights (everything up to the output layer) for fine-tuning;
-`<pad>` positions are masked (the state passes through them) and their outputs set to zero.
-
-Implements: LanguageModel, Generator, Embedder (the input embedding table); `backbone()`.
-
-References: Mikolov et al. 2010, "Recurrent neural network based language model"; Hochreiter &
-Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU); Zaremba, Sutskever & Vinyals 2014, "Recurrent
-neural network regularization" (PTB "small": 2 × 200 LSTM, 35-step BPTT, 114.5 test
-perplexity); Merity, Keskar & Socher 2017, "Regularizing and optimizing LSTM language models"
-(weight tying, dropout placement); Press & Wolf 2017, "Using the output embedding to improve
-language models"; Jean, Cho, Memisevic & Bengio 2015, "On using very large target vocabulary for
-neural machine translation" (sampled softmax).
-"""
+Example:
+    >>> RNNLMConfig(cell="gru", hidden_dim=200, tie_embeddings=True).layer_sizes
+    (200, 200)"""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -80,19 +29,15 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.config import from_dict, require_at_least_one
+from lmzoo.config import require_at_least_one
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import (
     BOS,
     EOS,
     PAD,
-    VocabularyTokenizer,
-    encode_prompt,
-    fit_tokenizer,
-    load_tokenizer,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import distribute, sampling, window_lm
+from lmzoo.models import sampling, schedules, window_lm
 from lmzoo.models.callbacks import KeepBestOnValid, StopAtDeadline
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
@@ -102,6 +47,34 @@ from lmzoo.runs import RunDir
 class RNNLMConfig:
     """Every setting of a recurrent LM run.
 
+    Args:
+        cell: "lstm" or "gru".
+        tokenizer: "char", "word" or "subword".
+        vocabulary_size: subword tokenizer only.
+        min_count: char and word tokenizers: rarer tokens become `<unk>`.
+        num_layers, hidden_dim: the recurrent stack.
+        embedding_dim: default hidden_dim.
+        dropout: between layers only, never on the recurrent connections (Zaremba et al. 2014).
+        tie_embeddings: output layer = transposed embedding + bias (the last layer gets embedding_dim units).
+        sampled_softmax: training negatives per step (0: the full softmax); scoring is always exact.
+        unigram_bias: the output bias starts at the training text's log unigram frequencies.
+        context: tokens per training window (the truncated-BPTT length).
+        carry_state: contiguous streams with the state carried across batches (not under `distribute`).
+        batch_size, steps: global batch, optimizer steps.
+        optimizer: "adamw" or "sgd" (SGD wants learning_rate 20, clipnorm 0.25 on Keras's mean loss).
+        learning_rate, min_learning_rate, warmup_steps: `schedules.WarmupCosineDecay`.
+        weight_decay: adamw only; matrices, not biases.
+        clipnorm: global gradient norm (0: none).
+        eval_every: steps per Keras epoch: validation, metrics and checkpoint.
+        eval_batches: validation batches per evaluation (None: the whole split).
+        select_on_valid: score valid with the state carried after each chunk; save the best weights.
+        time_budget_seconds: stop training after this much wall time (0: none; `StopAtDeadline`).
+        score_chunk: tokens per compiled call when scoring with a carried state.
+        jit_compile: XLA; off by default (it made the Keras LSTM loop 2x slower on a 2-core CPU).
+        tensorboard: write TensorBoard logs (needs the package).
+        distribute: "none", "mirrored" or "multi-worker" (`lmzoo.models.distribute`).
+        seed: weights, windows and dropout.
+
     Example:
         >>> RNNLMConfig(hidden_dim=200, tie_embeddings=True).layer_sizes
         (200, 200)
@@ -109,35 +82,33 @@ class RNNLMConfig:
 
     cell: Literal["lstm", "gru"] = "lstm"
     tokenizer: Literal["char", "word", "subword"] = "char"
-    vocabulary_size: int = 2000  # subword tokenizer only
-    min_count: int = 1  # char and word tokenizers
+    vocabulary_size: int = 2000
+    min_count: int = 1
     num_layers: int = 2
     hidden_dim: int = 256
-    embedding_dim: int | None = None  # default hidden_dim
-    dropout: float = 0.0  # between layers only (Zaremba et al. 2014)
+    embedding_dim: int | None = None
+    dropout: float = 0.0
     tie_embeddings: bool = False
-    sampled_softmax: int = 0  # training negatives per step (0: the full softmax); scoring is always exact
-    unigram_bias: bool = True  # the output bias starts at the training text's log unigram frequencies
-    context: int = 64  # tokens per training window (the truncated-BPTT length)
-    carry_state: bool = False  # contiguous streams with the state carried across batches
+    sampled_softmax: int = 0
+    unigram_bias: bool = True
+    context: int = 64
+    carry_state: bool = False
     batch_size: int = 32
     steps: int = 1000
     optimizer: Literal["adamw", "sgd"] = "adamw"
     learning_rate: float = 3e-3
     min_learning_rate: float = 3e-4
     warmup_steps: int = 50
-    weight_decay: float = 0.01  # adamw only; matrices, not biases
-    clipnorm: float = 1.0  # global gradient norm (0: none)
-    eval_every: int = 250  # steps per Keras epoch: validation, metrics and checkpoint
-    eval_batches: int | None = None  # validation batches per evaluation (None: the whole split)
-    # After each chunk, score the whole valid split with the state carried (as test is scored) and
-    # keep the best weights: the saved model is the best-valid one (callbacks.KeepBestOnValid).
+    weight_decay: float = 0.01
+    clipnorm: float = 1.0
+    eval_every: int = 250
+    eval_batches: int | None = None
     select_on_valid: bool = False
-    time_budget_seconds: float = 0.0  # stop training after this much wall time (0: none); see StopAtDeadline
-    score_chunk: int = 256  # tokens per compiled call when scoring with a carried state
-    jit_compile: bool = False  # XLA made the Keras LSTM loop 2x slower on a 2-core CPU (measured): opt in
+    time_budget_seconds: float = 0.0
+    score_chunk: int = 256
+    jit_compile: bool = False
     tensorboard: bool = False
-    distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # lmzoo.models.distribute; batch is global
+    distribute: Literal["none", "mirrored", "multi-worker"] = "none"
     seed: int = 0
 
     @property
@@ -152,14 +123,9 @@ class RNNLMConfig:
         require_at_least_one(self, positive)
         if self.embedding_dim is not None and self.embedding_dim < 1:
             raise LmzooError(f"embedding_dim={self.embedding_dim} must be >= 1")
-        if self.steps < 0 or self.warmup_steps < 0:
-            raise LmzooError(f"steps={self.steps} and warmup_steps={self.warmup_steps} must be >= 0")
+        schedules.check_optimizer_fields(self)
         if not 0 <= self.dropout < 1:
             raise LmzooError(f"dropout={self.dropout} must be in [0, 1)")
-        if not 0 < self.min_learning_rate <= self.learning_rate:
-            raise LmzooError(f"need 0 < min_learning_rate={self.min_learning_rate} <= learning_rate={self.learning_rate}")
-        if self.clipnorm < 0:
-            raise LmzooError(f"clipnorm={self.clipnorm} must be >= 0 (0: no clipping)")
         if self.sampled_softmax < 0:
             raise LmzooError(f"sampled_softmax={self.sampled_softmax} must be >= 0 (0: the full softmax)")
         if self.time_budget_seconds < 0:
@@ -230,6 +196,9 @@ class RNNLanguageNetwork(keras.Model):
     @property
     def output_bias_variable(self) -> Any:
         return self.output_bias if self.tie_embeddings else self.projection.bias
+
+    def token_embedding_matrix(self) -> np.ndarray:
+        return ops.convert_to_numpy(self.embedding.embeddings)
 
     @property
     def states_per_layer(self) -> int:
@@ -313,7 +282,7 @@ def unigram_log_probs(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
 # The language model ----------------------------------------------------------------------------
 
 
-class RNNLM:
+class RNNLM(window_lm.WindowLM):
     """A trained recurrent LM: scores text with a carried state, generates one step per token.
 
     Example:
@@ -324,13 +293,15 @@ class RNNLM:
     """
 
     family = "rnnlm"
+    config_cls = RNNLMConfig
+    network_cls = RNNLanguageNetwork
+    config: RNNLMConfig
+    network: RNNLanguageNetwork
 
-    def __init__(self, config: RNNLMConfig, tokenizer: VocabularyTokenizer, network: RNNLanguageNetwork):
-        self.config, self.tokenizer, self.network = config, tokenizer, network
-        self._functions: dict[str, Any] = {}
-
-    def num_params(self) -> int:
-        return int(sum(np.prod(v.shape) for v in self.network.trainable_weights))
+    @classmethod
+    def expected_network(cls, config: RNNLMConfig, vocabulary_size: int) -> dict:
+        return {"vocabulary_size": vocabulary_size, "layer_sizes": config.layer_sizes, "cell": config.cell,
+                "tie_embeddings": config.tie_embeddings}
 
     def _function(self, name: str) -> Any:
         """The compiled scoring and stepping functions, built on first use."""
@@ -418,23 +389,7 @@ class RNNLM:
         return sampling.generate(self.stepper(), list(prompt_ids), max_new_tokens=max_length, eos_id=EOS,
                                  sampler=sampler, num_return_sequences=num_return_sequences, seed=seed, **options)
 
-    def generate(self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1, sampler: str = "greedy",
-                 seed: int | None = None, **options: Any) -> list[str]:
-        """Continue `prompt`; returns the new text of each sequence."""
-        news = self.generate_ids(encode_prompt(self.tokenizer, prompt), max_length=max_length,
-                                 num_return_sequences=num_return_sequences, sampler=sampler, seed=seed, **options)
-        return [self.tokenizer.decode(new) for new in news]
-
-    # embeddings and fine-tuning
-    def word_vectors(self) -> Any:
-        """The input embedding table as gensim KeyedVectors (characters for a char tokenizer)."""
-        from gensim.models import KeyedVectors
-
-        table = ops.convert_to_numpy(self.network.embedding.embeddings)
-        vectors = KeyedVectors(table.shape[1])
-        vectors.add_vectors(self.tokenizer.vocabulary[4:], table[4:])
-        return vectors
-
+    # fine-tuning
     def backbone(self) -> keras.Model:
         """ids (batch, time) int32, `<pad>` = 0 → hidden states (batch, time, units), sharing the LM's weights.
 
@@ -448,73 +403,35 @@ class RNNLM:
         backbone.causal = True  # each state has read only the tokens before it (pooling="last" may use it)
         return backbone
 
-    def causal_network(self) -> keras.Model:
-        """The CausalNetwork protocol: this LM's own network (ids → next-token logits, from a zero state)."""
-        return self.network
-
-    def save(self, run: RunDir) -> None:
-        self.tokenizer.save(run.tokenizer_path)
-        self.network.save(run.file(MODEL_FILE))
-
-
-MODEL_FILE = "model.keras"
 
 
 # Training --------------------------------------------------------------------------------------
 
 
+def prepare(model: RNNLM, run: RunDir, train_ids: np.ndarray, valid_ids: list[int]) -> window_lm.TrainingPlan:
+    """This family's part of `window_lm.train_window_lm`: output bias, sampled-softmax proposal, layout, callbacks.
+
+    The bias and the proposal are set before the checkpoint is restored (which overwrites them
+    when resuming).
+    """
+    config, network, vocabulary_size = model.config, model.network, model.tokenizer.vocabulary_size()
+    if config.unigram_bias:
+        network.output_bias_variable.assign(unigram_log_probs(train_ids, vocabulary_size))
+    if config.sampled_softmax:
+        network.sampling_log_q.assign(window_lm.sampling_log_probs(train_ids, vocabulary_size))
+    plan = window_lm.TrainingPlan(contiguous=config.carry_state)
+    keep_best = KeepBestOnValid(run, lambda: -np.mean(model.token_log_probs(valid_ids)))
+    if config.select_on_valid:
+        plan.callbacks.append(keep_best)
+        plan.after_fit = keep_best.restore_best
+    if config.time_budget_seconds:
+        plan.callbacks.append(StopAtDeadline(config.time_budget_seconds, reserve=lambda: keep_best.last_seconds))
+    return plan
+
+
 def train(config: RNNLMConfig, corpus: Corpus, run: RunDir) -> RNNLM:
     """Fit a tokenizer and a recurrent LM on `corpus.train` (resuming from a checkpoint)."""
-    run = distribute.worker_run(run, config.distribute)
-    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise LmzooError("tensorboard=True needs the tensorboard package", "pip install tensorboard, or drop the flag")
-    keras.utils.set_random_seed(config.seed)
-    options = {"vocabulary_size": config.vocabulary_size} if config.tokenizer == "subword" else {"min_count": config.min_count}
-    tokenizer = fit_tokenizer(config.tokenizer, corpus.train, word_split=corpus.word_split, **options)
-    tokenizer.save(run.tokenizer_path)
-    train_ids = np.asarray([BOS, *tokenizer.encode(corpus.train)], dtype=np.int32)
-    needed = config.context * (config.batch_size if config.carry_state else 1) + 2
-    if len(train_ids) < needed:
-        raise LmzooError(f"the training text has {len(train_ids)} tokens, fewer than the {needed} one batch needs",
-                         "use a smaller context or batch_size, or more text")
-    with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
-        network = build_network(config, tokenizer.vocabulary_size())
-        if config.unigram_bias:  # before restore_checkpoint, which overwrites it when resuming
-            network.output_bias_variable.assign(unigram_log_probs(train_ids, tokenizer.vocabulary_size()))
-        if config.sampled_softmax:
-            network.sampling_log_q.assign(window_lm.sampling_log_probs(train_ids, tokenizer.vocabulary_size()))
-        network.compile(optimizer=window_lm.make_optimizer(config, network.trainable_variables),
-                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=config.jit_compile)
-        start = window_lm.restore_checkpoint(run, network)
-        if config.carry_state:
-            data = window_lm.contiguous_windows(train_ids, config.context, config.batch_size, start_step=start)
-        else:
-            data = window_lm.random_windows(train_ids, config.context, config.batch_size, config.seed, start_step=start)
-        valid_ids = tokenizer.encode(corpus.valid)
-        valid = window_lm.validation_windows(valid_ids, config.context, config.batch_size, config.eval_batches)
-        model = RNNLM(config, tokenizer, network)
-        keep_best = KeepBestOnValid(run, lambda: -np.mean(model.token_log_probs(valid_ids)))
-        extra = [keep_best] if config.select_on_valid else []
-        if config.time_budget_seconds:
-            extra.append(StopAtDeadline(config.time_budget_seconds, reserve=lambda: keep_best.last_seconds))
-        window_lm.fit_windows(network, run, data, steps=config.steps, eval_every=config.eval_every,
-                              tokens_per_step=config.batch_size * config.context, valid_data=valid,
-                              tensorboard=config.tensorboard, callbacks=extra)
-        if config.select_on_valid:
-            keep_best.restore_best()
-    model.save(run)
-    run.mark_complete()
-    return model
-
-
-def load(run: RunDir) -> RNNLM:
-    """Reload a finished run; a corrupt or mismatched model file gives a clear LmzooError."""
-    config = from_dict(RNNLMConfig, run.read_config()["config"])
-    tokenizer = load_tokenizer(run.tokenizer_path)
-    expected = {"vocabulary_size": tokenizer.vocabulary_size(), "layer_sizes": config.layer_sizes, "cell": config.cell,
-                "tie_embeddings": config.tie_embeddings}
-    network = window_lm.load_network(run, MODEL_FILE, "rnnlm", expected, RNNLanguageNetwork)
-    return RNNLM(config, tokenizer, network)
+    return window_lm.train_window_lm(config, corpus, run, build_network, prepare, model_cls=RNNLM)
 
 
 FAMILY = Family(
@@ -523,5 +440,5 @@ FAMILY = Family(
     config_cls=RNNLMConfig,
     presets=PRESETS,
     train=train,
-    load=load,
+    load=RNNLM.load,
 )

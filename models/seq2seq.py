@@ -54,7 +54,7 @@ from lmzoo.datasets.tokenizers import (
     load_tokenizer,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import distribute, sampling
+from lmzoo.models import distribute, sampling, schedules
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
@@ -342,7 +342,7 @@ def build_network(config: Seq2SeqConfig, vocabulary_size: int, total_steps: int 
     net.build((None, None))
     rate = config.learning_rate
     if config.learning_rate_decay == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, total_steps), alpha=0.1)
+        rate = schedules.cosine_decay(rate, total_steps, alpha=0.1)
     # TensorFlow runs the step as a graph without XLA. On JAX, jit_compile=False would run every step
     # eagerly, tracing and compiling each GRU scan again at every call, so there the step is jitted.
     net.compile(optimizer=keras.optimizers.Adam(rate, clipnorm=config.clipnorm),

@@ -1,40 +1,27 @@
-"""GPT-style Transformer language model: a stack of causal decoder blocks, two ways.
+"""GPT-style Transformer language model: a stack of causal decoder blocks, built two ways.
 
-One config, two builds (`build`):
+- "scratch": `lmzoo.models.transformer_layers` written out for teaching (causal attention as an
+  additive bias, multi-head attention as reshapes, pre-LayerNorm blocks, GELU feed-forward), with
+  the output layer tied to the token embedding.
+- "keras_nlp": `keras_nlp.layers.TokenAndPositionEmbedding` (tied) + `TransformerDecoder` blocks.
 
-- "scratch": `lmzoo.models.transformer_layers` (scaled dot-product attention with the causal
-  mask as an additive bias, multi-head attention as reshapes, sinusoidal or learned positions,
-  pre-LayerNorm blocks with a GELU feed-forward network, residuals, dropout), with the output
-  layer tied to the token embedding.
-- "keras_nlp": `keras_nlp.layers.TokenAndPositionEmbedding` (tied reverse projection) and
-  `keras_nlp.layers.TransformerDecoder` (decoder-only: no encoder sequence, no cross-attention;
-  its layers always have biases and learned positions).
+Training is `window_lm.train_window_lm` as nanoGPT trains: AdamW with weight decay on 2-D weights
+only, warm-up then cosine decay, global-norm clipping, XLA, random `context`-long windows; this
+family's `prepare` adds several steps per compiled call and keras-nlp's bias names to the no-decay
+list. Scoring is rolling windows (`window_lm.rolling_log_probs`). Generation goes through keras-nlp
+samplers with a key/value cache; the model sees at most `context` tokens (a longer prompt is cut
+from the left, and a longer text slides the window by half a context). Implements: LanguageModel,
+Generator, Embedder, Backbone, CausalNetwork. Measurements: benchmarks/results/NOTES.md
+("transformer"). References: Radford et al. 2019 (GPT-2); Karpathy, nanoGPT (`model.py`,
+`train.py`); keras-nlp `GPT2CausalLM` (the cached `next` function).
 
-Training follows nanoGPT: AdamW with weight decay on 2-D weights only (matrices and
-embeddings; biases and LayerNorm parameters are not decayed), linear warm-up then cosine decay
-to `min_learning_rate`, global-norm gradient clipping, XLA (`jit_compile`), optional bfloat16
-mixed precision on a GPU, and random `context`-long windows of the training text. The data
-stream, the fit loop and the scorer are shared with the recurrent family (`lmzoo.models.window_lm`):
-`fit` runs in "epochs" of `eval_every` steps (the last one cut at `steps`), each ending with a
-validation loss, a metrics.jsonl record and a resumable checkpoint, and a resumed run continues
-the window stream at the restored step instead of replaying it.
-
-Generation goes through keras-nlp samplers (greedy, temperature, top-k, top-p, beam) with a
-key/value cache, so each new token costs one position. Context rule: the model sees at most
-`context` tokens; a longer prompt is truncated from the left (with a warning), and when the
-text outgrows the context the window slides by half a context and the cache is rebuilt.
-
-Implements: LanguageModel (rolling windows, each token predicted once, the target log-probabilities
-picked inside the compiled function so no windows x context x vocabulary array is built), Generator, Embedder
-(the token embedding table).
-
-References: Radford et al. 2019 (GPT-2); Karpathy, nanoGPT (`model.py`, `train.py`,
-`config/train_shakespeare_char.py`); keras-nlp `GPT2CausalLM` (the cached `next` function).
+Example:
+    >>> TransformerConfig(hidden_dim=128, num_heads=4).head_dim
+    32
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import warnings
 from collections.abc import Sequence
@@ -45,31 +32,24 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.config import from_dict
+from lmzoo.config import require_at_least_one
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import (
     BOS,
     EOS,
     PAD,
-    VocabularyTokenizer,
-    encode_prompt,
-    fit_tokenizer,
-    load_tokenizer,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import distribute, sampling
+from lmzoo.models import sampling, schedules
 from lmzoo.models.transformer_layers import PositionalEmbedding, TransformerBlock, clone_initializer
 from lmzoo.models.window_lm import (
+    TrainingPlan,
+    WindowLM,
     compile_fn,
-    fit_windows,
-    load_network,
-    make_optimizer,
-    random_windows,
-    restore_checkpoint,
     rolling_log_probs,
     steps_per_execution,
     target_log_prob_fn,
-    validation_windows,
+    train_window_lm,
 )
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
@@ -79,6 +59,31 @@ from lmzoo.runs import RunDir
 class TransformerConfig:
     """Every setting of a Transformer LM run (defaults: nanoGPT's laptop Shakespeare run).
 
+    Args:
+        build: "scratch" (`transformer_layers`) or "keras_nlp".
+        tokenizer: "char", "subword" or "word".
+        vocabulary_size: subword tokenizer only.
+        min_count: char and word tokenizers: rarer tokens become `<unk>`.
+        num_layers, num_heads, hidden_dim: the block stack (num_heads divides hidden_dim).
+        intermediate_dim: the feed-forward width (default 4 * hidden_dim).
+        context: the longest sequence the model reads: training windows, scoring windows, generation.
+        dropout: on embeddings, attention and feed-forward outputs.
+        use_bias: scratch build only (nanoGPT's Shakespeare run has no biases; keras-nlp's always has).
+        position_encoding: "learned" or "sinusoidal" (scratch build only).
+        batch_size, steps: global batch, optimizer steps.
+        learning_rate, min_learning_rate, warmup_steps: `schedules.WarmupCosineDecay`.
+        beta_1, beta_2, epsilon: AdamW's; epsilon 1e-8 is PyTorch's (and nanoGPT's), Keras's is 1e-7.
+        weight_decay: on 2-D weights only.
+        clipnorm: global gradient norm (0: none).
+        eval_every: steps per Keras epoch: validation, metrics and checkpoint.
+        eval_batches: validation batches per evaluation (None: the whole split).
+        score_stride: rolling-window stride for scoring (None: context // 2).
+        jit_compile: XLA.
+        mixed_precision: bfloat16 compute, only when a GPU is present.
+        tensorboard: write TensorBoard logs (needs the package).
+        distribute: "none", "mirrored" or "multi-worker" (`lmzoo.models.distribute`).
+        seed: weights, windows and dropout.
+
     Example:
         >>> TransformerConfig(hidden_dim=128, num_heads=4).head_dim
         32
@@ -86,15 +91,15 @@ class TransformerConfig:
 
     build: Literal["scratch", "keras_nlp"] = "scratch"
     tokenizer: Literal["char", "subword", "word"] = "char"
-    vocabulary_size: int = 2000  # subword tokenizer only
-    min_count: int = 1  # char and word tokenizers
+    vocabulary_size: int = 2000
+    min_count: int = 1
     num_layers: int = 4
     num_heads: int = 4
     hidden_dim: int = 128
-    intermediate_dim: int | None = None  # default 4 * hidden_dim
+    intermediate_dim: int | None = None
     context: int = 64
     dropout: float = 0.0
-    use_bias: bool = False  # scratch build only (nanoGPT's Shakespeare run has no biases)
+    use_bias: bool = False
     position_encoding: Literal["learned", "sinusoidal"] = "learned"
     batch_size: int = 12
     steps: int = 2000
@@ -103,16 +108,16 @@ class TransformerConfig:
     warmup_steps: int = 100
     beta_1: float = 0.9
     beta_2: float = 0.99
-    epsilon: float = 1e-8  # PyTorch's AdamW default, as nanoGPT (Keras defaults to 1e-7)
+    epsilon: float = 1e-8
     weight_decay: float = 0.1
     clipnorm: float = 1.0
-    eval_every: int = 250  # steps per Keras epoch: validation, metrics and checkpoint
-    eval_batches: int | None = None  # validation batches per evaluation (None: the whole split)
-    score_stride: int | None = None  # rolling-window stride for scoring (None: context // 2)
+    eval_every: int = 250
+    eval_batches: int | None = None
+    score_stride: int | None = None
     jit_compile: bool = True
-    mixed_precision: bool = False  # bfloat16 compute, only when a GPU is present
+    mixed_precision: bool = False
     tensorboard: bool = False
-    distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # lmzoo.models.distribute; batch is global
+    distribute: Literal["none", "mirrored", "multi-worker"] = "none"
     seed: int = 0
 
     @property
@@ -120,21 +125,16 @@ class TransformerConfig:
         return self.hidden_dim // self.num_heads
 
     def validate(self) -> None:
-        positive = ("num_layers", "num_heads", "hidden_dim", "context", "batch_size", "eval_every", "vocabulary_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise LmzooError(f"{name}={getattr(self, name)} must be >= 1")
+        require_at_least_one(self, ("num_layers", "num_heads", "hidden_dim", "context", "batch_size", "eval_every",
+                                    "vocabulary_size"))
         if self.hidden_dim % self.num_heads:
             raise LmzooError(f"num_heads={self.num_heads} does not divide hidden_dim={self.hidden_dim}",
                              "choose a head count that divides the width, e.g. hidden_dim=128 with num_heads=4")
         if self.context < 2:
             raise LmzooError(f"context={self.context} must be >= 2")
-        if self.steps < 0 or self.warmup_steps < 0:
-            raise LmzooError(f"steps={self.steps} and warmup_steps={self.warmup_steps} must be >= 0")
+        schedules.check_optimizer_fields(self)
         if not 0 <= self.dropout < 1:
             raise LmzooError(f"dropout={self.dropout} must be in [0, 1)")
-        if not 0 < self.min_learning_rate <= self.learning_rate:
-            raise LmzooError(f"need 0 < min_learning_rate={self.min_learning_rate} <= learning_rate={self.learning_rate}")
         if self.score_stride is not None and not 1 <= self.score_stride <= self.context:
             raise LmzooError(f"score_stride={self.score_stride} must be in [1, context={self.context}]")
         if self.build == "keras_nlp" and self.position_encoding != "learned":
@@ -167,11 +167,11 @@ class _CausalLMNetwork(keras.Model):
     """What both builds share: logits from token ids, and one cached decoding step."""
 
     def __init__(self, vocabulary_size: int, num_layers: int, num_heads: int, hidden_dim: int,
-                 intermediate_dim: int, max_length: int, dropout: float = 0.0, **kwargs: Any):
+                 intermediate_dim: int, context: int, dropout: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
         self.vocabulary_size, self.num_layers, self.num_heads = vocabulary_size, num_layers, num_heads
         self.hidden_dim, self.intermediate_dim = hidden_dim, intermediate_dim
-        self.max_length, self.dropout = max_length, dropout
+        self.context, self.dropout = context, dropout
         # nanoGPT's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 * layers).
         self.initializer = _normal(0.02)
         self.residual_initializer = _normal(0.02 / math.sqrt(2 * num_layers))
@@ -203,7 +203,20 @@ class _CausalLMNetwork(keras.Model):
     def get_config(self) -> dict:
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "num_layers": self.num_layers,
                 "num_heads": self.num_heads, "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim, "max_length": self.max_length, "dropout": self.dropout}
+                "intermediate_dim": self.intermediate_dim, "context": self.context, "dropout": self.dropout}
+
+    @classmethod
+    def from_config(cls, config: dict) -> _CausalLMNetwork:
+        """Also reads a network saved before `max_length` was renamed `context`."""
+        config = dict(config)
+        if "max_length" in config:
+            config["context"] = config.pop("max_length")
+        return super().from_config(config)
+
+    @property
+    def max_length(self) -> int:
+        """`context` under the Backbone protocol's name (`lmzoo.protocols.Backbone`), read by fine-tuning."""
+        return self.context
 
 
 @keras.saving.register_keras_serializable(package="lmzoo")
@@ -212,7 +225,7 @@ class ScratchTransformerLM(_CausalLMNetwork):
 
     Example:
         >>> net = ScratchTransformerLM(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8,
-        ...                            intermediate_dim=32, max_length=16)
+        ...                            intermediate_dim=32, context=16)
         >>> tuple(net(np.zeros((2, 5), "int32")).shape)
         (2, 5, 10)
     """
@@ -224,7 +237,7 @@ class ScratchTransformerLM(_CausalLMNetwork):
         self.token_embedding = keras.layers.Embedding(self.vocabulary_size, self.hidden_dim, dtype=policy,
                                                       embeddings_initializer=clone_initializer(self.initializer),
                                                       name="token_embedding")
-        self.position_embedding = PositionalEmbedding(self.max_length, position_encoding, initializer=self.initializer,
+        self.position_embedding = PositionalEmbedding(self.context, position_encoding, initializer=self.initializer,
                                                       dtype=policy, name="position_embedding")
         self.embedding_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
         self.blocks = [
@@ -260,7 +273,7 @@ class KerasNLPTransformerLM(_CausalLMNetwork):
 
     Example:
         >>> net = KerasNLPTransformerLM(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8,
-        ...                             intermediate_dim=32, max_length=16)
+        ...                             intermediate_dim=32, context=16)
         >>> tuple(net(np.zeros((2, 5), "int32")).shape)
         (2, 5, 10)
     """
@@ -271,7 +284,7 @@ class KerasNLPTransformerLM(_CausalLMNetwork):
         super().__init__(*args, **kwargs)
         policy = self.dtype_policy
         self.embeddings = keras_nlp.layers.TokenAndPositionEmbedding(
-            self.vocabulary_size, self.max_length, self.hidden_dim, tie_weights=True,
+            self.vocabulary_size, self.context, self.hidden_dim, tie_weights=True,
             embeddings_initializer=self.initializer, dtype=policy, name="embeddings",
         )
         self.embedding_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
@@ -311,7 +324,7 @@ def build_network(config: TransformerConfig, vocabulary_size: int) -> _CausalLMN
     common = {
         "vocabulary_size": vocabulary_size, "num_layers": config.num_layers, "num_heads": config.num_heads,
         "hidden_dim": config.hidden_dim, "intermediate_dim": config.intermediate_dim or 4 * config.hidden_dim,
-        "max_length": config.context, "dropout": config.dropout, "dtype": policy,
+        "context": config.context, "dropout": config.dropout, "dtype": policy,
     }
     if config.build == "scratch":
         network = ScratchTransformerLM(**common, use_bias=config.use_bias, position_encoding=config.position_encoding)
@@ -338,7 +351,7 @@ def _has_gpu() -> bool:
 SAMPLER_OPTIONS = ("temperature", "top_k", "top_p", "num_beams")
 
 
-class TransformerLM:
+class TransformerLM(WindowLM):
     """A trained Transformer LM: scores text, generates with a key/value cache, exposes embeddings.
 
     Example:
@@ -349,14 +362,16 @@ class TransformerLM:
     """
 
     family = "transformer"
+    config_cls = TransformerConfig
+    network_cls = _CausalLMNetwork
+    config: TransformerConfig
+    network: _CausalLMNetwork
     score_batch_size = 32
 
-    def __init__(self, config: TransformerConfig, tokenizer: VocabularyTokenizer, network: _CausalLMNetwork):
-        self.config, self.tokenizer, self.network = config, tokenizer, network
-        self._functions: dict[Any, Any] = {}
-
-    def num_params(self) -> int:
-        return int(self.network.count_params())
+    @classmethod
+    def expected_network(cls, config: TransformerConfig, vocabulary_size: int) -> dict:
+        return {"vocabulary_size": vocabulary_size, "num_layers": config.num_layers, "num_heads": config.num_heads,
+                "hidden_dim": config.hidden_dim, "context": config.context}
 
     # scoring
     def _log_softmax_fn(self) -> Any:
@@ -493,86 +508,28 @@ class TransformerLM:
             news.append(row[: row.index(EOS) + 1] if EOS in row else row)
         return news
 
-    def generate(
-        self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1, sampler: str = "greedy",
-        seed: int | None = None, **options: Any,
-    ) -> list[str]:
-        """Continue `prompt` (a word/subword prompt is continued, not closed with `</s>`); see `generate_ids`."""
-        news = self.generate_ids(encode_prompt(self.tokenizer, prompt), max_length=max_length,
-                                 num_return_sequences=num_return_sequences, sampler=sampler, seed=seed, **options)
-        return [self.tokenizer.decode(new) for new in news]
-
-    # embeddings
-    def word_vectors(self) -> Any:
-        """The token embedding table as gensim KeyedVectors (characters for a char tokenizer)."""
-        from gensim.models import KeyedVectors
-
-        table = self.network.token_embedding_matrix()
-        vectors = KeyedVectors(table.shape[1])
-        vectors.add_vectors(self.tokenizer.vocabulary[4:], table[4:])
-        return vectors
-
-    def save(self, run: RunDir) -> None:
-        self.tokenizer.save(run.tokenizer_path)
-        self.network.save(run.file(MODEL_FILE))
-
     # fine-tuning (lmzoo.models.tasks)
     def backbone(self) -> keras.Model:
         """The Backbone protocol: hidden states after the last block's final norm, weights shared."""
         return TransformerBackbone(self.network)
 
-    def causal_network(self) -> keras.Model:
-        """The CausalNetwork protocol: this LM's own network (ids → next-token logits)."""
-        return self.network
-
-
-MODEL_FILE = "model.keras"
 
 
 # Training --------------------------------------------------------------------------------------
 
 
+def prepare(model: TransformerLM, run: RunDir, train_ids: np.ndarray, valid_ids: list[int]) -> TrainingPlan:
+    """This family's part of `window_lm.train_window_lm`: keras-nlp's bias names skip weight decay, and
+    several steps run per compiled call (the same steps: the model is small, so the Python around each
+    step, fit's loop and callbacks, was a visible share of it)."""
+    config = model.config
+    return TrainingPlan(no_decay_names=NO_DECAY_NAMES, steps_per_execution=steps_per_execution(config.steps,
+                                                                                               config.eval_every))
+
+
 def train(config: TransformerConfig, corpus: Corpus, run: RunDir) -> TransformerLM:
     """Fit a tokenizer and a Transformer LM on `corpus.train` (resuming from a checkpoint)."""
-    run = distribute.worker_run(run, config.distribute)
-    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise LmzooError("tensorboard=True needs the tensorboard package", "pip install tensorboard, or drop the flag")
-    keras.utils.set_random_seed(config.seed)
-    options = {"vocabulary_size": config.vocabulary_size} if config.tokenizer == "subword" else {"min_count": config.min_count}
-    tokenizer = fit_tokenizer(config.tokenizer, corpus.train, word_split=corpus.word_split, **options)
-    tokenizer.save(run.tokenizer_path)
-    train_ids = np.asarray([BOS, *tokenizer.encode(corpus.train)], dtype=np.int32)
-    if len(train_ids) < config.context + 2:
-        raise LmzooError(f"the training text has {len(train_ids)} tokens, fewer than context + 2 = {config.context + 2}",
-                         "use a smaller context or more text")
-    with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
-        network = build_network(config, tokenizer.vocabulary_size())
-        # Several steps per compiled call (the same steps): the model is small, so the Python around
-        # each step (fit's loop, callbacks) was a visible share of it. One under a distribution strategy.
-        per_call = steps_per_execution(config.steps, config.eval_every) if config.distribute == "none" else 1
-        network.compile(optimizer=make_optimizer(config, network.trainable_variables, exclude_names=NO_DECAY_NAMES),
-                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                        jit_compile=config.jit_compile and keras.config.backend() != "torch",
-                        steps_per_execution=per_call)
-        start = restore_checkpoint(run, network)  # the data stream continues from the restored step
-        valid = validation_windows(tokenizer.encode(corpus.valid), config.context, config.batch_size, config.eval_batches)
-        fit_windows(network, run, random_windows(train_ids, config.context, config.batch_size, config.seed, start_step=start),
-                    steps=config.steps, eval_every=config.eval_every, tokens_per_step=config.batch_size * config.context,
-                    valid_data=valid, tensorboard=config.tensorboard)
-    model = TransformerLM(config, tokenizer, network)
-    model.save(run)
-    run.mark_complete()
-    return model
-
-
-def load(run: RunDir) -> TransformerLM:
-    """Reload a finished run; a corrupt or mismatched model file gives a clear LmzooError."""
-    config = from_dict(TransformerConfig, run.read_config()["config"])
-    tokenizer = load_tokenizer(run.tokenizer_path)
-    expected = {"vocabulary_size": tokenizer.vocabulary_size(), "num_layers": config.num_layers,
-                "num_heads": config.num_heads, "hidden_dim": config.hidden_dim, "max_length": config.context}
-    network = load_network(run, MODEL_FILE, "transformer", expected, _CausalLMNetwork)
-    return TransformerLM(config, tokenizer, network)
+    return train_window_lm(config, corpus, run, build_network, prepare, model_cls=TransformerLM)
 
 
 FAMILY = Family(
@@ -581,7 +538,7 @@ FAMILY = Family(
     config_cls=TransformerConfig,
     presets=PRESETS,
     train=train,
-    load=load,
+    load=TransformerLM.load,
 )
 
 
@@ -594,7 +551,7 @@ class TransformerBackbone(keras.Model):
 
     Example:
         >>> net = ScratchTransformerLM(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8,
-        ...                            intermediate_dim=32, max_length=16)
+        ...                            intermediate_dim=32, context=16)
         >>> tuple(TransformerBackbone(net)(np.zeros((2, 5), "int32")).shape)
         (2, 5, 8)
     """
@@ -603,7 +560,12 @@ class TransformerBackbone(keras.Model):
 
     def __init__(self, network: _CausalLMNetwork, **kwargs: Any):
         super().__init__(**kwargs)
-        self.network, self.max_length = network, network.max_length
+        self.network, self.context = network, network.context
+
+    @property
+    def max_length(self) -> int:
+        """`context` under the Backbone protocol's name (`lmzoo.protocols.Backbone`), read by fine-tuning."""
+        return self.context
 
     def call(self, token_ids: Any, training: bool | None = None) -> Any:
         x = self.network.embed(token_ids, 0, training=training)

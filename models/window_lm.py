@@ -1,27 +1,14 @@
-"""What the window-trained neural LMs share (Transformer, rnnlm): data streams, the fit loop, scoring.
+"""What the window-trained neural LMs (Transformer, rnnlm) share: data, the trainer, the model, scoring.
 
-A family below this module owns its network; this module owns what surrounds it:
-
-- Data: `random_windows` (nanoGPT's `get_batch`: `context`-long windows at uniformly random
-  offsets) and `contiguous_windows` (truncated backpropagation through time: the text cut into
-  `batch_size` parallel streams read left to right, so a recurrent state can be carried from
-  one batch to the next). Both are endless and both start at a given optimizer step, so a
-  resumed run reads exactly the batches an uninterrupted run would have read next (the data
-  position is the optimizer step, which the checkpoint already holds).
-- Training: `fit_windows` runs `keras.Model.fit` in "epochs" of `eval_every` steps; each ends
-  with a validation loss, a metrics.jsonl record and a resumable checkpoint
-  (`lmzoo.models.callbacks.training_callbacks`). The last chunk is cut short, so `steps=300`
-  with `eval_every=250` trains exactly 300 steps. `steps_per_execution` says how many steps one
-  compiled call may run without crossing those boundaries. `restore_checkpoint` reloads the checkpoint
-  before `fit` (so the data stream can start at its step) with a one-line error when it is
-  corrupt or from another config.
-- Scoring: `target_log_prob_fn` compiles "logits, log-softmax, pick the target's column" into
-  one function, so scoring never materialises a windows x context x vocabulary array (about
-  13 GB for word-level PTB); `rolling_log_probs` slides `context`-long windows by `stride`, each
-  token predicted once with at least context - stride tokens of history.
-
-`WarmupCosineDecay` (nanoGPT's learning-rate schedule) and `make_optimizer` (AdamW or SGD on it)
-live here too, since both families use them.
+A family below this module owns its network and a small `prepare` hook; this module owns the rest.
+Data: `random_windows` (nanoGPT's `get_batch`) and `contiguous_windows` (truncated BPTT, Zaremba
+et al. 2014), both endless and both starting at an optimizer step, so a resumed run reads the
+batches an uninterrupted run would have read next. Training: `train_window_lm` (tokenizer,
+strategy scope, `schedules.make_optimizer`, `restore_checkpoint`, `callbacks.fit_steps`, save).
+Model: `WindowLM`, the base of the two wrappers (save, load, generate, word vectors). Scoring:
+`target_log_prob_fn` gathers the target's log-probability inside the compiled function (no
+windows x context x vocabulary array), and `rolling_log_probs` slides `context`-long windows by
+`stride`, each token predicted once with at least context - stride tokens of history.
 
 Example:
     >>> import numpy as np
@@ -33,9 +20,11 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +32,21 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.datasets.tokenizers import BOS, PAD
+from lmzoo.config import from_dict
+from lmzoo.datasets.corpus import Corpus
+from lmzoo.datasets.tokenizers import (
+    BOS,
+    PAD,
+    SPECIALS,
+    VocabularyTokenizer,
+    encode_prompt,
+    fit_tokenizer,
+    load_tokenizer,
+)
 from lmzoo.errors import LmzooError
 from lmzoo.models import distribute
-from lmzoo.models.callbacks import training_callbacks
+from lmzoo.models.callbacks import fit_steps
+from lmzoo.models.schedules import make_optimizer
 from lmzoo.runs import RunDir
 
 # Data ------------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def validation_windows(ids: Sequence[int], length: int, batch_size: int, eval_ba
     """Non-overlapping validation windows (the first `eval_batches` batches), or None if too short."""
     if len(ids) < length * batch_size + 1:
         return None
-    if not _tf_data():  # (x, y) arrays of whole batches; fit_windows batches them
+    if not _tf_data():  # (x, y) arrays of whole batches; fit batches them
         ids = np.asarray(ids, dtype=np.int32)
         count = (len(ids) - 1) // length // batch_size * batch_size
         if eval_batches:
@@ -147,59 +147,6 @@ def validation_windows(ids: Sequence[int], length: int, batch_size: int, eval_ba
 
     valid = lm_windows(ids, length, batch_size, shuffle=False)
     return valid.take(eval_batches) if eval_batches else valid
-
-
-# Schedule --------------------------------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="lmzoo")
-class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `peak`, then cosine decay to `floor` at `decay_steps`, then flat.
-
-    nanoGPT's `get_lr`: lr = peak * (step + 1) / (warmup + 1) during warm-up.
-
-    Example:
-        >>> schedule = WarmupCosineDecay(1e-3, 1e-4, warmup_steps=100, decay_steps=2000)
-        >>> [round(float(schedule(s)), 6) for s in (0, 99, 2000)]
-        [1e-05, 0.00099, 0.0001]
-    """
-
-    def __init__(self, peak: float, floor: float, warmup_steps: int, decay_steps: int):
-        self.peak, self.floor = peak, floor
-        self.warmup_steps, self.decay_steps = warmup_steps, decay_steps
-
-    def __call__(self, step: Any) -> Any:
-        step = ops.cast(step, "float32")
-        warmup = self.peak * (step + 1.0) / (self.warmup_steps + 1.0)
-        span = max(1.0, float(self.decay_steps - self.warmup_steps))
-        progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
-        cosine = self.floor + 0.5 * (self.peak - self.floor) * (1.0 + ops.cos(math.pi * progress))
-        return ops.where(step < self.warmup_steps, warmup, cosine)
-
-    def get_config(self) -> dict:
-        return {"peak": self.peak, "floor": self.floor, "warmup_steps": self.warmup_steps,
-                "decay_steps": self.decay_steps}
-
-
-def make_optimizer(config: Any, variables: Sequence[Any], exclude_names: Sequence[str] = ()) -> keras.optimizers.Optimizer:
-    """AdamW as nanoGPT configures it (or SGD), on `WarmupCosineDecay`, clipping the global gradient norm.
-
-    Reads `learning_rate`, `min_learning_rate`, `warmup_steps`, `steps`, `weight_decay` and
-    `clipnorm` (0: none) from `config`, and where it has them `optimizer` ("adamw" or "sgd"),
-    `beta_1`, `beta_2` and `epsilon`. Weight decay skips tensors of fewer than 2 dims and any
-    variable whose name holds one of `exclude_names`.
-    """
-    schedule = WarmupCosineDecay(config.learning_rate, config.min_learning_rate, config.warmup_steps,
-                                 max(config.steps, config.warmup_steps + 1))
-    clip = config.clipnorm or None
-    if getattr(config, "optimizer", "adamw") == "sgd":
-        return keras.optimizers.SGD(learning_rate=schedule, global_clipnorm=clip)
-    moments = {name: getattr(config, name) for name in ("beta_1", "beta_2", "epsilon") if hasattr(config, name)}
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=clip,
-                                       **moments)
-    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2],
-                                        var_names=list(exclude_names) or None)
-    return optimizer
 
 
 # Sampled softmax -------------------------------------------------------------------------------
@@ -281,7 +228,7 @@ def _log_every(steps_per_epoch: int) -> int:
 
 
 def steps_per_execution(steps: int, eval_every: int, cap: int = 50) -> int:
-    """Steps one compiled call of `fit` may run (at most `cap`) under `fit_windows`' cadences.
+    """Steps one compiled call of `fit` may run (at most `cap`) under `train_window_lm`'s cadences.
 
     A divisor of the chunk length, of `steps` and of the metrics cadence, so that no call runs
     past the end of a chunk, the last step or a metrics record. Fewer calls means less Python
@@ -296,47 +243,153 @@ def steps_per_execution(steps: int, eval_every: int, cap: int = 50) -> int:
     return max(d for d in range(1, min(cap, common) + 1) if common % d == 0)
 
 
-def fit_windows(
-    network: keras.Model, run: RunDir, train_data: Any, *, steps: int, eval_every: int, tokens_per_step: int,
-    valid_data: Any = None, callbacks: Sequence[keras.callbacks.Callback] = (), tensorboard: bool = False,
-) -> None:
-    """Train `network` on the endless `train_data` for exactly `steps` optimizer steps, resumably.
+@dataclass
+class TrainingPlan:
+    """What a family's `prepare` hook may change about `train_window_lm` (the defaults suit most).
 
-    "Epochs" are chunks of `eval_every` steps; the last one is cut at `steps`. Records
-    train_seconds and tokens_seen in the run's timing.json.
+    Args:
+        contiguous: read `contiguous_windows` (truncated BPTT with a carried state), not `random_windows`.
+        no_decay_names: AdamW skips variables whose names hold one of these (beside every 1-D tensor).
+        steps_per_execution: steps per compiled call of `fit` (1 under a distribution strategy).
+        callbacks: extra Keras callbacks, after the standard ones.
+        after_fit: called once training ends, before the model is saved (e.g. restore the best weights).
     """
-    steps_per_epoch = min(eval_every, steps) or 1
-    epochs = math.ceil(steps / steps_per_epoch) if steps else 0
-    standard = training_callbacks(run, checkpoint_every_n_steps="epoch", tokens_per_step=tokens_per_step,
-                                  log_every_n_steps=_log_every(steps_per_epoch), total_steps=steps)
-    extra = [keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=steps_per_epoch)] if tensorboard else []
-    with run.timed() as timing:
-        if epochs:
-            network.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid_data,
-                        # numpy windows (not tf.data): equal-length windows, so any batch gives the same mean
-                        validation_batch_size=64 if isinstance(valid_data, tuple) else None,
-                        callbacks=[*standard, *extra, *callbacks], verbose=0)
-        timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
+
+    contiguous: bool = False
+    no_decay_names: Sequence[str] = ()
+    steps_per_execution: int = 1
+    callbacks: list[keras.callbacks.Callback] = field(default_factory=list)
+    after_fit: Callable[[], Any] | None = None
 
 
-def load_network(run: RunDir, filename: str, family: str, expected: dict, network_type: type) -> keras.Model:
-    """The run's saved network (safe mode), checked against the run's config and tokenizer.
+def train_window_lm(
+    config: Any, corpus: Corpus, run: RunDir, build_network: Callable[[Any, int], keras.Model],
+    prepare: Callable[[WindowLM, RunDir, np.ndarray, list[int]], TrainingPlan] | None = None, *,
+    model_cls: type[WindowLM],
+) -> WindowLM:
+    """Fit a tokenizer and a window LM on `corpus.train` for exactly `config.steps` steps (resuming).
 
-    `expected` maps network attributes to the values the run's config implies; a missing,
-    damaged or mismatched file is one `LmzooError` naming it.
+    The one trainer of the window LMs: seed, tokenizer, ids, the distribution strategy's scope,
+    `build_network(config, vocabulary_size)`, `prepare(model, run, train_ids, valid_ids)` (the
+    family's own initialisation and `TrainingPlan`), AdamW on `WarmupCosineDecay`, the checkpoint
+    restored before the data stream starts at its step, `fit_steps` in chunks of `eval_every`
+    with a validation loss each, then save and COMPLETE. `config` needs the fields RNNLMConfig
+    and TransformerConfig share (tokenizer, context, batch_size, steps, the optimizer's, ...).
     """
-    path = run.file(filename)
-    if not path.exists():
-        raise LmzooError(f"'{path}' is missing", f"retrain the run with `lmzoo train {family}`")
-    try:
-        network = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as err:  # Keras raises many types for a damaged archive; all mean the same here
-        raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "retrain the run") from None
-    actual = {key: getattr(network, key, None) for key in expected}
-    if actual != expected or not isinstance(network, network_type):
-        raise LmzooError(f"'{path}' does not match the run's config and tokenizer (model {actual}, run {expected})",
-                         "retrain the run, or restore its matching config.json/tokenizer.json")
-    return network
+    run = distribute.worker_run(run, config.distribute)
+    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise LmzooError("tensorboard=True needs the tensorboard package", "pip install tensorboard, or drop the flag")
+    keras.utils.set_random_seed(config.seed)
+    options = {"vocabulary_size": config.vocabulary_size} if config.tokenizer == "subword" else {"min_count": config.min_count}
+    tokenizer = fit_tokenizer(config.tokenizer, corpus.train, word_split=corpus.word_split, **options)
+    tokenizer.save(run.tokenizer_path)
+    train_ids = np.asarray([BOS, *tokenizer.encode(corpus.train)], dtype=np.int32)
+    valid_ids = tokenizer.encode(corpus.valid)
+    with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
+        model = model_cls(config, tokenizer, build_network(config, tokenizer.vocabulary_size()))
+        plan = prepare(model, run, train_ids, valid_ids) if prepare else TrainingPlan()
+        needed = config.context * (config.batch_size if plan.contiguous else 1) + 2
+        if len(train_ids) < needed:
+            raise LmzooError(f"the training text has {len(train_ids)} tokens, fewer than the {needed} one batch needs",
+                             "use a smaller context or batch_size, or more text")
+        network = model.network
+        network.compile(optimizer=make_optimizer(config, network.trainable_variables, plan.no_decay_names),
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        jit_compile=config.jit_compile and keras.config.backend() != "torch",
+                        steps_per_execution=plan.steps_per_execution if config.distribute == "none" else 1)
+        start = restore_checkpoint(run, network)  # the data stream continues from the restored step
+        if plan.contiguous:
+            data = contiguous_windows(train_ids, config.context, config.batch_size, start_step=start)
+        else:
+            data = random_windows(train_ids, config.context, config.batch_size, config.seed, start_step=start)
+        valid = validation_windows(valid_ids, config.context, config.batch_size, config.eval_batches)
+        chunk = min(config.eval_every, config.steps) or 1
+        board = [keras.callbacks.TensorBoard(str(run.file("tensorboard")), update_freq=chunk)] if config.tensorboard else []
+        fit_steps(network, run, data, steps=config.steps, chunk=chunk, tokens_per_step=config.batch_size * config.context,
+                  log_every_n_steps=_log_every(chunk), callbacks=[*board, *plan.callbacks], validation_data=valid,
+                  # numpy windows (not tf.data): equal-length windows, so any batch gives the same mean
+                  validation_batch_size=64 if isinstance(valid, tuple) else None)
+        if plan.after_fit:
+            plan.after_fit()
+    model.save(run)
+    run.mark_complete()
+    return model
+
+
+# The trained model -----------------------------------------------------------------------------
+
+
+class WindowLM:
+    """What a trained window LM shares: config, tokenizer and Keras network; save, load, text, embeddings.
+
+    A family subclasses it with `family`, `config_cls`, `network_cls`, `expected_network` (what the
+    saved network must match) and its own scoring and `generate_ids`.
+    """
+
+    family: str
+    config_cls: type
+    network_cls: type
+    model_file = "model.keras"
+
+    def __init__(self, config: Any, tokenizer: VocabularyTokenizer, network: keras.Model):
+        self.config, self.tokenizer, self.network = config, tokenizer, network
+        self._functions: dict[Any, Any] = {}  # compiled scoring and decoding functions, built on first use
+
+    @classmethod
+    def expected_network(cls, config: Any, vocabulary_size: int) -> dict:
+        """Network attributes (name → value) that `config` and the tokenizer imply, checked on load."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, run: RunDir) -> WindowLM:
+        """Reload a finished run (the network in safe mode); a missing, damaged or mismatched file is one LmzooError."""
+        config = from_dict(cls.config_cls, run.read_config()["config"])
+        tokenizer = load_tokenizer(run.tokenizer_path)
+        path = run.file(cls.model_file)
+        if not path.exists():
+            raise LmzooError(f"'{path}' is missing", f"retrain the run with `lmzoo train {cls.family}`")
+        try:
+            network = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as err:  # Keras raises many types for a damaged archive; all mean the same here
+            raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "retrain the run") from None
+        expected = cls.expected_network(config, tokenizer.vocabulary_size())
+        actual = {key: getattr(network, key, None) for key in expected}
+        if actual != expected or not isinstance(network, cls.network_cls):
+            raise LmzooError(f"'{path}' does not match the run's config and tokenizer (model {actual}, run {expected})",
+                             "retrain the run, or restore its matching config.json/tokenizer.json")
+        return cls(config, tokenizer, network)
+
+    def save(self, run: RunDir) -> None:
+        self.tokenizer.save(run.tokenizer_path)
+        self.network.save(run.file(self.model_file))
+
+    def num_params(self) -> int:
+        return int(sum(np.prod(v.shape) for v in self.network.trainable_weights))
+
+    def generate_ids(self, prompt_ids: Sequence[int], *, max_length: int = 64, num_return_sequences: int = 1,
+                     sampler: str = "greedy", seed: int | None = None, **options: Any) -> list[list[int]]:
+        raise NotImplementedError
+
+    def generate(self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1, sampler: str = "greedy",
+                 seed: int | None = None, **options: Any) -> list[str]:
+        """Continue `prompt` (a word/subword prompt is continued, not closed with `</s>`); the new text of each
+        sequence. `max_length` counts new tokens; see `generate_ids`."""
+        news = self.generate_ids(encode_prompt(self.tokenizer, prompt), max_length=max_length,
+                                 num_return_sequences=num_return_sequences, sampler=sampler, seed=seed, **options)
+        return [self.tokenizer.decode(new) for new in news]
+
+    def word_vectors(self) -> Any:
+        """The input token embedding table as gensim KeyedVectors (characters for a char tokenizer)."""
+        from gensim.models import KeyedVectors
+
+        table = self.network.token_embedding_matrix()
+        vectors = KeyedVectors(table.shape[1])
+        vectors.add_vectors(self.tokenizer.vocabulary[len(SPECIALS):], table[len(SPECIALS):])
+        return vectors
+
+    def causal_network(self) -> keras.Model:
+        """The CausalNetwork protocol: this LM's own network (ids → next-token logits)."""
+        return self.network
 
 
 # Scoring ---------------------------------------------------------------------------------------

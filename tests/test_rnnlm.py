@@ -8,7 +8,7 @@ import lmzoo
 from lmzoo.config import replace
 from lmzoo.datasets.tokenizers import BOS, EOS, PAD
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling, window_lm
+from lmzoo.models import callbacks, sampling, window_lm
 from lmzoo.models.rnnlm import RNNLM, RNNLMConfig
 from lmzoo.protocols import Embedder, Generator, LanguageModel
 from lmzoo.runs import RunDir
@@ -154,11 +154,11 @@ def test_resume_restores_the_step_and_continues_the_data_stream(lee, tmp_path, m
     streams = window_lm.random_windows
     monkeypatch.setattr(window_lm, "random_windows", lambda *a, start_step=0: starts.append(start_step) or streams(*a, start_step=start_step))
     settings = {**TINY, "num_layers": 1, "steps": 5, "eval_every": 2}
-    original = window_lm.training_callbacks
-    monkeypatch.setattr(window_lm, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
+    original = callbacks.training_callbacks
+    monkeypatch.setattr(callbacks, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
     with pytest.raises(KeyboardInterrupt):
         lmzoo.train("rnnlm", lee, tmp_path, **settings)
-    monkeypatch.setattr(window_lm, "training_callbacks", original)
+    monkeypatch.setattr(callbacks, "training_callbacks", original)
     model = lmzoo.train("rnnlm", lee, tmp_path, **settings)
     assert [r["step"] for r in RunDir(tmp_path).read_metrics() if "epoch" in r] == [2, 4, 5]  # exactly 5 steps
     assert int(model.network.optimizer.iterations) == 5

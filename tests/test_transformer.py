@@ -13,7 +13,7 @@ from lmzoo.cli import main
 from lmzoo.config import replace
 from lmzoo.datasets.tokenizers import BOS, EOS, CharTokenizer, WordTokenizer
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling, window_lm
+from lmzoo.models import callbacks, sampling
 from lmzoo.models.transformer import TransformerConfig, TransformerLM, build_network
 from lmzoo.models.transformer_layers import (
     MultiHeadAttention,
@@ -152,13 +152,13 @@ def test_resume_after_interruption_restores_the_optimizer_step(lee, tmp_path, mo
         def on_epoch_end(self, epoch, logs=None):
             raise KeyboardInterrupt
 
-    original = window_lm.training_callbacks
-    monkeypatch.setattr(window_lm, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
+    original = callbacks.training_callbacks
+    monkeypatch.setattr(callbacks, "training_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt()])
     settings = {"steps": 10, "eval_every": 4, "eval_batches": 1, "num_layers": 1, "hidden_dim": 16}
     with pytest.raises(KeyboardInterrupt):
         lmzoo.train("transformer", lee, tmp_path, preset="quick", **settings)
     assert [r["step"] for r in RunDir(tmp_path).read_metrics() if "epoch" in r] == [4]
-    monkeypatch.setattr(window_lm, "training_callbacks", original)
+    monkeypatch.setattr(callbacks, "training_callbacks", original)
     model = lmzoo.train("transformer", lee, tmp_path, preset="quick", **settings)
     # Not 4 again, and exactly `steps`: the last chunk is cut short (not rounded up to 12).
     assert [r["step"] for r in RunDir(tmp_path).read_metrics() if "epoch" in r] == [4, 8, 10]

@@ -9,14 +9,12 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import ops
 
 from lmzoo.config import from_dict, to_dict
 from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
 from lmzoo.datasets.tokenizers import fit_tokenizer, load_tokenizer
 from lmzoo.errors import LmzooError
-from lmzoo.model_card import write_model_card
-from lmzoo.models.callbacks import training_callbacks
+from lmzoo.models.callbacks import fit_steps
 from lmzoo.models.tasks.classify import FinetunedClassifier, build_classifier
 from lmzoo.models.tasks.config import FAMILY_NAME, MODEL_FILE, PRESETS, FinetuneConfig
 from lmzoo.models.tasks.encoding import check_tokenizer, encode, pad, translation_rows
@@ -27,7 +25,7 @@ from lmzoo.models.tasks.translate import (
     encoder_decoder_rows,
 )
 from lmzoo.protocols import Backbone, CausalNetwork, Family, OwnIdsBackbone, ZooModel
-from lmzoo.runs import RunDir, fingerprint
+from lmzoo.runs import RunDir
 
 
 def subsample(items: list, limit: int | None, seed: int) -> list:
@@ -115,7 +113,7 @@ def finetune(pretrained: ZooModel, data: TaskData, out: str | RunDir, config: Fi
     """Fine-tune `pretrained` on `data` into run directory `out` (resuming from its checkpoint).
 
     `config.task` says what to learn ("classify" labelled examples, "translate" pairs). `out` is
-    checked as `lmzoo.train` checks it (`RunDir.begin`): a finished run, or an unfinished one with
+    checked as `lmzoo.train` checks it (`RunDir.training`): a finished run, or an unfinished one with
     another config, data or pre-trained run, is refused unless `overwrite=True`. config.json
     records the data's provenance (name, kind, resolved path, sha256), which `lmzoo evaluate`
     reloads (`reload_task_data`).
@@ -166,35 +164,29 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
 
         extra |= {"source_language": data.source_language, "target_language": data.target_language,
                   "network_start": start}
-    settings = to_dict(config)
-    run.begin(FAMILY_NAME, settings, fingerprint(FAMILY_NAME, settings, data, pretrained_run=pretrained_run,
-                                                 pretrained_family=pretrained.family),
-              overwrite=overwrite, **provenance, pretrained_run=pretrained_run, pretrained_family=pretrained.family,
-              backbone_module=type(pretrained).__module__, sequence_length=length, train_examples=len(train),
-              unknown_rate=unknown, **extra)
-    tokenizer.save(run.tokenizer_path)
-    if source_tokenizer is not None:
-        source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
-    x, y, w = arrays(train)
-    chunks = math.ceil(total / config.checkpoint_every_n_steps)
-    chunk = math.ceil(total / chunks)  # equal chunks; the last is cut at `total` (StopAtStep)
-    valid = arrays(data.valid) if data.valid else None
-    tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
-    with run.timed() as timing:
+    identity = {"pretrained_run": pretrained_run, "pretrained_family": pretrained.family}
+    with run.training(FAMILY_NAME, to_dict(config), data, overwrite=overwrite, identity=identity, **provenance,
+                      **identity, backbone_module=type(pretrained).__module__, sequence_length=length,
+                      train_examples=len(train), unknown_rate=unknown, **extra):
+        tokenizer.save(run.tokenizer_path)
+        if source_tokenizer is not None:
+            source_tokenizer.save(run.file(SOURCE_TOKENIZER_FILE))
+        x, y, w = arrays(train)
+        chunk = math.ceil(total / math.ceil(total / config.checkpoint_every_n_steps))  # equal chunks
+        valid = arrays(data.valid) if data.valid else None
+        tokens_per_step = int(np.count_nonzero(x[0] if isinstance(x, tuple) else x) / len(y) * config.batch_size)
         batches = _dataset if w is None else _pairs_dataset
-        network.fit(batches(x, y, w, config.batch_size, config.seed, shuffle=True), epochs=chunks,
-                    steps_per_epoch=chunk, shuffle=False, verbose=0,
-                    validation_data=batches(*valid, 256, config.seed, shuffle=False) if valid else None,
-                    callbacks=training_callbacks(run, tokens_per_step=tokens_per_step, total_steps=total))
-        timing["tokens_seen"] = int(ops.convert_to_numpy(network.optimizer.iterations)) * tokens_per_step
-    if isinstance(data, LabelledData):
-        model: FinetunedClassifier | FinetunedTranslator = FinetunedClassifier(config, tokenizer, network, data.labels, length)
-    else:
-        model = FinetunedTranslator(config, tokenizer, network, length, data.source_language, data.target_language,
-                                    source_tokenizer)
-    model.save(run)
-    run.mark_complete()
-    write_model_card(run, data)
+        fit_steps(network, run, batches(x, y, w, config.batch_size, config.seed, shuffle=True), steps=total,
+                  chunk=chunk, tokens_per_step=tokens_per_step, shuffle=False,
+                  validation_data=batches(*valid, 256, config.seed, shuffle=False) if valid else None)
+        if isinstance(data, LabelledData):
+            model: FinetunedClassifier | FinetunedTranslator = FinetunedClassifier(config, tokenizer, network,
+                                                                                   data.labels, length)
+        else:
+            model = FinetunedTranslator(config, tokenizer, network, length, data.source_language,
+                                        data.target_language, source_tokenizer)
+        model.save(run)
+        run.mark_complete()
     return model
 
 

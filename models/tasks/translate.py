@@ -12,7 +12,7 @@ from keras import ops
 
 from lmzoo.datasets.tokenizers import BOS, EOS, PAD, VocabularyTokenizer
 from lmzoo.errors import LmzooError
-from lmzoo.models import sampling
+from lmzoo.models import sampling, schedules
 from lmzoo.models.tasks.backbones import copy_weights, fresh
 from lmzoo.models.tasks.config import FAMILY_NAME, MODEL_FILE, FinetuneConfig
 from lmzoo.models.tasks.encoding import encode, float_pad, pad
@@ -235,8 +235,7 @@ def learning_rate(config: FinetuneConfig, total_steps: int) -> float | keras.opt
     """
     if config.min_learning_rate is None:
         return config.learning_rate
-    return keras.optimizers.schedules.CosineDecay(config.learning_rate, total_steps,
-                                                  alpha=config.min_learning_rate / config.learning_rate)
+    return schedules.cosine_decay(config.learning_rate, total_steps, alpha=config.min_learning_rate / config.learning_rate)
 
 
 def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokenizer: VocabularyTokenizer | None = None,

@@ -18,7 +18,7 @@ from lmzoo.datasets.tokenizers import (
     load_tokenizer,
 )
 from lmzoo.errors import LmzooError
-from lmzoo.models import distribute
+from lmzoo.models import distribute, schedules
 from lmzoo.models.callbacks import training_callbacks
 from lmzoo.models.word2vec.config import PRESETS, Word2VecConfig
 from lmzoo.models.word2vec.data import PairStream, _EpochCounter, fit_word_tokenizer
@@ -82,9 +82,9 @@ class Word2Vec(_VectorsMixin):
         return backbone
 
 
-def _linear_decay(config: Word2VecConfig, total_steps: int) -> keras.optimizers.schedules.LearningRateSchedule:
-    return keras.optimizers.schedules.PolynomialDecay(config.learning_rate, decay_steps=total_steps,
-                                                      end_learning_rate=config.min_learning_rate, power=1.0)
+def learning_rate(config: Word2VecConfig, total_steps: int) -> schedules.Schedule:
+    """word2vec's rate: `learning_rate` falling linearly to `min_learning_rate` over `total_steps`."""
+    return schedules.linear_decay(config.learning_rate, config.min_learning_rate, total_steps)
 
 
 def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
@@ -103,7 +103,7 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
         per_call = min(config.steps_per_execution if config.distribute == "none" else 1, stream.expected_steps())
         steps = math.ceil(stream.expected_steps() / per_call) * per_call
         # Plain SGD on a summed loss is word2vec's per-pair update; the rate falls linearly to the end.
-        model.compile(optimizer=keras.optimizers.SGD(_linear_decay(config, steps * config.epochs)),
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate(config, steps * config.epochs)),
                       jit_compile=config.jit_compile, steps_per_execution=per_call)
         if model.jit_compile != config.jit_compile:  # Keras turns XLA off with a mere warning
             raise LmzooError(f"jit_compile={config.jit_compile} was asked for but Keras compiled with {model.jit_compile}",
