@@ -144,7 +144,7 @@ def subsample(data: LabelledData, count: int | None, seed: int) -> LabelledData:
 # Pre-training runs: on the training split's text only ------------------------------------------------
 
 PRETRAIN = {
-    "seq2seq": ("seq2seq", {"embedding_dim": 64, "latent_dim": 128, "max_length": 50, "min_count": 2,
+    "seq2seq": ("seq2seq", {"embedding_dim": 64, "latent_dim": 128, "context": 50, "min_count": 2,
                             "epochs": 3.0, "batch_size": 32, "monitor_sentences": 0, "checkpoint_every_n_steps": 200}),
     "transformer": ("transformer", {"tokenizer": "word", "min_count": 2, "num_layers": 2, "num_heads": 4,
                                     "hidden_dim": 128, "context": 64, "batch_size": 32, "steps": 1500,

@@ -188,7 +188,7 @@ def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
     from lmzoo.models.tasks.encoding import encode, pad
 
     model = load(out)
-    logits = np.asarray(model.network(pad([encode(model.tokenizer, t) for t, _ in test], model.sequence_length)))
+    logits = np.asarray(model.network(pad([encode(model.tokenizer, t) for t, _ in test], model.context)))
     gold = [model.labels.index(label) for _, label in test]
     assert row["accuracy"] == pytest.approx(np.mean(np.argmax(logits, axis=-1) == gold))
 
@@ -462,9 +462,10 @@ def test_encoder_decoder_from_a_two_layer_gru_lm_predicts_as_the_lm(lee, tmp_pat
     network, _, start = build_translator(config, lm)
     assert start == "lm"
     inputs = np.array([[BOS, *lm.tokenizer.encode("The fire spread quickly")]], np.int32)
-    states, _, mask = network.encode(np.array([[5, 6, EOS]], np.int32))
+    memory = network.encode(np.array([[5, 6, EOS]], np.int32))
     zeros = [ops.zeros((1, 16))] * 2
-    logits, _ = network.decode(inputs, ops.zeros_like(states), zeros, mask)  # zero values: a zero context
+    memory = {**memory, "states": ops.zeros_like(memory["states"])}  # zero values: a zero context
+    logits, _ = network.decode(inputs, zeros, memory)
     want = ops.convert_to_numpy(ops.log_softmax(lm.network(inputs, training=False), axis=-1))
     np.testing.assert_allclose(ops.convert_to_numpy(ops.log_softmax(logits, axis=-1)), want, atol=1e-5)
     network.save(tmp_path / "ed.keras")  # both stacks survive a safe-mode reload

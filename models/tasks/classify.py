@@ -97,15 +97,15 @@ class FinetunedClassifier:
     family = FAMILY_NAME
 
     def __init__(self, config: FinetuneConfig, tokenizer: VocabularyTokenizer, network: SequenceClassifier,
-                 labels: Sequence[str], sequence_length: int):
+                 labels: Sequence[str], context: int):
         self.config, self.tokenizer, self.network = config, tokenizer, network
-        self.labels, self.sequence_length = tuple(labels), sequence_length
+        self.labels, self.context = tuple(labels), context
 
     def num_params(self) -> int:
         return int(self.network.count_params())
 
     def ids(self, texts: Sequence[str]) -> np.ndarray:
-        return pad([encode(self.tokenizer, text) for text in texts], self.sequence_length)
+        return pad([encode(self.tokenizer, text) for text in texts], self.context)
 
     def label_log_probs(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
         """log p(label | text), shape (len(texts), labels)."""

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.config import from_dict, to_dict
+from lmzoo.config import from_dict, rename_keys, to_dict
 from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
 from lmzoo.datasets.tokenizers import fit_tokenizer, load_tokenizer
 from lmzoo.errors import LmzooError
@@ -170,7 +170,7 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
     run.begin(FAMILY_NAME, settings, fingerprint(FAMILY_NAME, settings, data, pretrained_run=pretrained_run,
                                                  pretrained_family=pretrained.family),
               overwrite=overwrite, **provenance, pretrained_run=pretrained_run, pretrained_family=pretrained.family,
-              backbone_module=type(pretrained).__module__, sequence_length=length, train_examples=len(train),
+              backbone_module=type(pretrained).__module__, context=length, train_examples=len(train),
               unknown_rate=unknown, **extra)
     tokenizer.save(run.tokenizer_path)
     if source_tokenizer is not None:
@@ -200,7 +200,7 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
 
 def load(run: RunDir) -> FinetunedClassifier | FinetunedTranslator:
     """Reload a fine-tuned run (its `.keras` file in safe mode)."""
-    saved = run.read_config()
+    saved = rename_keys(run.read_config(), {"sequence_length": "context"})  # runs fine-tuned before the rename
     config = from_dict(FinetuneConfig, saved["config"])
     # The pre-trained family's Keras classes (its backbone) register themselves when imported.
     importlib.import_module(saved["backbone_module"])
@@ -211,9 +211,9 @@ def load(run: RunDir) -> FinetunedClassifier | FinetunedTranslator:
         raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "fine-tune again") from None
     tokenizer = load_tokenizer(run.tokenizer_path)
     if config.task == "classify":
-        return FinetunedClassifier(config, tokenizer, network, saved["labels"], saved["sequence_length"])
+        return FinetunedClassifier(config, tokenizer, network, saved["labels"], saved["context"])
     source = run.file(SOURCE_TOKENIZER_FILE)
-    return FinetunedTranslator(config, tokenizer, network, saved["sequence_length"], saved["source_language"],
+    return FinetunedTranslator(config, tokenizer, network, saved["context"], saved["source_language"],
                                saved["target_language"], load_tokenizer(source) if source.exists() else None)
 
 
