@@ -1,34 +1,21 @@
 """GRU seq2seq autoencoder: an encoder squeezes a sentence into a latent vector, a decoder writes it back.
 
-- Encoder: word embedding, then a GRU (optionally bidirectional) over the sentence and its `</s>`;
-  its final state, `latent_dim` wide, is the sentence's latent vector (the bottleneck).
-- Decoder: a GRU started from the latent vector that predicts the sentence token by token, from
-  `<s>` to `</s>`. Its output is projected into the embedding space and scored against the same
-  (tied) embedding table, so a word the decoder has rarely seen still has a usable output vector.
-- Teacher forcing with a ratio (scheduled sampling, Bengio et al. 2015): at every decoder step and
-  for every sentence independently, the true previous token is fed with probability `ratio`, else
-  the model's own prediction (argmax or a sample). The ratio may decay linearly during training.
-  Ratio 1.0 takes a fast path: one whole-sequence GRU call. Ratio < 1 runs a `keras.ops.scan` loop
-  over a GRU cell inside the model's `call`, so it compiles into the training graph (TF or JAX).
-- Attention variant (`attention=True`): additive (Bahdanau) attention scores between the decoder
-  state and every encoder state (Bahdanau et al. 2015); the context (encoder states and the source
-  word embeddings, a copy path) joins the decoder state before the output layer. The weights are
-  exposed for heatmaps (`attention_weights`). The plain bottleneck model stays the default.
-- Decoding: greedy (batched) and beam search (`lmzoo.models.sampling.beam_search` over a closure that
-  caches the decoder state of every prefix, so each step costs one GRU cell step), stopping at `</s>`.
+The network is the shared `lmzoo.models.layers.GRUEncoderDecoder` with one embedding table on both
+sides: a GRU encoder (optionally bidirectional) whose final state is the sentence's latent vector, a GRU
+decoder started from it, optional additive attention over the encoder states, and an output layer tied
+to the embedding table. It trains with teacher forcing, or scheduled sampling with a decaying ratio;
+it decodes greedily (batched, `sampling.generate_batch`) or by beam search over cached decoder states.
+Sentences longer than `context` words follow `overlong`. Design notes: `benchmarks/results/NOTES.md`.
 
-Sentences come from `corpus.sentences(split)`, tokenised with the shared word tokenizer (no `</s>`
-per line; `</s>` is appended per sentence). Sentences longer than `max_length` words follow
-`overlong`: "truncate" keeps the first `max_length` words; "skip" drops them from training and makes
-inference raise. Padding (id 0) is masked in the encoder, the attention and the loss.
+Implements Reconstructor, ConditionalScorer, Embedder and `generate` (reconstructs the prompt, or
+interpolates); not a language model: its NLL is conditional on the sentence itself.
 
-Implements: Reconstructor, ConditionalScorer, Embedder (the input embedding table), and
-`generate` (reconstructs the prompt, or interpolates towards `interpolate_to`). It is not a language
-model: its NLL is conditional on the sentence itself.
+References: Sutskever et al. 2014; Cho et al. 2014; Bahdanau et al. 2015 (additive attention);
+Bengio et al. 2015 (scheduled sampling); Bowman et al. 2016 (latent-space interpolation).
 
-References: Sutskever et al. 2014 (seq2seq); Cho et al. 2014 (GRU); Bahdanau et al. 2015
-(additive attention); Bengio et al. 2015 (scheduled sampling); Bowman et al. 2016 (sentence
-latent-space interpolation).
+Example:
+    >>> Seq2SeqConfig(attention=True).context
+    40
 """
 
 from __future__ import annotations
@@ -68,6 +55,23 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Seq2SeqConfig:
     """Hyper-parameters of the seq2seq autoencoder (all settable with `--set key=value`).
+
+    Args:
+        embedding_dim, latent_dim: the embedding width; the GRU width (the latent vector's size).
+        bidirectional: a bidirectional encoder (each direction holds half of `latent_dim`).
+        attention, attention_dim: additive attention over the encoder states, and its width.
+        teacher_forcing_ratio, teacher_forcing_final: the chance of feeding the true previous token;
+            None keeps it constant, else it moves linearly to `teacher_forcing_final`.
+        feed: what the decoder is fed otherwise: its "argmax" or a "sample".
+        context, overlong: words per sentence (not counting `</s>`); longer ones are cut ("truncate")
+            or left out of training and refused at inference ("skip"). Was `max_length`.
+        min_count, max_vocabulary, lowercase: the word tokenizer.
+        max_sentences: a cap on training sentences (None: all).
+        batch_size, epochs, learning_rate, learning_rate_decay, clipnorm: Adam; "cosine" decays to 10%.
+        checkpoint_every_n_steps: steps per resumable chunk (one metrics.jsonl record each).
+        monitor_sentences: held-out sentences decoded greedily at each checkpoint (0: off).
+        distribute: `lmzoo.models.distribute`'s strategy; `batch_size` is the global batch.
+        seed: weights, shuffling and scheduled sampling.
 
     Example:
         >>> Seq2SeqConfig(latent_dim=64, attention=True).attention

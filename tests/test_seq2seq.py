@@ -295,3 +295,23 @@ def test_cli_train_evaluate_generate_on_lee(tmp_path, capsys):
     assert "did you mean 'num_beams'" in capsys.readouterr().err
     assert cli.main(["train", "seq2seq", "--corpus", "lee", "--out", str(tmp_path / "bad"), "--preset", "quick",
                      "--set", "overlong=cut"]) == 2
+
+
+def test_networks_saved_before_the_shared_encoder_decoder_load_with_the_same_outputs():
+    """tests/data holds a bidirectional attention autoencoder and a 2-layer translator saved by the code before
+    `lmzoo.models.layers` existed (their classes then held their own encoders and decoders): they load in
+    safe mode, by the same registered names, and compute the same logits."""
+    from pathlib import Path
+
+    from lmzoo.models.tasks.translate import AttentionTranslator
+
+    data = Path(__file__).parent / "data"
+    expected = np.load(data / "expected.npz")
+    net = keras.saving.load_model(data / "seq2seq_attention.keras", safe_mode=True)
+    assert isinstance(net, seq2seq.Seq2SeqNetwork) and net.bidirectional and net.use_attention
+    ids = np.array([[5, 6, 7, 3], [8, 3, 0, 0]], np.int32)
+    np.testing.assert_array_equal(ops.convert_to_numpy(net(ids)), expected["seq2seq"])
+    translator = keras.saving.load_model(data / "attention_translator.keras", safe_mode=True)
+    assert isinstance(translator, AttentionTranslator) and translator.num_layers == 2
+    source, target = np.array([[5, 6, 3], [7, 3, 0]], np.int32), np.array([[2, 5, 6], [2, 8, 0]], np.int32)
+    np.testing.assert_array_equal(ops.convert_to_numpy(translator([source, target])), expected["translator"])

@@ -16,6 +16,25 @@ FAMILY_NAME = "finetuned"
 class FinetuneConfig:
     """How a pre-trained run is fine-tuned (every field settable with `--set key=value`).
 
+    Args:
+        task, architecture: "classify" or "translate"; a translator is "decoder_only" (the run's causal
+            network) or "encoder_decoder" (`AttentionTranslator`).
+        direction: "reverse" translates target → source.
+        init: "pretrained", or "scratch" (the same architecture, fresh weights: the baseline).
+        freeze, pooling, dropout: classification: train only the head; "mean" or "last" pooling.
+        learning_rate, min_learning_rate: Adam's rate; translation may decay it (cosine) to the minimum.
+        backbone_learning_rate: the backbone's own rate (None: `learning_rate` for every weight).
+        source_tokenizer, source_min_count: the encoder–decoder's source side: the run's tokenizer
+            ("shared"), or a new "char"/"word" one fitted on the training sources.
+        hidden_dim, num_layers, embedding_dim: the encoder–decoder's GRUs (an LM start needs the LM's).
+        batch_size, epochs, steps: the budget; `steps` replaces `epochs` when set.
+        max_examples: a seeded subsample of the labelled training examples (None: all).
+        max_length: tokens per example (decoder-only: source, separator and target together); the
+            run records the length it used as `context`.
+        max_new_tokens: the longest translation.
+        max_unknown_rate: the largest share of `<unk>` in the task text for which the tokenizer fits.
+        checkpoint_every_n_steps, seed: resumable chunks; weights and shuffling.
+
     Example:
         >>> FinetuneConfig(task="classify", freeze=True).freeze
         True
