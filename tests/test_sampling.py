@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from lmzoo.errors import LmzooError
-from lmzoo.models.sampling import beam_search, check_sampling_options, filter_log_probs, generate, generate_batch
+from lmzoo.models.sampling import (
+    beam_search,
+    check_sampling_options,
+    filter_log_probs,
+    generate,
+    generate_batch,
+)
 
 RNG = np.random.default_rng(0)
 LOGITS = np.log(RNG.dirichlet(np.ones(50)))
