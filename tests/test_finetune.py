@@ -438,6 +438,10 @@ def test_encoder_decoder_starts_its_decoder_as_the_target_lm(target_lm_run, pair
     assert json.loads((tmp_path / "ed" / "config.json").read_text())["network_start"] == "lm"
     assert score_translation(model, data, "train")["bleu"] > 50
     assert tasks.load(RunDir(tmp_path / "ed")).translate(["Thanks."]) == model.translate(["Thanks."])
+    recorded = json.loads((tmp_path / "ed" / "config.json").read_text())  # as a run fine-tuned before the rename
+    recorded["sequence_length"] = recorded.pop("context")
+    (tmp_path / "ed" / "config.json").write_text(json.dumps(recorded))
+    assert tasks.load(RunDir(tmp_path / "ed")).context == model.context
     assert_one_line_error(capsys, ["finetune", target_lm_run, "--task", "translate", "--corpus", pairs_file,
                                    "--out", tmp_path / "o", "--set", "architecture='encoder_decoder'",
                                    "--set", "source_tokenizer='word'"], "--set hidden_dim=32 --set embedding_dim=16")

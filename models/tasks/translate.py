@@ -244,7 +244,7 @@ def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokeni
     if config.architecture == "decoder_only":
         network = pretrained.causal_network()
         network = fresh(network) if config.init == "scratch" else copy_weights(network)
-        length = min(config.max_length, getattr(network, "max_length", None) or config.max_length)
+        length = min(config.context, getattr(network, "max_length", None) or config.context)
         start = "random" if config.init == "scratch" else "lm"
     else:
         lm = recurrent_lm_layers(pretrained) if config.init == "pretrained" else None
@@ -261,7 +261,7 @@ def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokeni
             if source_tokenizer is None:
                 network.source_embedding.embeddings.assign(table)
         start = "lm" if lm is not None else "embeddings" if table is not None else "random"
-        length = config.max_length
+        length = config.context
     network.compile(optimizer=keras.optimizers.Adam(learning_rate(config, total_steps), clipnorm=1.0),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return network, length, start
