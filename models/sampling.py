@@ -136,9 +136,15 @@ def generate(
     seed: int | None = None,
     num_beams: int = 4,
     length_penalty: float = 1.0,
+    stepper: Callable[[], tuple[StepFn, Any]] | None = None,
     **options,
 ) -> list[list[int]]:
-    """Continue `prompt_ids`; returns only the new ids of each sequence (stopping after `eos_id`)."""
+    """Continue `prompt_ids`; returns only the new ids of each sequence (stopping after `eos_id`).
+
+    `stepper()`, when given, returns a fresh `(step, state)` for one row that already holds the prompt
+    (see `generate_batch`): the cached path that every sampler but beam search then decodes with,
+    instead of calling `next_log_probs` on every prefix.
+    """
     options = check_sampling_options(sampler, num_return_sequences=num_return_sequences,
                                      max_new_tokens=max_new_tokens, num_beams=num_beams, **options)
     options.pop("num_beams")
@@ -147,13 +153,14 @@ def generate(
                            eos_id=eos_id, length_penalty=length_penalty, num_return_sequences=num_return_sequences)
     rng = np.random.default_rng(seed)
     outputs = []
-    for _ in range(num_return_sequences):
-        def step(tokens: np.ndarray | None, ids: list[int]) -> tuple[np.ndarray, list[int]]:
-            ids = ids if tokens is None else [*ids, int(tokens[0])]
-            return np.asarray(next_log_probs(ids))[None], ids
+    def prefix_step(tokens: np.ndarray | None, ids: list[int]) -> tuple[np.ndarray, list[int]]:
+        ids = ids if tokens is None else [*ids, int(tokens[0])]
+        return np.asarray(next_log_probs(ids))[None], ids
 
-        outputs += generate_batch(step, list(prompt_ids), 1, max_new_tokens=max_new_tokens, eos_id=eos_id,
-                                  sampler=sampler, rng=rng, **options)
+    for _ in range(num_return_sequences):
+        step, state = stepper() if stepper is not None else (prefix_step, list(prompt_ids))
+        outputs += generate_batch(step, state, 1, max_new_tokens=max_new_tokens, eos_id=eos_id, sampler=sampler,
+                                  rng=rng, **options)
     return outputs
 
 

@@ -307,7 +307,7 @@ def test_translate_learns_the_training_pairs(architecture, transformer_run, pair
     from lmzoo import load
     from lmzoo.config import replace
     from lmzoo.harness import score_translation
-    from lmzoo.models import tasks
+    from lmzoo.models import sampling, tasks
 
     data = load_task_data(pairs_file)
     # A step budget in place of epochs (40 passes of the 24 pairs), the rate decayed to a third.
@@ -321,6 +321,11 @@ def test_translate_learns_the_training_pairs(architecture, transformer_run, pair
     copy = score_translation(tasks.CopyTranslator("en", "zh"), data, "train")
     assert scores["bleu"] > 50 > copy["bleu"] and scores["direction"] == "en->zh"
     assert model.generate("Thanks.") == model.translate(["Thanks."])  # the shared sampler, greedy
+    # The cached stepper samples what the uncached prefix scorer samples, past the context too (the row slides).
+    source, options = model._source("Thanks."), {"max_new_tokens": 40, "eos_id": None, "sampler": "temperature",
+                                                 "temperature": 3.0, "seed": 0}
+    uncached = sampling.generate(lambda ids: model.next_log_probs(ids, source), [], **options)
+    assert sampling.generate(None, [], stepper=lambda: model.stepper([source])[:2], **options) == uncached
     code, stdout, _ = run_cli(capsys, "generate", out, "--prompt", "Good night.")
     assert code == 0 and stdout.strip() == f"[0] {model.translate(['Good night.'])[0]}"
 

@@ -130,7 +130,8 @@ class FinetunedTranslator:
 
         The encoder–decoder encodes the sources once and steps its GRU cells from the carried states.
         The decoder-only network reads `<s> source <sep>` and what it has written so far in one row
-        of `context` tokens (a full forward pass per token), so a row stops when its row is full.
+        of `context` tokens (a full forward pass per token): its limit stops a row when the row is
+        full, and past the limit (`generate`'s `max_length`) the row slides, dropping its first token.
         """
         if self.config.architecture == "encoder_decoder":
             memory = self.network.encode(pad(rows, max(map(len, rows))))
@@ -145,16 +146,18 @@ class FinetunedTranslator:
 
         def step_decoder_only(tokens: np.ndarray | None, state: None) -> tuple[np.ndarray, None]:
             if tokens is not None:  # a stopped row's buffer changes no other row's logits
-                room = np.flatnonzero(lengths < self.context)
-                buffer[room, lengths[room]] = tokens[room]
-                lengths[room] += 1
+                full = lengths == self.context
+                buffer[full, :-1] = buffer[full, 1:]
+                lengths[full] -= 1
+                buffer[np.arange(len(rows)), lengths] = tokens
+                lengths[:] += 1
             logits = np.asarray(self.network.predict_on_batch(buffer))  # (batch, time, vocabulary)
             return logits[np.arange(len(rows)), lengths - 1], state
 
         return step_decoder_only, None, np.minimum(self.config.max_new_tokens, self.context - lengths)
 
     def next_log_probs(self, prefix: Sequence[int], source: Sequence[int]) -> np.ndarray:
-        """log p(next target token | source, target prefix), by a full forward pass (uncached)."""
+        """log p(next target token | source, target prefix), by a full forward pass (uncached: beam search)."""
         if self.config.architecture == "decoder_only":
             row = [*source, *prefix][-self.context :]
             logits = np.asarray(self.network.predict_on_batch(pad([row], self.context)))[0, len(row) - 1]
@@ -165,11 +168,14 @@ class FinetunedTranslator:
 
     def generate(self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1,
                  sampler: str = "greedy", seed: int | None = None, **sampler_options: Any) -> list[str]:
-        """Translate `prompt` with any sampler of `lmzoo.models.sampling` (greedy by default)."""
+        """Translate `prompt` with any sampler of `lmzoo.models.sampling` (greedy by default).
+
+        Beam search scores prefixes with `next_log_probs`; every other sampler steps the cached `stepper`.
+        """
         source = self._source(prompt)
         news = sampling.generate(lambda ids: self.next_log_probs(ids, source), [], max_new_tokens=max_length,
                                  eos_id=EOS, sampler=sampler, num_return_sequences=num_return_sequences, seed=seed,
-                                 **sampler_options)
+                                 stepper=lambda: self.stepper([source])[:2], **sampler_options)
         return [self._text(new) for new in news]
 
     def save(self, run: RunDir) -> None:
