@@ -452,16 +452,9 @@ class Seq2SeqAutoencoder:
 
         With `attention=True` it also returns the weights of every step, (batch, steps, source).
         """
-        weights = []
-
-        def step(tokens, state):
-            tokens = np.full((int(state[0].shape[0]),), BOS, np.int32) if tokens is None else tokens
-            logits, state, w = self.network.decode_step(tokens.astype(np.int32), state, enc)
-            if attention and w is not None:
-                weights.append(ops.convert_to_numpy(w))
-            return ops.convert_to_numpy(logits), state
-
-        news = sampling.generate_batch(step, [state], int(state.shape[0]), max_new_tokens=max_new, eos_id=EOS)
+        batch, weights = int(state.shape[0]), []
+        step = self.network.next_token_step(enc, batch, weights if attention else None)
+        news = sampling.generate_batch(step, [state], batch, max_new_tokens=max_new, eos_id=EOS)
         rows = [new[:-1] if new and new[-1] == EOS else new for new in news]
         return (rows, np.stack(weights, axis=1)) if attention else rows
 

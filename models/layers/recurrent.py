@@ -3,9 +3,9 @@
 `GRUEncoderDecoder` holds what both networks do the same way: embed the source, run a stack of GRU
 encoders (a `Bidirectional` one too) under the padding mask, start each decoder layer from the
 final state of the encoder layer at its depth, and decode either a whole teacher-forced sequence
-(`decode`) or one token for every row (`decode_step`, one GRU cell step per layer: the cached
-next-token stepper that `lmzoo.models.sampling.generate_batch` drives). A subclass names its layers
-and writes its output head (`output_logits`: attention over the encoder states, then the logits).
+(`decode`) or one token for every row (`decode_step`, one GRU cell step per layer; `next_token_step`
+is the cached stepper that `lmzoo.models.sampling.generate_batch` drives). A subclass names its
+layers and writes its output head (`output_logits`: attention over the encoder states, the logits).
 `AdditiveAttention` is Bahdanau's scorer with learned query and key projections.
 
 References: Cho et al. 2014 (GRU encoder–decoder); Sutskever et al. 2014; Bahdanau et al. 2015
@@ -25,9 +25,10 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
-from lmzoo.datasets.tokenizers import PAD
+from lmzoo.datasets.tokenizers import BOS, PAD
 
 
 @keras.saving.register_keras_serializable(package="lmzoo")
@@ -119,3 +120,16 @@ class GRUEncoderDecoder(keras.Model):
             new.append(hidden)
         logits, weights = self.output_logits(hidden, memory)
         return logits, new, weights
+
+    def next_token_step(self, memory: dict | None, batch_size: int, weights: list | None = None) -> Any:
+        """A stepper for `lmzoo.models.sampling.generate_batch`: `<s>` first, then the chosen tokens, one
+        `decode_step` each (the state is the list of per-layer decoder states). Each step's attention
+        weights are appended to `weights` when a list is given."""
+        def step(tokens: np.ndarray | None, state: list[Any]) -> tuple[np.ndarray, list[Any]]:
+            tokens = np.full(batch_size, BOS, np.int32) if tokens is None else np.asarray(tokens, np.int32)
+            logits, state, attention = self.decode_step(tokens, state, memory)
+            if weights is not None and attention is not None:
+                weights.append(ops.convert_to_numpy(attention))
+            return ops.convert_to_numpy(logits), state
+
+        return step

@@ -135,13 +135,8 @@ class FinetunedTranslator:
         """
         if self.config.architecture == "encoder_decoder":
             memory = self.network.encode(pad(rows, max(map(len, rows))))
-
-            def step(tokens: np.ndarray | None, state: list[Any]) -> tuple[np.ndarray, list[Any]]:
-                tokens = np.full(len(rows), BOS, np.int32) if tokens is None else tokens.astype(np.int32)
-                logits, state, _ = self.network.decode_step(tokens, state, memory)
-                return ops.convert_to_numpy(logits), state
-
-            return step, memory["finals"], np.full(len(rows), self.config.max_new_tokens)
+            return (self.network.next_token_step(memory, len(rows)), memory["finals"],
+                    np.full(len(rows), self.config.max_new_tokens))
         buffer, lengths = pad(rows, self.context), np.array([len(r) for r in rows])
 
         def step_decoder_only(tokens: np.ndarray | None, state: None) -> tuple[np.ndarray, None]:
