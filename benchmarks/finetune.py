@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 import lmzoo
-from lmzoo.config import replace, to_dict
+from lmzoo.config import from_dict, replace, to_dict
 from lmzoo.datasets.labelled import LabelledData, as_text_corpus, load_task_data
 from lmzoo.harness import score_classification, score_translation
 from lmzoo.models import tasks
@@ -134,7 +134,7 @@ def subsample(data: LabelledData, count: int | None, seed: int) -> LabelledData:
 # Pre-training runs: on the training split's text only ------------------------------------------------
 
 PRETRAIN = {
-    "seq2seq": ("seq2seq", {"embedding_dim": 64, "latent_dim": 128, "max_length": 50, "min_count": 2,
+    "seq2seq": ("seq2seq", {"embedding_dim": 64, "latent_dim": 128, "context": 50, "min_count": 2,
                             "epochs": 3.0, "batch_size": 32, "monitor_sentences": 0, "checkpoint_every_n_steps": 200}),
     "transformer": ("transformer", {"tokenizer": "word", "min_count": 2, "num_layers": 2, "num_heads": 4,
                                     "hidden_dim": 128, "context": 64, "batch_size": 32, "steps": 1500,
@@ -191,7 +191,7 @@ def finetuned(pretrained: Any, data: Any, out: Path, config: Any) -> Any:
     """`tasks.finetune` into `out`, reusing a finished run there only if it was made with the same config
     (a re-run of the benchmark with the same --work); any other finished run is trained again."""
     run = RunDir(out)
-    if run.is_complete() and run.read_config().get("config") == to_dict(config):
+    if run.is_complete() and from_dict(type(config), run.read_config()["config"]) == config:  # old keys mapped
         return lmzoo.load(out)
     return tasks.finetune(pretrained, data, out, config, overwrite=run.is_complete())
 
@@ -208,7 +208,7 @@ def finetune_timing(out: Path, wall: float, cpu: float) -> dict[str, Any]:
 def classify_budget(count: int | None, scale: float, backbone_lr: float = 3e-4) -> dict[str, Any]:
     """Fine-tuning budget by label count: about 47, 125 and 284 steps of 32 examples (at scale 1)."""
     epochs = {100: 15.0, 1000: 4.0}.get(count, 1.0) * scale
-    return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "max_length": 48, "dropout": 0.3,
+    return {"task": "classify", "epochs": max(1.0, epochs), "batch_size": 32, "context": 48, "dropout": 0.3,
             "learning_rate": 1e-3, "backbone_learning_rate": backbone_lr, "checkpoint_every_n_steps": 100}
 
 
@@ -355,7 +355,7 @@ def translation_config(args: argparse.Namespace, architecture: str, init: str, d
     return replace(tasks.PRESETS["default"], {
         "task": "translate", "architecture": architecture, "direction": direction, "init": init,
         "epochs": (args.translate_epochs if architecture == "decoder_only" else args.seq2seq_epochs) * args.scale,
-        "batch_size": 64, "max_length": 32, "max_new_tokens": args.max_new_tokens,
+        "batch_size": 64, "context": 32, "max_new_tokens": args.max_new_tokens,
         "learning_rate": (learning_rate := 1e-3 if architecture == "decoder_only" else args.seq2seq_learning_rate),
         "min_learning_rate": learning_rate / 10,
         "hidden_dim": 256, "embedding_dim": 128, "checkpoint_every_n_steps": 100,

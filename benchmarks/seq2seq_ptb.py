@@ -94,7 +94,7 @@ def main() -> None:
         for latent in (int(x) for x in args.latent_sizes.split(",")):
             config = seq2seq.Seq2SeqConfig(
                 embedding_dim=args.embedding_dim, latent_dim=latent, attention=attention, bidirectional=attention,
-                min_count=1, max_vocabulary=None, max_length=args.max_tokens, overlong="skip",
+                min_count=1, max_vocabulary=None, context=args.max_tokens, overlong="skip",
                 max_sentences=args.train_sentences, batch_size=args.batch_size, learning_rate=args.learning_rate,
                 learning_rate_decay="cosine",
                 epochs=args.attention_epochs if attention else args.bottleneck_epochs,

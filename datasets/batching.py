@@ -13,7 +13,7 @@ from lmzoo.errors import LmzooError
 
 def lm_windows(
     ids: Sequence[int] | np.ndarray,
-    sequence_length: int,
+    context: int,
     batch_size: int,
     *,
     stride: int | None = None,
@@ -21,29 +21,29 @@ def lm_windows(
     seed: int = 0,
     drop_remainder: bool = True,
 ) -> tf.data.Dataset:
-    """Batches of (inputs, next-token targets), each `sequence_length` long.
+    """Batches of (inputs, next-token targets), each `context` long.
 
-    Window i starts at `i * stride` (default: `sequence_length`, i.e. non-overlapping), so
+    Window i starts at `i * stride` (default: `context`, i.e. non-overlapping), so
     every token is a target exactly once per epoch with the default stride.
 
     Example:
-        >>> ds = lm_windows(list(range(10)), sequence_length=4, batch_size=1, shuffle=False)
+        >>> ds = lm_windows(list(range(10)), context=4, batch_size=1, shuffle=False)
         >>> [(x.numpy().tolist(), y.numpy().tolist()) for x, y in ds.take(1)]
         [([[0, 1, 2, 3]], [[1, 2, 3, 4]])]
     """
     ids = np.asarray(ids, dtype=np.int32)
-    stride = stride or sequence_length
-    if len(ids) < sequence_length + 1:
+    stride = stride or context
+    if len(ids) < context + 1:
         raise LmzooError(
-            f"the text has {len(ids)} tokens, fewer than sequence_length + 1 = {sequence_length + 1}",
-            "use a shorter sequence_length or more text",
+            f"the text has {len(ids)} tokens, fewer than context + 1 = {context + 1}",
+            "use a shorter context or more text",
         )
-    starts = np.arange(0, len(ids) - sequence_length, stride, dtype=np.int64)
+    starts = np.arange(0, len(ids) - context, stride, dtype=np.int64)
     data = tf.constant(ids)
     ds = tf.data.Dataset.from_tensor_slices(starts)
     if shuffle:
         ds = ds.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda s: (data[s : s + sequence_length], data[s + 1 : s + sequence_length + 1]))
+    ds = ds.map(lambda s: (data[s : s + context], data[s + 1 : s + context + 1]))
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 

@@ -235,7 +235,7 @@ for language, text in (("English", corpus.test[:20000]), ("Chinese", zh.test[:20
 # %%
 show(lm_windows)
 ids = tokenizers["word"].encode(corpus.train)
-inputs, targets = next(iter(lm_windows(ids, sequence_length=8, batch_size=2, shuffle=False)))
+inputs, targets = next(iter(lm_windows(ids, context=8, batch_size=2, shuffle=False)))
 print("inputs :", [tokenizers["word"].id_to_token(i) for i in inputs.numpy()[0]])
 print("targets:", [tokenizers["word"].id_to_token(i) for i in targets.numpy()[0]])
 sentences = [tokenizers["word"].encode(s)[:-1] for s in corpus.sentences("train")[:3]]

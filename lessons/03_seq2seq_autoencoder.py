@@ -52,7 +52,7 @@ QUICK = lesson.quick()
 OUT = lesson.output_dir("03_seq2seq_autoencoder")
 corpus = load_corpus("lee")
 # Quick mode shrinks everything so the lesson runs in seconds; numbers are then only illustrative.
-SMALL = {"max_sentences": 300, "epochs": 1.0, "latent_dim": 32, "embedding_dim": 32, "max_length": 20,
+SMALL = {"max_sentences": 300, "epochs": 1.0, "latent_dim": 32, "embedding_dim": 32, "context": 20,
          "checkpoint_every_n_steps": 5, "monitor_sentences": 16} if QUICK else {"checkpoint_every_n_steps": 40}
 held_out = [s for s in corpus.sentences("test") if len(s.split()) <= 25][: 40 if QUICK else 200]
 print(f"{len(corpus.sentences('train'))} training sentences; {len(held_out)} held-out sentences for scoring")

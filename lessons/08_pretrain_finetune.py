@@ -173,7 +173,7 @@ else:
 print({split: len(pairs.split(split)) for split in ("train", "valid", "test")}, pairs.train[0])
 lm = lmzoo.train("transformer", as_text_corpus(pairs), RUNS / "lm", preset=lesson.preset(),
                  **({"steps": 60, "context": 32, "eval_every": 60} if QUICK else {"tokenizer": "word", "context": 32}))
-x, y, weights = tasks.translation_rows(lm.tokenizer, pairs.train[:1], max_length=24)
+x, y, weights = tasks.translation_rows(lm.tokenizer, pairs.train[:1], context=24)
 print("inputs :", " ".join(lm.tokenizer.id_to_token(int(i)) for i in x[0] if i))  # the first </s> is <sep>
 print("weights:", weights[0].astype(int).tolist())
 
@@ -302,7 +302,7 @@ for name, model in PAYS.items():
 # 3. **Summarisation** is the same recipe with pairs `(document, summary)`: one TSV line
 #    `document<TAB>summary`, loaded with `load_task_data(path, kind="pairs")` and fine-tuned with
 #    `--task translate` (a decoder-only LM learns `document <sep> summary`). What must change in
-#    `max_length`, and why does the copy baseline (the lead sentences) become strong?
+#    `context`, and why does the copy baseline (the lead sentences) become strong?
 # 4. **Question answering** as pairs: `context question<TAB>answer` lines (the context and the
 #    question joined with a marker such as ` || `). Write ten lines about this lesson, fine-tune,
 #    and check whether the answers come from the context.

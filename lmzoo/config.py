@@ -91,6 +91,9 @@ def replace(config: C, overrides: Mapping[str, Any]) -> C:
     types_ = field_types(type(config))
     checked = {}
     for key, value in overrides.items():
+        if key in getattr(type(config), "RENAMED", {}):
+            raise LmzooError(f"config key '{key}' is now '{type(config).RENAMED[key]}'",
+                             f"write --set {type(config).RENAMED[key]}={value!r}")
         if key not in types_:
             raise LmzooError(f"unknown config key '{key}' for {type(config).__name__}", did_you_mean(key, types_))
         checked[key] = _check_type(key, value, types_[key])
@@ -126,6 +129,25 @@ def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+def rename_keys(data: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """`data` with each old key of `renamed` ({old: new}) under its new name.
+
+    A config class lists its renamed fields in `RENAMED`; `from_dict` applies it, so a run directory
+    written before a rename still loads.
+
+    Example:
+        >>> rename_keys({"max_length": 20, "seed": 0}, {"max_length": "context"})
+        {'seed': 0, 'context': 20}
+    """
+    out = dict(data)
+    for old, new in renamed.items():
+        if old in out:
+            if new in out:
+                raise LmzooError(f"both '{old}' and its new name '{new}' are set", f"keep only '{new}'")
+            out[new] = out.pop(old)
+    return out
+
+
 def from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
-    """Rebuild a config from `to_dict` output (tuples come back from JSON lists)."""
-    return replace(cls(), dict(data))
+    """Rebuild a config from `to_dict` output (tuples come back from JSON lists; renamed keys mapped)."""
+    return replace(cls(), rename_keys(data, getattr(cls, "RENAMED", {})))

@@ -1,7 +1,9 @@
 """Decoding over any next-token function: greedy, temperature, top-k, top-p and beam search.
 
 A model only has to provide `next_log_probs(prefix_ids) -> log-probabilities over the
-vocabulary`; these functions do the rest, so every family decodes the same way.
+vocabulary`; these functions do the rest, so every family decodes the same way. A network that
+decodes many rows at once with a cached state (a GRU decoder, a translator) gives `generate_batch` a
+next-token stepper instead; `generate` runs through it too, one row at a time.
 
 Example:
     >>> import numpy as np
@@ -13,12 +15,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from lmzoo.errors import LmzooError, did_you_mean
 
 NextLogProbs = Callable[[Sequence[int]], np.ndarray]
+# step(tokens chosen last, or None at the first step; state) -> (next-token scores (batch, vocabulary), state)
+StepFn = Callable[[Any, Any], tuple[Any, Any]]
 SAMPLERS = ("greedy", "temperature", "top_k", "top_p", "beam")
 
 
@@ -131,9 +136,15 @@ def generate(
     seed: int | None = None,
     num_beams: int = 4,
     length_penalty: float = 1.0,
+    stepper: Callable[[], tuple[StepFn, Any]] | None = None,
     **options,
 ) -> list[list[int]]:
-    """Continue `prompt_ids`; returns only the new ids of each sequence (stopping after `eos_id`)."""
+    """Continue `prompt_ids`; returns only the new ids of each sequence (stopping after `eos_id`).
+
+    `stepper()`, when given, returns a fresh `(step, state)` for one row that already holds the prompt
+    (see `generate_batch`): the cached path that every sampler but beam search then decodes with,
+    instead of calling `next_log_probs` on every prefix.
+    """
     options = check_sampling_options(sampler, num_return_sequences=num_return_sequences,
                                      max_new_tokens=max_new_tokens, num_beams=num_beams, **options)
     options.pop("num_beams")
@@ -142,15 +153,63 @@ def generate(
                            eos_id=eos_id, length_penalty=length_penalty, num_return_sequences=num_return_sequences)
     rng = np.random.default_rng(seed)
     outputs = []
+    def prefix_step(tokens: np.ndarray | None, ids: list[int]) -> tuple[np.ndarray, list[int]]:
+        ids = ids if tokens is None else [*ids, int(tokens[0])]
+        return np.asarray(next_log_probs(ids))[None], ids
+
     for _ in range(num_return_sequences):
-        ids, new = list(prompt_ids), []
-        for _ in range(max_new_tokens):
-            token = sample_next(next_log_probs(ids), rng, sampler, **options)
-            ids.append(token)
-            new.append(token)
-            if token == eos_id:
-                break
-        outputs.append(new)
+        step, state = stepper() if stepper is not None else (prefix_step, list(prompt_ids))
+        outputs += generate_batch(step, state, 1, max_new_tokens=max_new_tokens, eos_id=eos_id, sampler=sampler,
+                                  rng=rng, **options)
+    return outputs
+
+
+def generate_batch(
+    step: StepFn,
+    state: Any,
+    batch_size: int,
+    *,
+    max_new_tokens: int | Sequence[int],
+    eos_id: int | None,
+    sampler: str = "greedy",
+    rng: np.random.Generator | None = None,
+    **options,
+) -> list[list[int]]:
+    """Decode `batch_size` rows at once over a cached next-token stepper; the new ids of each row.
+
+    `step(tokens, state) -> (scores, state)` feeds the tokens chosen at the previous step (None at
+    the first) and returns next-token scores (batch, vocabulary): logits or log-probs, any scores
+    that a softmax turns into the distribution. A row stops after `eos_id` (kept) or after its
+    `max_new_tokens` (one limit, or one per row); the loop ends when every row has stopped, so a
+    network steps once per new token, not once per prefix. `sample_next` draws each row's token
+    (the row order fixes the draws of `rng`).
+
+    Example:
+        >>> table = np.log(np.array([[0.1, 0.9], [0.8, 0.2]]))
+        >>> generate_batch(lambda t, s: (table[[0, 1] if t is None else t], s), None, 2, max_new_tokens=[3, 1],
+        ...                eos_id=None)
+        [[1, 0, 1], [0]]
+    """
+    limits = np.broadcast_to(np.asarray(max_new_tokens, dtype=np.int64), (batch_size,))
+    rng = rng if rng is not None else np.random.default_rng()
+    outputs: list[list[int]] = [[] for _ in range(batch_size)]
+    active = limits > 0
+    tokens = None
+    for position in range(int(limits.max(initial=0))):
+        if not active.any():
+            break
+        scores, state = step(tokens, state)
+        scores = np.asarray(scores)
+        if sampler == "greedy":
+            tokens = np.argmax(scores, axis=-1)
+        else:
+            tokens = np.array([sample_next(scores[i], rng, sampler, **options) if active[i] else 0
+                               for i in range(batch_size)])
+        for i in np.flatnonzero(active):
+            outputs[i].append(int(tokens[i]))
+        active &= limits > position + 1
+        if eos_id is not None:
+            active &= tokens != eos_id
     return outputs
 
 

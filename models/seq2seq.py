@@ -1,34 +1,21 @@
 """GRU seq2seq autoencoder: an encoder squeezes a sentence into a latent vector, a decoder writes it back.
 
-- Encoder: word embedding, then a GRU (optionally bidirectional) over the sentence and its `</s>`;
-  its final state, `latent_dim` wide, is the sentence's latent vector (the bottleneck).
-- Decoder: a GRU started from the latent vector that predicts the sentence token by token, from
-  `<s>` to `</s>`. Its output is projected into the embedding space and scored against the same
-  (tied) embedding table, so a word the decoder has rarely seen still has a usable output vector.
-- Teacher forcing with a ratio (scheduled sampling, Bengio et al. 2015): at every decoder step and
-  for every sentence independently, the true previous token is fed with probability `ratio`, else
-  the model's own prediction (argmax or a sample). The ratio may decay linearly during training.
-  Ratio 1.0 takes a fast path: one whole-sequence GRU call. Ratio < 1 runs a `keras.ops.scan` loop
-  over a GRU cell inside the model's `call`, so it compiles into the training graph (TF or JAX).
-- Attention variant (`attention=True`): additive (Bahdanau) attention scores between the decoder
-  state and every encoder state (Bahdanau et al. 2015); the context (encoder states and the source
-  word embeddings, a copy path) joins the decoder state before the output layer. The weights are
-  exposed for heatmaps (`attention_weights`). The plain bottleneck model stays the default.
-- Decoding: greedy (batched) and beam search (`lmzoo.models.sampling.beam_search` over a closure that
-  caches the decoder state of every prefix, so each step costs one GRU cell step), stopping at `</s>`.
+The network is the shared `lmzoo.models.layers.GRUEncoderDecoder` with one embedding table on both
+sides: a GRU encoder (optionally bidirectional) whose final state is the sentence's latent vector, a GRU
+decoder started from it, optional additive attention over the encoder states, and an output layer tied
+to the embedding table. It trains with teacher forcing, or scheduled sampling with a decaying ratio;
+it decodes greedily (batched, `sampling.generate_batch`) or by beam search over cached decoder states.
+Sentences longer than `context` words follow `overlong`. Design notes: `benchmarks/results/NOTES.md`.
 
-Sentences come from `corpus.sentences(split)`, tokenised with the shared word tokenizer (no `</s>`
-per line; `</s>` is appended per sentence). Sentences longer than `max_length` words follow
-`overlong`: "truncate" keeps the first `max_length` words; "skip" drops them from training and makes
-inference raise. Padding (id 0) is masked in the encoder, the attention and the loss.
+Implements Reconstructor, ConditionalScorer, Embedder and `generate` (reconstructs the prompt, or
+interpolates); not a language model: its NLL is conditional on the sentence itself.
 
-Implements: Reconstructor, ConditionalScorer, Embedder (the input embedding table), and
-`generate` (reconstructs the prompt, or interpolates towards `interpolate_to`). It is not a language
-model: its NLL is conditional on the sentence itself.
+References: Sutskever et al. 2014; Cho et al. 2014; Bahdanau et al. 2015 (additive attention);
+Bengio et al. 2015 (scheduled sampling); Bowman et al. 2016 (latent-space interpolation).
 
-References: Sutskever et al. 2014 (seq2seq); Cho et al. 2014 (GRU); Bahdanau et al. 2015
-(additive attention); Bengio et al. 2015 (scheduled sampling); Bowman et al. 2016 (sentence
-latent-space interpolation).
+Example:
+    >>> Seq2SeqConfig(attention=True).context
+    40
 """
 
 from __future__ import annotations
@@ -36,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import keras
 import numpy as np
@@ -56,6 +43,7 @@ from lmzoo.datasets.tokenizers import (
 from lmzoo.errors import LmzooError
 from lmzoo.models import distribute, sampling, schedules
 from lmzoo.models.callbacks import training_callbacks
+from lmzoo.models.layers.recurrent import AdditiveAttention, GRUEncoderDecoder
 from lmzoo.protocols import Family
 from lmzoo.runs import RunDir
 
@@ -67,6 +55,23 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Seq2SeqConfig:
     """Hyper-parameters of the seq2seq autoencoder (all settable with `--set key=value`).
+
+    Args:
+        embedding_dim, latent_dim: the embedding width; the GRU width (the latent vector's size).
+        bidirectional: a bidirectional encoder (each direction holds half of `latent_dim`).
+        attention, attention_dim: additive attention over the encoder states, and its width.
+        teacher_forcing_ratio, teacher_forcing_final: the chance of feeding the true previous token;
+            None keeps it constant, else it moves linearly to `teacher_forcing_final`.
+        feed: what the decoder is fed otherwise: its "argmax" or a "sample".
+        context, overlong: words per sentence (not counting `</s>`); longer ones are cut ("truncate")
+            or left out of training and refused at inference ("skip"). Was `max_length`.
+        min_count, max_vocabulary, lowercase: the word tokenizer.
+        max_sentences: a cap on training sentences (None: all).
+        batch_size, epochs, learning_rate, learning_rate_decay, clipnorm: Adam; "cosine" decays to 10%.
+        checkpoint_every_n_steps: steps per resumable chunk (one metrics.jsonl record each).
+        monitor_sentences: held-out sentences decoded greedily at each checkpoint (0: off).
+        distribute: `lmzoo.models.distribute`'s strategy; `batch_size` is the global batch.
+        seed: weights, shuffling and scheduled sampling.
 
     Example:
         >>> Seq2SeqConfig(latent_dim=64, attention=True).attention
@@ -81,7 +86,7 @@ class Seq2SeqConfig:
     teacher_forcing_ratio: float = 1.0
     teacher_forcing_final: float | None = None  # None: constant ratio; else linear decay to this
     feed: Literal["argmax", "sample"] = "argmax"  # what "the model's own prediction" means
-    max_length: int = 40  # words per sentence, not counting </s>
+    context: int = 40  # words per sentence, not counting </s>: the encoder's input window
     overlong: Literal["truncate", "skip"] = "truncate"
     min_count: int = 2
     max_vocabulary: int | None = 20000
@@ -96,9 +101,10 @@ class Seq2SeqConfig:
     monitor_sentences: int = 64  # held-out sentences decoded greedily at each checkpoint (0: off)
     distribute: Literal["none", "mirrored", "multi-worker"] = "none"  # lmzoo.models.distribute; batch is global
     seed: int = 0
+    RENAMED: ClassVar[dict[str, str]] = {"max_length": "context"}  # run directories written before the rename
 
     def validate(self) -> None:
-        require_at_least_one(self, ("embedding_dim", "latent_dim", "attention_dim", "max_length", "batch_size",
+        require_at_least_one(self, ("embedding_dim", "latent_dim", "attention_dim", "context", "batch_size",
                      "checkpoint_every_n_steps"))
         if self.bidirectional and self.latent_dim % 2:
             raise LmzooError(f"latent_dim={self.latent_dim} must be even with bidirectional=True",
@@ -121,9 +127,9 @@ class Seq2SeqConfig:
 
 PRESETS = {
     # lee: ~2,000 training sentences; quick trains in a few seconds, default within a minute.
-    "quick": Seq2SeqConfig(embedding_dim=32, latent_dim=64, max_length=20, max_sentences=400,
+    "quick": Seq2SeqConfig(embedding_dim=32, latent_dim=64, context=20, max_sentences=400,
                            epochs=2.0, batch_size=32, checkpoint_every_n_steps=25, monitor_sentences=16),
-    "default": Seq2SeqConfig(embedding_dim=64, latent_dim=128, max_length=40, epochs=6.0,
+    "default": Seq2SeqConfig(embedding_dim=64, latent_dim=128, context=40, epochs=6.0,
                              batch_size=32, checkpoint_every_n_steps=100),
 }
 
@@ -134,50 +140,7 @@ PRESETS = {
 
 
 @keras.saving.register_keras_serializable(package="lmzoo")
-class AdditiveAttention(keras.layers.Layer):
-    """Bahdanau attention: score(q, k_s) = vᵀ tanh(W_q q + W_k k_s), softmax over source positions.
-
-    `call(query, keys, values, mask)` takes a query of shape (batch, d) or (batch, time, d), keys
-    (batch, source, d_k) already projected by `project_keys`, values (batch, source, d_v) and a
-    boolean source mask; it returns the context and the weights (padding gets weight 0).
-
-    Example:
-        >>> layer = AdditiveAttention(8)
-        >>> keys = layer.project_keys(np.ones((2, 5, 4), "float32"))
-        >>> ctx, w = layer(np.ones((2, 3), "float32"), keys, np.ones((2, 5, 6), "float32"), np.ones((2, 5), bool))
-        >>> tuple(ctx.shape), tuple(w.shape)
-        ((2, 6), (2, 5))
-    """
-
-    def __init__(self, units: int, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.units = units
-        self.query_dense = keras.layers.Dense(units, use_bias=False, name="query")
-        self.key_dense = keras.layers.Dense(units, name="key")
-        self.score_dense = keras.layers.Dense(1, use_bias=False, name="score")
-
-    def project_keys(self, keys):
-        return self.key_dense(keys)
-
-    def call(self, query, keys, values, mask):
-        q = self.query_dense(query)
-        if len(query.shape) == 3:  # (B, T, A) against (B, S, A): every decoder step at once
-            scores = self.score_dense(ops.tanh(q[:, :, None, :] + keys[:, None, :, :]))[..., 0]
-            mask = mask[:, None, :]
-        else:
-            scores = self.score_dense(ops.tanh(q[:, None, :] + keys))[..., 0]
-        scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
-        weights = ops.softmax(scores, axis=-1)
-        if len(query.shape) == 3:
-            return ops.matmul(weights, values), weights
-        return ops.sum(weights[:, :, None] * values, axis=1), weights
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "units": self.units}
-
-
-@keras.saving.register_keras_serializable(package="lmzoo")
-class Seq2SeqNetwork(keras.Model):
+class Seq2SeqNetwork(GRUEncoderDecoder):
     """The Keras encoder-decoder. Input and target are the same (batch, time) ids: words then `</s>`.
 
     `call(ids, training)` returns next-token logits (batch, time, vocabulary) for the targets
@@ -215,36 +178,43 @@ class Seq2SeqNetwork(keras.Model):
         self.output_bias = self.add_weight(shape=(vocabulary_size,), initializer="zeros", name="output_bias")
         self.seed_generator = keras.random.SeedGenerator(seed)
 
+    # The shared encoder–decoder reads the one embedding table on both sides (an autoencoder).
+    @property
+    def source_embedding(self) -> keras.layers.Embedding:
+        return self.embedding
+
+    @property
+    def target_embedding(self) -> keras.layers.Embedding:
+        return self.embedding
+
+    def encoder_layers(self) -> list[keras.layers.Layer]:
+        return [self.encoder]
+
+    def decoder_layers(self) -> list[keras.layers.GRU]:
+        return [self.decoder]
+
     def build(self, input_shape):
         # Run every sublayer once so that all weights exist before loading or restoring them.
         ids = ops.convert_to_tensor(np.array([[4 % self.vocabulary_size, EOS]], dtype="int32"))
-        enc = self.encode_ids(ids)
-        self._teacher_forced(ids, enc)
+        self._teacher_forced(ids, self.encode_ids(ids))
         self.built = True
 
-    # encoder ------------------------------------------------------------------------------------
     def encode_ids(self, ids) -> dict:
-        """Encoder states (B, S, H), latent (B, H), source mask (B, S), attention keys/values."""
-        ids = ops.cast(ids, "int32")
-        mask = ops.not_equal(ids, PAD)
-        embedded = self.embedding(ids)
-        if self.bidirectional:
-            states, forward, backward = self.encoder(embedded, mask=mask)
-            latent = ops.concatenate([forward, backward], axis=-1)
-        else:
-            states, latent = self.encoder(embedded, mask=mask)
-        enc = {"states": states, "latent": latent, "mask": mask}
-        if self.attention is not None:
-            enc["keys"] = self.attention.project_keys(states)
-            enc["values"] = ops.concatenate([states, embedded], axis=-1)
-        return enc
+        """`encode` plus `latent` (B, H): the top encoder layer's final state, the sentence's vector."""
+        enc = self.encode(ids)
+        return {**enc, "latent": enc["finals"][-1]}
 
-    # decoder ------------------------------------------------------------------------------------
-    def _logits(self, hidden, enc):
-        """Decoder state(s) -> logits over the vocabulary (tied to the embedding table)."""
+    def attend_over(self, memory: dict) -> dict:
+        if self.attention is None:
+            return memory
+        return {**memory, "keys": self.attention.project_keys(memory["states"]),
+                "values": ops.concatenate([memory["states"], memory["embedded"]], axis=-1)}
+
+    def output_logits(self, hidden, memory):
+        """Decoder state(s) -> logits over the vocabulary (tied to the embedding table), attention weights."""
         weights = None
         if self.attention is not None:
-            context, weights = self.attention(hidden, enc["keys"], enc["values"], enc["mask"])
+            context, weights = self.attention(hidden, memory["keys"], memory["values"], memory["mask"])
             hidden = ops.concatenate([hidden, context], axis=-1)
         projected = self.output_projection(hidden)
         logits = ops.matmul(projected, ops.transpose(self.embedding.embeddings)) + self.output_bias
@@ -253,16 +223,8 @@ class Seq2SeqNetwork(keras.Model):
     def _teacher_forced(self, targets, enc):
         """Fast path: all decoder inputs are the true previous tokens; one whole-sequence GRU call."""
         targets = ops.cast(targets, "int32")
-        bos = ops.full_like(targets[:, :1], BOS)
-        inputs = ops.concatenate([bos, targets[:, :-1]], axis=1)
-        hidden, _ = self.decoder(self.embedding(inputs), initial_state=enc["latent"])
-        return self._logits(hidden, enc)
-
-    def decode_step(self, tokens, state, enc):
-        """One decoder step from `tokens` (B,): returns logits (B, V), the new state, attention (B, S)."""
-        hidden, new_state = self.decoder.cell(self.embedding(ops.cast(tokens, "int32")), state)
-        logits, weights = self._logits(hidden, enc)
-        return logits, new_state, weights
+        inputs = ops.concatenate([ops.full_like(targets[:, :1], BOS), targets[:, :-1]], axis=1)
+        return self.decode(inputs, [enc["latent"]], enc)
 
     def scheduled_decode(self, targets, enc, ratio):
         """Decode with scheduled sampling: per step and per sentence, feed the truth with prob. `ratio`.
@@ -282,7 +244,7 @@ class Seq2SeqNetwork(keras.Model):
             state, predicted, _, _ = carry
             true_token, coin, draw = x
             fed = ops.where(coin, true_token, predicted)
-            logits, state, _ = self.decode_step(fed, state, enc)
+            logits, (state,), _ = self.decode_step(fed, [state], enc)
             if self.feed == "sample":  # inverse-CDF draw from the model's distribution
                 cdf = ops.cumsum(ops.softmax(logits, axis=-1), axis=-1)
                 nxt = ops.sum(ops.cast(cdf < draw[:, None], "int32"), axis=-1)
@@ -355,7 +317,7 @@ def build_network(config: Seq2SeqConfig, vocabulary_size: int, total_steps: int 
 # ----------------------------------------------------------------------------------------------
 
 
-def sentence_ids(tokenizer: VocabularyTokenizer, sentences: Sequence[str], max_length: int,
+def sentence_ids(tokenizer: VocabularyTokenizer, sentences: Sequence[str], context: int,
                  overlong: str, *, training: bool = False) -> list[list[int]]:
     """Word ids of each sentence (without `</s>`), with the `overlong` rule applied.
 
@@ -376,13 +338,13 @@ def sentence_ids(tokenizer: VocabularyTokenizer, sentences: Sequence[str], max_l
             if training:
                 continue
             raise LmzooError(f"sentence {i} is empty", "give sentences with at least one word")
-        if len(ids) > max_length:
+        if len(ids) > context:
             if overlong == "skip":
                 if training:
                     continue
-                raise LmzooError(f"sentence {i} has {len(ids)} words, more than max_length={max_length} "
+                raise LmzooError(f"sentence {i} has {len(ids)} words, more than context={context} "
                                  "(overlong='skip')", "shorten it, or train with --set overlong=truncate")
-            ids = ids[:max_length]
+            ids = ids[:context]
         out.append(ids)
     return out
 
@@ -459,7 +421,7 @@ class Seq2SeqAutoencoder:
         """Word ids per sentence (unknown words are `<unk>`), with the config's overlong rule."""
         if isinstance(sentences, str):
             raise LmzooError("sentences must be a list of strings, not one string", "wrap it: [sentence]")
-        return sentence_ids(self.tokenizer, sentences, self.config.max_length, self.config.overlong)
+        return sentence_ids(self.tokenizer, sentences, self.config.context, self.config.overlong)
 
     def _batches(self, rows: list[list[int]], size: int = 256):
         for start in range(0, len(rows), size):
@@ -486,25 +448,14 @@ class Seq2SeqAutoencoder:
         return [(candidates[i], float(similarity[i])) for i in order]
 
     def _greedy(self, state, enc: dict | None, max_new: int, attention: bool = False):
-        """Batched greedy decoding from initial decoder `state`; ids per row (without `</s>`)."""
-        batch = int(state.shape[0])
-        tokens = np.full((batch,), BOS, dtype=np.int32)
-        done = np.zeros(batch, dtype=bool)
-        outputs, weights = [], []
-        for _ in range(max_new):
-            logits, state, w = self.network.decode_step(tokens, state, enc)
-            tokens = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype(np.int32)
-            outputs.append(tokens)
-            if attention and w is not None:
-                weights.append(ops.convert_to_numpy(w))
-            done |= tokens == EOS
-            if done.all():
-                break
-        matrix = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0), np.int32)
-        rows = []
-        for row in matrix:
-            stop = np.flatnonzero(row == EOS)
-            rows.append(row[: stop[0]].tolist() if len(stop) else row.tolist())
+        """Batched greedy decoding from initial decoder `state`; ids per row (without `</s>`).
+
+        With `attention=True` it also returns the weights of every step, (batch, steps, source).
+        """
+        batch, weights = int(state.shape[0]), []
+        step = self.network.next_token_step(enc, batch, weights if attention else None)
+        news = sampling.generate_batch(step, [state], batch, max_new_tokens=max_new, eos_id=EOS)
+        rows = [new[:-1] if new and new[-1] == EOS else new for new in news]
         return (rows, np.stack(weights, axis=1)) if attention else rows
 
     def _check_enc_for(self, what: str) -> None:
@@ -517,7 +468,7 @@ class Seq2SeqAutoencoder:
         """Greedy decoding of latent vectors (bottleneck model only)."""
         self._check_enc_for("decoding a latent vector")
         latents = ops.convert_to_tensor(np.asarray(latents, dtype=np.float32))
-        rows = self._greedy(latents, None, max_length or self.config.max_length + 1)
+        rows = self._greedy(latents, None, max_length or self.config.context + 1)
         return [self.tokenizer.decode(r) for r in rows]
 
     def interpolate(self, a: str, b: str, steps: int = 5) -> list[str]:
@@ -544,7 +495,7 @@ class Seq2SeqAutoencoder:
 
         def after(prefix: tuple[int, ...]) -> tuple[np.ndarray, Any]:
             if prefix not in cache:
-                state = enc["latent"] if len(prefix) == 1 else after(prefix[:-1])[1]
+                state = [enc["latent"]] if len(prefix) == 1 else after(prefix[:-1])[1]
                 logits, new_state, _ = self.network.decode_step(np.array(prefix[-1:], np.int32), state, enc)
                 log_probs = ops.convert_to_numpy(ops.log_softmax(logits, axis=-1))[0].astype(np.float64)
                 cache[prefix] = (log_probs, new_state)
@@ -556,14 +507,14 @@ class Seq2SeqAutoencoder:
                     max_length: int | None = None) -> list[str]:
         """Encode each sentence and decode it back (greedy, or beam search with `num_beams` > 1).
 
-        `max_length` caps the decoded tokens (default: the config's max_length + 1 for `</s>`).
+        `max_length` caps the decoded tokens (default: the config's context + 1 for `</s>`).
 
         Example:
             >>> model.reconstruct(["The fire spread quickly."])  # doctest: +SKIP
             ['The fire spread quickly .']
         """
         sampling.check_sampling_options("beam", num_beams=num_beams)
-        limit = max_length if max_length is not None else self.config.max_length + 1
+        limit = max_length if max_length is not None else self.config.context + 1
         rows = self.ids(sentences)
         if num_beams == 1:
             out = []
@@ -586,7 +537,7 @@ class Seq2SeqAutoencoder:
             raise LmzooError("this model has no attention", "train with --set attention=True")
         row = self.ids([sentence])[0]
         enc = self.network.encode_ids(_pad([row]))
-        (out,), weights = self._greedy(enc["latent"], enc, self.config.max_length + 1, attention=True)
+        (out,), weights = self._greedy(enc["latent"], enc, self.config.context + 1, attention=True)
         source = [self.tokenizer.id_to_token(t) for t in [*row, EOS]]
         target = [self.tokenizer.id_to_token(t) for t in [*out, EOS]][: weights.shape[1]]
         return source, target, weights[0, : len(target)]
@@ -682,7 +633,7 @@ class ReconstructionMonitor(keras.callbacks.Callback):
         if logs is None or not self.rows:
             return
         enc = self.zoo_model.network.encode_ids(_pad(self.rows))
-        outputs = self.zoo_model._greedy(enc["latent"], enc, self.zoo_model.config.max_length + 1)
+        outputs = self.zoo_model._greedy(enc["latent"], enc, self.zoo_model.config.context + 1)
         correct = total = exact = 0
         for ref, hyp in zip(self.rows, outputs, strict=True):
             ref, hyp = [*ref, EOS], [*hyp, EOS]
@@ -714,11 +665,11 @@ def train(config: Seq2SeqConfig, corpus: Corpus, run: RunDir,
     tokenizer = fit_tokenizer("word", corpus.train, word_split=corpus.word_split, min_count=config.min_count,
                               max_size=config.max_vocabulary, lowercase=config.lowercase, eos_per_line=False)
     sentences = corpus.sentences("train")[: config.max_sentences]
-    rows = sentence_ids(tokenizer, sentences, config.max_length, config.overlong, training=True)
+    rows = sentence_ids(tokenizer, sentences, config.context, config.overlong, training=True)
     if not rows:
         raise LmzooError(f"no training sentences left of {len(sentences)} (overlong={config.overlong}, "
-                         f"max_length={config.max_length})", "raise max_length or use overlong=truncate")
-    valid = sentence_ids(tokenizer, corpus.sentences("valid")[:256], config.max_length, config.overlong,
+                         f"context={config.context})", "raise context or use overlong=truncate")
+    valid = sentence_ids(tokenizer, corpus.sentences("valid")[:256], config.context, config.overlong,
                          training=True)
     run.write_json("data.json", {"train_sentences": len(rows), "skipped_or_empty": len(sentences) - len(rows),
                                  "valid_sentences": len(valid), "vocabulary_size": tokenizer.vocabulary_size()})
@@ -738,7 +689,7 @@ def train(config: Seq2SeqConfig, corpus: Corpus, run: RunDir,
                                 total_steps=total_steps),
             *extra_callbacks,
         ]
-        width = config.max_length + 1 if config.scheduled_sampling else None
+        width = config.context + 1 if config.scheduled_sampling else None
         data = training_batches(rows, config.batch_size, seed=config.seed, width=width).repeat()
         validation = training_batches(valid, 64, shuffle=False) if valid else None
         with run.timed() as timing:

@@ -10,7 +10,7 @@ from lmzoo.errors import LmzooError
 def test_lm_windows_are_shifted_by_one_and_cover_every_target_once():
     ids = np.arange(101)
     targets = []
-    for x, y in lm_windows(ids, sequence_length=10, batch_size=3, drop_remainder=False, seed=1):
+    for x, y in lm_windows(ids, context=10, batch_size=3, drop_remainder=False, seed=1):
         np.testing.assert_array_equal(x.numpy()[:, 1:], y.numpy()[:, :-1])
         np.testing.assert_array_equal(x.numpy() + 1, y.numpy())
         targets.extend(y.numpy().ravel())
@@ -18,8 +18,8 @@ def test_lm_windows_are_shifted_by_one_and_cover_every_target_once():
 
 
 def test_lm_windows_needs_enough_text():
-    with pytest.raises(LmzooError, match="fewer than sequence_length"):
-        lm_windows([1, 2, 3], sequence_length=8, batch_size=1)
+    with pytest.raises(LmzooError, match="fewer than context"):
+        lm_windows([1, 2, 3], context=8, batch_size=1)
 
 
 def test_padded_sentences():

@@ -37,3 +37,14 @@ def test_other_values_for_a_boolean_are_refused(raw):
 
     with pytest.raises(LmzooError, match="must be bool; write true/false"):
         replace(Seq2SeqConfig(), parse_overrides([f"attention={raw}"]))
+
+
+def test_a_renamed_key_still_loads_and_names_its_new_name():
+    """seq2seq's `max_length` became `context`: a config.json written before still loads; `--set` names the new key."""
+    from lmzoo.models.seq2seq import Seq2SeqConfig
+
+    assert from_dict(Seq2SeqConfig, {"max_length": 12, "latent_dim": 32}) == Seq2SeqConfig(context=12, latent_dim=32)
+    with pytest.raises(LmzooError, match="config key 'max_length' is now 'context'"):
+        replace(Seq2SeqConfig(), {"max_length": 12})
+    with pytest.raises(LmzooError, match="both 'max_length' and its new name 'context'"):
+        from_dict(Seq2SeqConfig, {"max_length": 12, "context": 20})

@@ -188,7 +188,7 @@ def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
     from lmzoo.models.tasks.encoding import encode, pad
 
     model = load(out)
-    logits = np.asarray(model.network(pad([encode(model.tokenizer, t) for t, _ in test], model.sequence_length)))
+    logits = np.asarray(model.network(pad([encode(model.tokenizer, t) for t, _ in test], model.context)))
     gold = [model.labels.index(label) for _, label in test]
     assert row["accuracy"] == pytest.approx(np.mean(np.argmax(logits, axis=-1) == gold))
 
@@ -307,7 +307,7 @@ def test_translate_learns_the_training_pairs(architecture, transformer_run, pair
     from lmzoo import load
     from lmzoo.config import replace
     from lmzoo.harness import score_translation
-    from lmzoo.models import tasks
+    from lmzoo.models import sampling, tasks
 
     data = load_task_data(pairs_file)
     # A step budget in place of epochs (40 passes of the 24 pairs), the rate decayed to a third.
@@ -321,6 +321,11 @@ def test_translate_learns_the_training_pairs(architecture, transformer_run, pair
     copy = score_translation(tasks.CopyTranslator("en", "zh"), data, "train")
     assert scores["bleu"] > 50 > copy["bleu"] and scores["direction"] == "en->zh"
     assert model.generate("Thanks.") == model.translate(["Thanks."])  # the shared sampler, greedy
+    # The cached stepper samples what the uncached prefix scorer samples, past the context too (the row slides).
+    source, options = model._source("Thanks."), {"max_new_tokens": 40, "eos_id": None, "sampler": "temperature",
+                                                 "temperature": 3.0, "seed": 0}
+    uncached = sampling.generate(lambda ids: model.next_log_probs(ids, source), [], **options)
+    assert sampling.generate(None, [], stepper=lambda: model.stepper([source])[:2], **options) == uncached
     code, stdout, _ = run_cli(capsys, "generate", out, "--prompt", "Good night.")
     assert code == 0 and stdout.strip() == f"[0] {model.translate(['Good night.'])[0]}"
 
@@ -438,6 +443,10 @@ def test_encoder_decoder_starts_its_decoder_as_the_target_lm(target_lm_run, pair
     assert json.loads((tmp_path / "ed" / "config.json").read_text())["network_start"] == "lm"
     assert score_translation(model, data, "train")["bleu"] > 50
     assert tasks.load(RunDir(tmp_path / "ed")).translate(["Thanks."]) == model.translate(["Thanks."])
+    recorded = json.loads((tmp_path / "ed" / "config.json").read_text())  # as a run fine-tuned before the rename
+    recorded["sequence_length"] = recorded.pop("context")
+    (tmp_path / "ed" / "config.json").write_text(json.dumps(recorded))
+    assert tasks.load(RunDir(tmp_path / "ed")).context == model.context
     assert_one_line_error(capsys, ["finetune", target_lm_run, "--task", "translate", "--corpus", pairs_file,
                                    "--out", tmp_path / "o", "--set", "architecture='encoder_decoder'",
                                    "--set", "source_tokenizer='word'"], "--set hidden_dim=32 --set embedding_dim=16")
@@ -462,9 +471,10 @@ def test_encoder_decoder_from_a_two_layer_gru_lm_predicts_as_the_lm(lee, tmp_pat
     network, _, start = build_translator(config, lm)
     assert start == "lm"
     inputs = np.array([[BOS, *lm.tokenizer.encode("The fire spread quickly")]], np.int32)
-    states, _, mask = network.encode(np.array([[5, 6, EOS]], np.int32))
+    memory = network.encode(np.array([[5, 6, EOS]], np.int32))
     zeros = [ops.zeros((1, 16))] * 2
-    logits, _ = network.decode(inputs, ops.zeros_like(states), zeros, mask)  # zero values: a zero context
+    memory = {**memory, "states": ops.zeros_like(memory["states"])}  # zero values: a zero context
+    logits, _ = network.decode(inputs, zeros, memory)
     want = ops.convert_to_numpy(ops.log_softmax(lm.network(inputs, training=False), axis=-1))
     np.testing.assert_allclose(ops.convert_to_numpy(ops.log_softmax(logits, axis=-1)), want, atol=1e-5)
     network.save(tmp_path / "ed.keras")  # both stacks survive a safe-mode reload

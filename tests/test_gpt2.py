@@ -66,7 +66,7 @@ def test_chinese_characters_are_split_into_bytes_and_never_half_decoded(tiny):
 def test_token_log_probs_match_a_direct_forward_pass(tiny):
     _, model, text = tiny
     ids = model.tokenizer.encode(text[:400])
-    assert len(ids) > 2 * model.context_length  # several rolling windows
+    assert len(ids) > 2 * model.context  # several rolling windows
     log_probs = model.token_log_probs(ids)
     assert log_probs.shape == (len(ids),) and log_probs.dtype == np.float64
     assert np.all(np.isfinite(log_probs)) and np.all(log_probs < 0)
@@ -124,9 +124,9 @@ def test_beam_returns_distinct_sequences(tiny):
 def test_long_prompt_is_truncated_from_the_left(tiny):
     _, model, text = tiny
     long_prompt = text[:1000]
-    assert len(model.tokenizer.encode(long_prompt)) > model.context_length
+    assert len(model.tokenizer.encode(long_prompt)) > model.context
     assert len(model.generate_ids(long_prompt, max_length=5, sampler="greedy")[0]) == 5
-    tail = model.tokenizer.encode(long_prompt)[-(model.context_length - 5) :]
+    tail = model.tokenizer.encode(long_prompt)[-(model.context - 5) :]
     greedy = sampling.generate(model.next_log_probs, tail, max_new_tokens=5, eos_id=None)[0]
     assert model.generate_ids(long_prompt, max_length=5, sampler="greedy")[0] == greedy
 

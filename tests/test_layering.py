@@ -62,3 +62,33 @@ def test_light_modules_import_no_tensorflow_at_module_level():
         if name in LIGHT:
             heavy = [m for m in imports(tree, top_level_only=True) if m.split(".")[0] in HEAVY]
             assert not heavy, f"{name} imports {heavy} at module level"
+
+
+def imported_modules(tree):
+    """Every module a tree may import: `from a import b` counts as both `a` and `a.b`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def family_imports(tree):
+    families = tuple(f"lmzoo.models.{f}" for f in FAMILY_MODULES)
+    return sorted({m for m in imported_modules(tree) if m in families or m.startswith(tuple(f + "." for f in families))})
+
+
+def test_family_import_detector_sees_every_form():
+    for source in ("from lmzoo.models import seq2seq", "import lmzoo.models.rnnlm", "from lmzoo.models.gpt2.model import X",
+                   "def f():\n    from lmzoo.models.word2vec import training"):
+        assert family_imports(ast.parse(source)), source
+    assert not family_imports(ast.parse("from lmzoo.models import sampling\nfrom lmzoo.models.layers import recurrent"))
+
+
+def test_tasks_and_shared_layers_import_layers_and_protocols_never_a_family():
+    """ARCHITECTURE.md §4: tasks (and models/layers, which families and tasks share) reach a pre-trained run
+    through `lmzoo.protocols` and build on `models/layers`; a family import would tie them to its internals."""
+    for name, tree in modules():
+        if name.startswith(("lmzoo.models.tasks", "lmzoo.models.layers")):
+            assert not family_imports(tree), f"{name} imports a family: {family_imports(tree)}"

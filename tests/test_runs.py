@@ -32,7 +32,7 @@ def one_line(err: pytest.ExceptionInfo) -> str:
 
 
 def test_nan_at_step_3_raises_keeps_the_last_good_checkpoint_and_is_not_complete(tmp_path):
-    config = seq2seq.Seq2SeqConfig(embedding_dim=8, latent_dim=16, max_length=10, epochs=10.0,
+    config = seq2seq.Seq2SeqConfig(embedding_dim=8, latent_dim=16, context=10, epochs=10.0,
                                    batch_size=4, checkpoint_every_n_steps=2, monitor_sentences=0)
     run = RunDir(tmp_path)
 

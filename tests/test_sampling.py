@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from lmzoo.errors import LmzooError
-from lmzoo.models.sampling import beam_search, check_sampling_options, filter_log_probs, generate
+from lmzoo.models.sampling import (
+    beam_search,
+    check_sampling_options,
+    filter_log_probs,
+    generate,
+    generate_batch,
+)
 
 RNG = np.random.default_rng(0)
 LOGITS = np.log(RNG.dirichlet(np.ones(50)))
@@ -110,3 +116,25 @@ def test_ties_at_the_kth_value_keep_exactly_k():
     logits = np.log(np.array([0.4, 0.15, 0.15, 0.15, 0.15]))
     kept = np.isfinite(filter_log_probs(logits, top_k=2))
     assert kept.sum() == 2 and kept[0] and kept[1]  # the tie broken by id
+
+
+def markov_step(tokens, state):
+    """`markov` as a batched stepper: the state is the last token of each row (the prompt's at the start)."""
+    state = state if tokens is None else tokens
+    return np.stack([markov([t]) for t in state]), state
+
+
+@pytest.mark.parametrize("sampler", ["greedy", "top_k"])
+def test_batched_decoding_is_each_row_decoded_alone(sampler):
+    """Rows stop at their own end token or limit; a row decoded in a batch is the row decoded alone (greedy),
+    and a sampled batch of one draws what `generate` draws with the same seed."""
+    prompts, limits = [0, 5, 7, 11], [12, 12, 2, 0]
+    rows = generate_batch(markov_step, prompts, 4, max_new_tokens=limits, eos_id=3, sampler=sampler,
+                          rng=np.random.default_rng(4))
+    assert [len(r) <= n for r, n in zip(rows, limits, strict=True)] == [True] * 4 and rows[3] == []
+    assert all(3 not in r[:-1] for r in rows)
+    if sampler == "greedy":
+        alone = [generate(markov, [p], max_new_tokens=n, eos_id=3)[0] for p, n in zip(prompts, limits, strict=True)]
+        assert rows == alone
+    one = generate_batch(markov_step, [5], 1, max_new_tokens=12, eos_id=3, sampler=sampler, rng=np.random.default_rng(4))
+    assert one == generate(markov, [5], max_new_tokens=12, eos_id=3, sampler=sampler, seed=4)

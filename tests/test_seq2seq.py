@@ -27,7 +27,7 @@ SENTENCES = [
 ]
 TOY = Corpus("toy", "\n".join(SENTENCES), "\n".join(SENTENCES[:2]), "\n".join(SENTENCES[2:]))
 TOY_CONFIG = Seq2SeqConfig(embedding_dim=16, latent_dim=32, min_count=1, batch_size=5, epochs=150.0,
-                           learning_rate=1e-2, checkpoint_every_n_steps=50, monitor_sentences=0, max_length=12)
+                           learning_rate=1e-2, checkpoint_every_n_steps=50, monitor_sentences=0, context=12)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_attention_masks_padding_and_sums_to_one():
     net = untrained(attention=True).network
     ids = seq2seq._pad([[4, 5], [6, 7, 8, 9, 10]])
     enc = net.encode_ids(ids)
-    _, _, weights = net.decode_step(np.array([BOS, BOS], np.int32), enc["latent"], enc)
+    _, _, weights = net.decode_step(np.array([BOS, BOS], np.int32), [enc["latent"]], enc)
     weights = ops.convert_to_numpy(weights)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-6)
     np.testing.assert_array_equal(weights[0, 3:], 0.0)
@@ -140,7 +140,7 @@ def test_teacher_forcing_ratio_zero_feeds_own_predictions():
     np.testing.assert_array_equal(fed[:, 1:], predictions[:, :-1])  # every later input is the model's own
     assert not np.array_equal(fed[:, 1:], ids[:, :-1])
     # ...and it is exactly free-running greedy decoding, step by step
-    state, tokens = enc["latent"], np.full(3, BOS, np.int32)
+    state, tokens = [enc["latent"]], np.full(3, BOS, np.int32)
     for t in range(ids.shape[1]):
         step_logits, state, _ = net.decode_step(tokens, state, enc)
         np.testing.assert_allclose(ops.convert_to_numpy(step_logits), logits[:, t], atol=1e-4)
@@ -211,11 +211,11 @@ def test_resume_after_interrupt_restores_step(tmp_path):
 
 def test_bad_input_overlong_rules(toy_run):
     _, model = toy_run
-    long = " ".join(["the cat"] * 10)  # 20 words > max_length=12
+    long = " ".join(["the cat"] * 10)  # 20 words > context=12
     assert model.ids([long]) == [model.ids([long])[0][:12]]
     assert len(model.conditional_log_probs([long])[0]) == 13  # truncated to 12 words + </s>
     skip = Seq2SeqAutoencoder(Seq2SeqConfig(**{**TOY_CONFIG.__dict__, "overlong": "skip"}), model.tokenizer, model.network)
-    with pytest.raises(LmzooError, match="sentence 1 has 20 words, more than max_length=12"):
+    with pytest.raises(LmzooError, match="sentence 1 has 20 words, more than context=12"):
         skip.reconstruct(["the cat", long])
     rows = seq2seq.sentence_ids(model.tokenizer, ["the cat", long, ""], 12, "skip", training=True)
     assert rows == [model.ids(["the cat"])[0]]  # training skips the long and the empty sentence
@@ -239,7 +239,7 @@ def test_bad_input_empty_sentence_beam_width_and_unknown_words(toy_run):
 
 def test_bad_config_values():
     for overrides in ({"latent_dim": 33, "bidirectional": True}, {"teacher_forcing_ratio": 1.5},
-                      {"teacher_forcing_final": -0.1}, {"max_length": 0}):
+                      {"teacher_forcing_final": -0.1}, {"context": 0}):
         with pytest.raises(LmzooError):
             families.make_config(families.get_family("seq2seq"), "quick", overrides)
     with pytest.raises(LmzooError, match="bottleneck model"):
@@ -295,3 +295,23 @@ def test_cli_train_evaluate_generate_on_lee(tmp_path, capsys):
     assert "did you mean 'num_beams'" in capsys.readouterr().err
     assert cli.main(["train", "seq2seq", "--corpus", "lee", "--out", str(tmp_path / "bad"), "--preset", "quick",
                      "--set", "overlong=cut"]) == 2
+
+
+def test_networks_saved_before_the_shared_encoder_decoder_load_with_the_same_outputs():
+    """tests/data holds a bidirectional attention autoencoder and a 2-layer translator saved by the code before
+    `lmzoo.models.layers` existed (their classes then held their own encoders and decoders): they load in
+    safe mode, by the same registered names, and compute the same logits."""
+    from pathlib import Path
+
+    from lmzoo.models.tasks.translate import AttentionTranslator
+
+    data = Path(__file__).parent / "data"
+    expected = np.load(data / "expected.npz")
+    net = keras.saving.load_model(data / "seq2seq_attention.keras", safe_mode=True)
+    assert isinstance(net, seq2seq.Seq2SeqNetwork) and net.bidirectional and net.use_attention
+    ids = np.array([[5, 6, 7, 3], [8, 3, 0, 0]], np.int32)
+    np.testing.assert_array_equal(ops.convert_to_numpy(net(ids)), expected["seq2seq"])
+    translator = keras.saving.load_model(data / "attention_translator.keras", safe_mode=True)
+    assert isinstance(translator, AttentionTranslator) and translator.num_layers == 2
+    source, target = np.array([[5, 6, 3], [7, 3, 0]], np.int32), np.array([[2, 5, 6], [2, 8, 0]], np.int32)
+    np.testing.assert_array_equal(ops.convert_to_numpy(translator([source, target])), expected["translator"])

@@ -57,7 +57,7 @@ class GPT2Model:
 
     def __init__(self, causal_lm: Any, tokenizer: BPETokenizer, config: GPT2Config):
         self.causal_lm, self.tokenizer, self.config = causal_lm, tokenizer, config
-        self.context_length = int(causal_lm.backbone.max_sequence_length)
+        self.context = int(causal_lm.backbone.max_sequence_length)
         self._scorer = None
         self._sampler_key: tuple | None = None
 
@@ -92,7 +92,7 @@ class GPT2Model:
     def token_log_probs(self, ids: Sequence[int]) -> np.ndarray:
         """log p(ids[i] | ids[:i]) in nats, float64, in rolling windows of the model's context
         (`window_lm.rolling_log_probs`); the first id is predicted from `<|endoftext|>`, GPT-2's start."""
-        length = self.context_length
+        length = self.context
 
         def score(x: Any, y: Any) -> np.ndarray:
             x, y = ops.convert_to_numpy(x), ops.convert_to_numpy(y)
@@ -137,7 +137,7 @@ class GPT2Model:
         The uncached path: beam search with several returns decodes with it, and it checks that
         the cached `generate_ids` gives the same tokens.
         """
-        window = np.asarray(list(prefix)[-self.context_length :] or [self.tokenizer.start_token_id], dtype=np.int64)[None]
+        window = np.asarray(list(prefix)[-self.context :] or [self.tokenizer.start_token_id], dtype=np.int64)[None]
         logits = self.logits(window)[0, -1].astype(np.float64)
         return logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
 
@@ -174,12 +174,12 @@ class GPT2Model:
         temperature, top_k, num_beams = checked["temperature"], checked.get("top_k"), checked["num_beams"]
         if max_length == 0:
             return [[] for _ in range(num_return_sequences)]
-        if max_length >= self.context_length:
+        if max_length >= self.context:
             raise LmzooError(f"max_length={max_length} leaves no room for the prompt in GPT-2's context of "
-                             f"{self.context_length} tokens", f"ask for at most {self.context_length - 1} new tokens")
+                             f"{self.context} tokens", f"ask for at most {self.context - 1} new tokens")
         end = self.tokenizer.end_token_id
         prompt_ids = [self.tokenizer.start_token_id, *self.tokenizer.encode(prompt)]
-        prompt_ids = prompt_ids[-(self.context_length - max_length) :]
+        prompt_ids = prompt_ids[-(self.context - max_length) :]
         seed = self.config.seed if seed is None else seed
         if sampler == "beam" and num_return_sequences > 1:
             news = sampling.beam_search(self.next_log_probs, prompt_ids, num_beams=num_beams,

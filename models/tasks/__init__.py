@@ -1,46 +1,22 @@
 """Fine-tuning a pre-trained run for a task: text classification and translation.
 
-The recipe every article ends with: pre-train on raw text, then train a little more on labelled
-data. A task reaches its pre-trained run only through `lmzoo.protocols` (never a family's
-internals) and reuses that run's tokenizer:
+Pre-train on raw text, then train a little more on labelled data. A task reaches its pre-trained run
+only through `lmzoo.protocols` and builds on `lmzoo.models.layers`, never on a family, and reuses the
+run's tokenizer. Classification (`SequenceClassifier`) pools a copy of the run's `Backbone` under a
+dense head. Translation either trains the run's `CausalNetwork` further on `<s> source <sep> target
+</s>` (`architecture="decoder_only"`) or trains a GRU encoder–decoder with attention
+(`AttentionTranslator`, started from the run's LM or embeddings). `init="scratch"` is the same
+architecture freshly initialised; `CountingClassifier` (NB-LR) and `CopyTranslator` are the counting
+baselines. A fine-tuned run is a normal, resumable run directory. Modules: `config`, `encoding`,
+`backbones`, `classify`, `translate`, `baselines`, `training`; design notes in
+`benchmarks/results/NOTES.md` (`## tasks`).
 
-- **Classification** (`SequenceClassifier`): a copy of the run's `Backbone` (ids → hidden states;
-  copied, so that one pre-trained model in memory can start several fine-tuning runs), pooled
-  over the sentence (the mean over non-pad positions, or the last real position for a causal or
-  recurrent backbone), dropout and a dense layer to the labels. The backbone can be frozen
-  (`freeze=True`: only the head learns) or fine-tuned with its own, usually smaller, learning rate
-  (`backbone_learning_rate`).
-- **Translation as a decoder-only LM** (`architecture="decoder_only"`): the run's own causal
-  network (`CausalNetwork`, output layer included) is trained further on `<s> source <sep> target
-  </s>`, where `<sep>` is the tokenizer's `</s>` id, with the loss on the target tokens only
-  (sample weights 0 on the source). Translating is greedy decoding after `<s> source <sep>`, batched
-  for evaluation and through `lmzoo.models.sampling` for `generate` (every sampler).
-- **Translation as an encoder–decoder** (`architecture="encoder_decoder"`): a GRU encoder and a GRU
-  decoder with additive (Bahdanau) attention over the encoder states, written here with Keras
-  layers (the seq2seq family is an autoencoder; a task never imports a family). Its target-side
-  embedding starts from the pre-trained run's backbone when that backbone is an embedding table
-  (Word2Vec), and the pre-trained run's tokenizer encodes both sides.
+References: Dai & Le 2015; Howard & Ruder 2018 (ULMFiT); Radford et al. 2018 (GPT task formats);
+Bahdanau et al. 2015; Ramachandran et al. 2017; Wang & Manning 2012 (NBSVM).
 
-`init="scratch"` is the baseline for every neural task: the same architecture, freshly initialised
-(`keras.models.clone_model` rebuilds it from its config), with the same data and budget. The
-counting baseline is `CountingClassifier` (Naive Bayes log-count ratios on binary n-gram features,
-then logistic regression: Wang & Manning 2012) and the translation baseline `CopyTranslator`.
-
-A fine-tuned run is a normal run directory (config.json, tokenizer.json, task.keras,
-metrics.jsonl, timing.json, COMPLETE), resumable from its checkpoint and reloaded by `load`; the
-family `finetuned` in `lmzoo.families` points here. The harness scores it through the
-`Classifier` and `Translator` protocols (accuracy; BLEU and chrF with sacrebleu).
-
-References: Dai & Le 2015, "Semi-supervised sequence learning" (pre-train an LM or a sequence
-autoencoder, then fine-tune); Howard & Ruder 2018 (ULMFiT: smaller rates for lower layers);
-Radford et al. 2018 (GPT: task formats for a decoder-only model); Bahdanau et al. 2015; Wang &
-Manning 2012 (NBSVM).
-
-Layout (each module one role; this package re-exports the public names):
-`config` (FinetuneConfig, PRESETS), `encoding` (token rows, the tokenizer check), `backbones`
-(copying or re-initialising a pre-trained network), `classify` (SequenceClassifier,
-FinetunedClassifier), `translate` (AttentionTranslator, FinetunedTranslator), `baselines`
-(CountingClassifier, CopyTranslator), `training` (finetune, load, FAMILY).
+Example:
+    >>> FinetuneConfig(task="translate", architecture="encoder_decoder").num_layers
+    1
 """
 
 from lmzoo.models.tasks.baselines import CopyTranslator, CountingClassifier

@@ -97,15 +97,15 @@ class FinetunedClassifier:
     family = FAMILY_NAME
 
     def __init__(self, config: FinetuneConfig, tokenizer: VocabularyTokenizer, network: SequenceClassifier,
-                 labels: Sequence[str], sequence_length: int):
+                 labels: Sequence[str], context: int):
         self.config, self.tokenizer, self.network = config, tokenizer, network
-        self.labels, self.sequence_length = tuple(labels), sequence_length
+        self.labels, self.context = tuple(labels), context
 
     def num_params(self) -> int:
         return int(self.network.count_params())
 
     def ids(self, texts: Sequence[str]) -> np.ndarray:
-        return pad([encode(self.tokenizer, text) for text in texts], self.sequence_length)
+        return pad([encode(self.tokenizer, text) for text in texts], self.context)
 
     def label_log_probs(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
         """log p(label | text), shape (len(texts), labels)."""
@@ -123,7 +123,7 @@ class FinetunedClassifier:
 def build_classifier(config: FinetuneConfig, pretrained: Backbone, labels: Sequence[str]) -> tuple[SequenceClassifier, int]:
     backbone = pretrained.backbone()
     backbone = fresh(backbone) if config.init == "scratch" else copy_weights(backbone)
-    length = min(config.max_length, getattr(backbone, "max_length", None) or config.max_length)
+    length = min(config.context, getattr(backbone, "max_length", None) or config.context)
     pooling = "mean" if config.pooling == "auto" else config.pooling
     if pooling == "last" and not getattr(backbone, "causal", False):
         raise LmzooError(f"pooling='last' needs a causal or recurrent backbone; {pretrained.family}'s is not",

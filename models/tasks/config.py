@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from lmzoo.config import require_at_least_one
 from lmzoo.errors import LmzooError
@@ -15,6 +15,25 @@ FAMILY_NAME = "finetuned"
 @dataclass(frozen=True)
 class FinetuneConfig:
     """How a pre-trained run is fine-tuned (every field settable with `--set key=value`).
+
+    Args:
+        task, architecture: "classify" or "translate"; a translator is "decoder_only" (the run's causal
+            network) or "encoder_decoder" (`AttentionTranslator`).
+        direction: "reverse" translates target → source.
+        init: "pretrained", or "scratch" (the same architecture, fresh weights: the baseline).
+        freeze, pooling, dropout: classification: train only the head; "mean" or "last" pooling.
+        learning_rate, min_learning_rate: Adam's rate; translation may decay it (cosine) to the minimum.
+        backbone_learning_rate: the backbone's own rate (None: `learning_rate` for every weight).
+        source_tokenizer, source_min_count: the encoder–decoder's source side: the run's tokenizer
+            ("shared"), or a new "char"/"word" one fitted on the training sources.
+        hidden_dim, num_layers, embedding_dim: the encoder–decoder's GRUs (an LM start needs the LM's).
+        batch_size, epochs, steps: the budget; `steps` replaces `epochs` when set.
+        max_examples: a seeded subsample of the labelled training examples (None: all).
+        context: tokens per example (decoder-only: source, separator and target together; at most the
+            pre-trained network's own context). Was `max_length`.
+        max_new_tokens: the longest translation.
+        max_unknown_rate: the largest share of `<unk>` in the task text for which the tokenizer fits.
+        checkpoint_every_n_steps, seed: resumable chunks; weights and shuffling.
 
     Example:
         >>> FinetuneConfig(task="classify", freeze=True).freeze
@@ -43,14 +62,15 @@ class FinetuneConfig:
     epochs: float = 4.0
     steps: int | None = None  # training steps, in place of `epochs` (e.g. what a time budget allows)
     max_examples: int | None = None  # labelled training examples used (seeded subsample; None: all)
-    max_length: int = 64  # tokens per example (decoder-only: source, separator and target together)
+    context: int = 64  # tokens per example (decoder-only: source, separator and target together)
     max_new_tokens: int = 48  # translation output
     max_unknown_rate: float = 0.5  # above this share of <unk> in the task text, the tokenizer does not fit
     checkpoint_every_n_steps: int = 100
     seed: int = 0
+    RENAMED: ClassVar[dict[str, str]] = {"max_length": "context"}  # runs fine-tuned before the rename
 
     def validate(self) -> None:
-        require_at_least_one(self, ("batch_size", "max_length", "max_new_tokens", "checkpoint_every_n_steps", "hidden_dim",
+        require_at_least_one(self, ("batch_size", "context", "max_new_tokens", "checkpoint_every_n_steps", "hidden_dim",
                      "embedding_dim", "num_layers"))
         if self.steps is not None and self.steps < 1:
             raise LmzooError(f"steps={self.steps} must be >= 1 or None (None: train `epochs` passes)")
@@ -78,7 +98,7 @@ class FinetuneConfig:
 
 PRESETS = {
     "quick": FinetuneConfig(epochs=2.0, batch_size=16, checkpoint_every_n_steps=20, hidden_dim=32, embedding_dim=16,
-                            max_length=48, max_new_tokens=16),
+                            context=48, max_new_tokens=16),
     "default": FinetuneConfig(),
 }
 

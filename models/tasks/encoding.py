@@ -38,26 +38,26 @@ def check_tokenizer(tokenizer: VocabularyTokenizer, texts: Sequence[str], limit:
 
 
 def translation_rows(tokenizer: VocabularyTokenizer, pairs: Sequence[tuple[str, str]],
-                     max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     context: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decoder-only training rows `<s> source </s> target </s>`: inputs, next-token targets, loss weights.
 
     The weights are 1 exactly where the next token belongs to the target (its final `</s>` included).
 
     Example:
         >>> from lmzoo.datasets.tokenizers import CharTokenizer
-        >>> x, y, w = translation_rows(CharTokenizer.fit("ab"), [("a", "b")], max_length=6)
+        >>> x, y, w = translation_rows(CharTokenizer.fit("ab"), [("a", "b")], context=6)
         >>> x.tolist(), y.tolist(), w.tolist()
         ([[2, 4, 3, 5, 0, 0]], [[4, 3, 5, 3, 0, 0]], [[0.0, 0.0, 1.0, 1.0, 0.0, 0.0]])
     """
     inputs, targets, weights = [], [], []
     for source, target in pairs:
-        prompt = [BOS, *encode(tokenizer, source)][: max_length - 2] + [EOS]
+        prompt = [BOS, *encode(tokenizer, source)][: context - 2] + [EOS]
         answer = [*encode(tokenizer, target), EOS]
-        row = (prompt + answer)[: max_length + 1]
+        row = (prompt + answer)[: context + 1]
         inputs.append(row[:-1])
         targets.append(row[1:])
         weights.append([0.0] * (len(prompt) - 1) + [1.0] * (len(row) - len(prompt)))
-    return pad(inputs, max_length), pad(targets, max_length), float_pad(weights, max_length)
+    return pad(inputs, context), pad(targets, context), float_pad(weights, context)
 
 
 def float_pad(rows: Sequence[Sequence[float]], length: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from lmzoo.config import from_dict, to_dict
+from lmzoo.config import from_dict, rename_keys, to_dict
 from lmzoo.datasets.labelled import LabelledData, PairData, TaskData
 from lmzoo.datasets.tokenizers import fit_tokenizer, load_tokenizer
 from lmzoo.errors import LmzooError
@@ -166,7 +166,7 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
                   "network_start": start}
     identity = {"pretrained_run": pretrained_run, "pretrained_family": pretrained.family}
     with run.training(FAMILY_NAME, to_dict(config), data, overwrite=overwrite, identity=identity, **provenance,
-                      **identity, backbone_module=type(pretrained).__module__, sequence_length=length,
+                      **identity, backbone_module=type(pretrained).__module__, context=length,
                       train_examples=len(train), unknown_rate=unknown, **extra):
         tokenizer.save(run.tokenizer_path)
         if source_tokenizer is not None:
@@ -192,7 +192,7 @@ def _finetune(pretrained: ZooModel, data: TaskData, run: RunDir, config: Finetun
 
 def load(run: RunDir) -> FinetunedClassifier | FinetunedTranslator:
     """Reload a fine-tuned run (its `.keras` file in safe mode)."""
-    saved = run.read_config()
+    saved = rename_keys(run.read_config(), {"sequence_length": "context"})  # runs fine-tuned before the rename
     config = from_dict(FinetuneConfig, saved["config"])
     # The pre-trained family's Keras classes (its backbone) register themselves when imported.
     importlib.import_module(saved["backbone_module"])
@@ -203,9 +203,9 @@ def load(run: RunDir) -> FinetunedClassifier | FinetunedTranslator:
         raise LmzooError(f"'{path}' is not a readable Keras model ({type(err).__name__})", "fine-tune again") from None
     tokenizer = load_tokenizer(run.tokenizer_path)
     if config.task == "classify":
-        return FinetunedClassifier(config, tokenizer, network, saved["labels"], saved["sequence_length"])
+        return FinetunedClassifier(config, tokenizer, network, saved["labels"], saved["context"])
     source = run.file(SOURCE_TOKENIZER_FILE)
-    return FinetunedTranslator(config, tokenizer, network, saved["sequence_length"], saved["source_language"],
+    return FinetunedTranslator(config, tokenizer, network, saved["context"], saved["source_language"],
                                saved["target_language"], load_tokenizer(source) if source.exists() else None)
 
 

@@ -10,9 +10,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.datasets.tokenizers import BOS, EOS, PAD, VocabularyTokenizer
+from lmzoo.datasets.tokenizers import BOS, EOS, VocabularyTokenizer
 from lmzoo.errors import LmzooError
 from lmzoo.models import sampling, schedules
+from lmzoo.models.layers.recurrent import GRUEncoderDecoder
 from lmzoo.models.tasks.backbones import copy_weights, fresh
 from lmzoo.models.tasks.config import FAMILY_NAME, MODEL_FILE, FinetuneConfig
 from lmzoo.models.tasks.encoding import encode, float_pad, pad
@@ -25,8 +26,11 @@ SOURCE_TOKENIZER_FILE = "source_tokenizer.json"  # encoder–decoder with its ow
 
 
 @keras.saving.register_keras_serializable(package="lmzoo")
-class AttentionTranslator(keras.Model):
+class AttentionTranslator(GRUEncoderDecoder):
     """GRU encoder, GRU decoder, additive attention: `call([source, decoder_inputs])` → logits.
+
+    The shared `GRUEncoderDecoder` with its own source and target embeddings, Keras's parameter-free
+    `AdditiveAttention` (the score is a scaled sum of tanh(query + key)) and an untied output layer.
 
     The source side has its own vocabulary when `source_vocabulary_size` is given (e.g. English
     words in, Chinese characters out). Encoder and decoder are stacks of `num_layers` GRUs; each
@@ -55,28 +59,23 @@ class AttentionTranslator(keras.Model):
         self.attention = keras.layers.AdditiveAttention(name="attention")
         self.output_layer = keras.layers.Dense(vocabulary_size, name="output")
 
-    def encode(self, source: Any) -> tuple[Any, list[Any], Any]:
-        """The top layer's states, every layer's final state, and the source's padding mask."""
-        mask = ops.not_equal(source, PAD)
-        states, finals = self.source_embedding(source), []
-        for encoder in self.encoders:
-            states, final = encoder(states, mask=mask)
-            finals.append(final)
-        return states, finals, mask
+    def encoder_layers(self) -> list[keras.layers.GRU]:
+        return self.encoders
 
-    def decode(self, inputs: Any, states: Any, initial: list[Any], mask: Any) -> tuple[Any, list[Any]]:
-        """Logits for `inputs` from per-layer `initial` states, and each layer's final state."""
-        hidden, finals = self.target_embedding(inputs), []
-        for decoder, start in zip(self.decoders, initial, strict=True):
-            hidden, final = decoder(hidden, initial_state=start)
-            finals.append(final)
-        context = self.attention([hidden, states], mask=[None, mask])  # (batch, target, hidden)
-        return self.output_layer(ops.concatenate([hidden, context], axis=-1)), finals
+    def decoder_layers(self) -> list[keras.layers.GRU]:
+        return self.decoders
+
+    def output_logits(self, hidden: Any, memory: dict) -> tuple[Any, None]:
+        """The output layer over the top decoder state(s) and their attention context, side by side."""
+        query = hidden if len(hidden.shape) == 3 else hidden[:, None]  # Keras's attention takes a time axis
+        context = self.attention([query, memory["states"]], mask=[None, memory["mask"]])
+        logits = self.output_layer(ops.concatenate([query, context], axis=-1))
+        return (logits if len(hidden.shape) == 3 else logits[:, 0]), None
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         source, decoder_inputs = inputs
-        states, finals, mask = self.encode(source)
-        return self.decode(decoder_inputs, states, finals, mask)[0]
+        memory = self.encode(source)
+        return self.decode(decoder_inputs, memory["finals"], memory)[0]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
@@ -97,11 +96,11 @@ class FinetunedTranslator:
     family = FAMILY_NAME
 
     def __init__(self, config: FinetuneConfig, tokenizer: VocabularyTokenizer, network: keras.Model,
-                 sequence_length: int, source_language: str, target_language: str,
+                 context: int, source_language: str, target_language: str,
                  source_tokenizer: VocabularyTokenizer | None = None):
         self.config, self.tokenizer, self.network = config, tokenizer, network
         self.source_tokenizer = source_tokenizer
-        self.sequence_length = sequence_length
+        self.context = context
         self.source_language, self.target_language = source_language, target_language
 
     def num_params(self) -> int:
@@ -109,16 +108,16 @@ class FinetunedTranslator:
 
     def _source(self, sentence: str) -> list[int]:
         if self.config.architecture == "decoder_only":
-            return [BOS, *encode(self.tokenizer, sentence)][: self.sequence_length - 2] + [EOS]
-        return [*encode(self.source_tokenizer or self.tokenizer, sentence)][: self.sequence_length - 1] + [EOS]
+            return [BOS, *encode(self.tokenizer, sentence)][: self.context - 2] + [EOS]
+        return [*encode(self.source_tokenizer or self.tokenizer, sentence)][: self.context - 1] + [EOS]
 
     def translate(self, sentences: Sequence[str], batch_size: int = 64) -> list[str]:
-        """Greedy translations, decoded in batches."""
+        """Greedy translations, decoded in batches (`sampling.generate_batch` over `stepper`)."""
         outputs: list[list[int]] = []
         for start in range(0, len(sentences), batch_size):
             rows = [self._source(s) for s in sentences[start : start + batch_size]]
-            outputs += self._greedy_decoder_only(rows) if self.config.architecture == "decoder_only" \
-                else self._greedy_encoder_decoder(rows)
+            step, state, limits = self.stepper(rows)
+            outputs += sampling.generate_batch(step, state, len(rows), max_new_tokens=limits, eos_id=EOS)
         return [self._text(ids) for ids in outputs]
 
     def _text(self, ids: Sequence[int]) -> str:
@@ -126,45 +125,37 @@ class FinetunedTranslator:
         # A word tokenizer joins every token with a space; Chinese is written without them.
         return _CJK_SPACE.sub("", text) if self.target_language == "zh" else text
 
-    def _greedy_decoder_only(self, rows: list[list[int]]) -> list[list[int]]:
-        length = self.sequence_length
-        buffer, lengths = pad(rows, length), np.array([len(r) for r in rows])
-        outputs: list[list[int]] = [[] for _ in rows]
-        active = np.ones(len(rows), bool)
-        for _ in range(self.config.max_new_tokens):
-            active &= lengths < length
-            if not active.any():
-                break
-            logits = np.asarray(self.network.predict_on_batch(buffer))  # (batch, time, vocabulary)
-            chosen = np.argmax(logits[np.arange(len(rows)), lengths - 1], axis=-1)
-            for i in np.flatnonzero(active):
-                buffer[i, lengths[i]] = chosen[i]
-                lengths[i] += 1
-                outputs[i].append(int(chosen[i]))
-                active[i] = chosen[i] != EOS
-        return outputs
+    def stepper(self, rows: list[list[int]]) -> tuple[sampling.StepFn, Any, np.ndarray]:
+        """A next-token stepper over source `rows`, its first state, and each row's new-token limit.
 
-    def _greedy_encoder_decoder(self, rows: list[list[int]]) -> list[list[int]]:
-        states, finals, mask = self.network.encode(ops.convert_to_tensor(pad(rows, max(map(len, rows)))))
-        token = np.full((len(rows), 1), BOS, np.int32)
-        outputs: list[list[int]] = [[] for _ in rows]
-        active = np.ones(len(rows), bool)
-        for _ in range(self.config.max_new_tokens):
-            logits, finals = self.network.decode(ops.convert_to_tensor(token), states, finals, mask)
-            chosen = np.argmax(ops.convert_to_numpy(logits)[:, 0], axis=-1)
-            for i in np.flatnonzero(active):
-                outputs[i].append(int(chosen[i]))
-                active[i] = chosen[i] != EOS
-            if not active.any():
-                break
-            token = chosen.astype(np.int32)[:, None]
-        return outputs
+        The encoder–decoder encodes the sources once and steps its GRU cells from the carried states.
+        The decoder-only network reads `<s> source <sep>` and what it has written so far in one row
+        of `context` tokens (a full forward pass per token): its limit stops a row when the row is
+        full, and past the limit (`generate`'s `max_length`) the row slides, dropping its first token.
+        """
+        if self.config.architecture == "encoder_decoder":
+            memory = self.network.encode(pad(rows, max(map(len, rows))))
+            return (self.network.next_token_step(memory, len(rows)), memory["finals"],
+                    np.full(len(rows), self.config.max_new_tokens))
+        buffer, lengths = pad(rows, self.context), np.array([len(r) for r in rows])
+
+        def step_decoder_only(tokens: np.ndarray | None, state: None) -> tuple[np.ndarray, None]:
+            if tokens is not None:  # a stopped row's buffer changes no other row's logits
+                full = lengths == self.context
+                buffer[full, :-1] = buffer[full, 1:]
+                lengths[full] -= 1
+                buffer[np.arange(len(rows)), lengths] = tokens
+                lengths[:] += 1
+            logits = np.asarray(self.network.predict_on_batch(buffer))  # (batch, time, vocabulary)
+            return logits[np.arange(len(rows)), lengths - 1], state
+
+        return step_decoder_only, None, np.minimum(self.config.max_new_tokens, self.context - lengths)
 
     def next_log_probs(self, prefix: Sequence[int], source: Sequence[int]) -> np.ndarray:
-        """log p(next target token | source, target prefix), by a full forward pass (uncached)."""
+        """log p(next target token | source, target prefix), by a full forward pass (uncached: beam search)."""
         if self.config.architecture == "decoder_only":
-            row = [*source, *prefix][-self.sequence_length :]
-            logits = np.asarray(self.network.predict_on_batch(pad([row], self.sequence_length)))[0, len(row) - 1]
+            row = [*source, *prefix][-self.context :]
+            logits = np.asarray(self.network.predict_on_batch(pad([row], self.context)))[0, len(row) - 1]
         else:
             logits = ops.convert_to_numpy(self.network([pad([source], len(source)),
                                                         np.array([[BOS, *prefix]], np.int32)]))[0, -1]
@@ -172,11 +163,14 @@ class FinetunedTranslator:
 
     def generate(self, prompt: str, *, max_length: int = 64, num_return_sequences: int = 1,
                  sampler: str = "greedy", seed: int | None = None, **sampler_options: Any) -> list[str]:
-        """Translate `prompt` with any sampler of `lmzoo.models.sampling` (greedy by default)."""
+        """Translate `prompt` with any sampler of `lmzoo.models.sampling` (greedy by default).
+
+        Beam search scores prefixes with `next_log_probs`; every other sampler steps the cached `stepper`.
+        """
         source = self._source(prompt)
         news = sampling.generate(lambda ids: self.next_log_probs(ids, source), [], max_new_tokens=max_length,
                                  eos_id=EOS, sampler=sampler, num_return_sequences=num_return_sequences, seed=seed,
-                                 **sampler_options)
+                                 stepper=lambda: self.stepper([source])[:2], **sampler_options)
         return [self._text(new) for new in news]
 
     def save(self, run: RunDir) -> None:
@@ -250,7 +244,7 @@ def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokeni
     if config.architecture == "decoder_only":
         network = pretrained.causal_network()
         network = fresh(network) if config.init == "scratch" else copy_weights(network)
-        length = min(config.max_length, getattr(network, "max_length", None) or config.max_length)
+        length = min(config.context, getattr(network, "max_length", None) or config.context)
         start = "random" if config.init == "scratch" else "lm"
     else:
         lm = recurrent_lm_layers(pretrained) if config.init == "pretrained" else None
@@ -267,7 +261,7 @@ def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokeni
             if source_tokenizer is None:
                 network.source_embedding.embeddings.assign(table)
         start = "lm" if lm is not None else "embeddings" if table is not None else "random"
-        length = config.max_length
+        length = config.context
     network.compile(optimizer=keras.optimizers.Adam(learning_rate(config, total_steps), clipnorm=1.0),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return network, length, start
