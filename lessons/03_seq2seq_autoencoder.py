@@ -381,9 +381,9 @@ for i, text in enumerate(path):
 # 5. Interpolate between a sentence and itself with a word changed. Is the path smooth?
 # 6. **Build it: greedy decoding.** Write `greedy_reconstruct(model, sentences)` over the network's
 #    two halves: `model.network.encode_ids(seq2seq.pad_ids(model.ids([s])))` gives the encoding `enc`,
-#    whose `enc["latent"]` is the decoder's first state; `model.network.decode_step(tokens, state,
-#    enc)` is one decoder step. Feed `<s>` (`BOS`) first, then each step's argmax, and stop at `</s>`
-#    (`EOS`) or after `model.config.max_length + 1` tokens. Check it with
+#    whose `enc["latent"]` is the decoder's first state (pass `[enc["latent"]]`: one state per decoder
+#    layer); `model.network.decode_step(tokens, states, enc)` is one decoder step. Feed `<s>` (`BOS`) first, then each step's argmax, and stop at `</s>`
+#    (`EOS`) or after `model.config.context + 1` tokens. Check it with
 #    `lmzoo.lesson.check_reconstruction(your_outputs, largest, held_out)`: the target is the library's
 #    `reconstruct`, sentence for sentence, so your decoder scores the same 0.05-0.15
 #    [bottleneck_accuracy] token accuracy. Then feed the *true* previous word instead of the argmax:

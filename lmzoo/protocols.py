@@ -135,7 +135,7 @@ class Backbone(ZooModel, Protocol):
 
     `backbone()` returns a `keras.Model` mapping int32 ids (batch, time), padded with 0, to float
     hidden states (batch, time, hidden). It shares its weights with the pre-trained model (training
-    it changes them), and may set `max_length` (an int) when it cannot read longer inputs and
+    it changes them), and may set `context` (an int) when it cannot read longer inputs and
     `causal` (a bool) when each state sees only the tokens before it.
     """
 

@@ -32,7 +32,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmzoo.config import require_at_least_one
+from lmzoo.config import rename_keys, require_at_least_one
 from lmzoo.datasets.corpus import Corpus
 from lmzoo.datasets.tokenizers import (
     BOS,
@@ -208,15 +208,7 @@ class _CausalLMNetwork(keras.Model):
     @classmethod
     def from_config(cls, config: dict) -> _CausalLMNetwork:
         """Also reads a network saved before `max_length` was renamed `context`."""
-        config = dict(config)
-        if "max_length" in config:
-            config["context"] = config.pop("max_length")
-        return super().from_config(config)
-
-    @property
-    def max_length(self) -> int:
-        """`context` under the Backbone protocol's name (`lmzoo.protocols.Backbone`), read by fine-tuning."""
-        return self.context
+        return super().from_config(rename_keys(config, {"max_length": "context"}))
 
 
 @keras.saving.register_keras_serializable(package="lmzoo")
@@ -561,11 +553,6 @@ class TransformerBackbone(keras.Model):
     def __init__(self, network: _CausalLMNetwork, **kwargs: Any):
         super().__init__(**kwargs)
         self.network, self.context = network, network.context
-
-    @property
-    def max_length(self) -> int:
-        """`context` under the Backbone protocol's name (`lmzoo.protocols.Backbone`), read by fine-tuning."""
-        return self.context
 
     def call(self, token_ids: Any, training: bool | None = None) -> Any:
         x = self.network.embed(token_ids, 0, training=training)

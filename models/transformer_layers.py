@@ -29,6 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from lmzoo.config import rename_keys
 from lmzoo.errors import LmzooError
 
 # Large enough that exp() underflows to exactly 0 in float32, small enough that adding two of
@@ -305,33 +306,33 @@ class PositionalEmbedding(keras.layers.Layer):
     decoder embed one new position at a time.
 
     Args:
-        max_length: the longest sequence (the context).
+        context: the longest sequence (the model's context).
         kind: "sinusoidal" or "learned".
         initializer: initializer of the learned table.
 
     Example:
-        >>> layer = PositionalEmbedding(max_length=8, kind="sinusoidal")
+        >>> layer = PositionalEmbedding(context=8, kind="sinusoidal")
         >>> tuple(layer(np.zeros((2, 5, 4), "float32")).shape)
         (2, 5, 4)
     """
 
     def __init__(
-        self, max_length: int, kind: Literal["sinusoidal", "learned"] = "learned",
+        self, context: int, kind: Literal["sinusoidal", "learned"] = "learned",
         initializer: Any = "glorot_uniform", **kwargs: Any,
     ):
         super().__init__(**kwargs)
         if kind not in ("sinusoidal", "learned"):
             raise LmzooError(f"position_encoding='{kind}' is not known", "use 'sinusoidal' or 'learned'")
-        self.max_length, self.kind = max_length, kind
+        self.context, self.kind = context, kind
         self.initializer = keras.initializers.get(initializer)
 
     def build(self, input_shape: Any) -> None:
         dim = input_shape[-1]
         if self.kind == "learned":
-            self.table = self.add_weight(shape=(self.max_length, dim), initializer=clone_initializer(self.initializer),
+            self.table = self.add_weight(shape=(self.context, dim), initializer=clone_initializer(self.initializer),
                                          name="embeddings")
         else:  # a numpy constant, not a weight: nothing to train or save
-            self.table = sinusoidal_positional_encoding(self.max_length, dim)
+            self.table = sinusoidal_positional_encoding(self.context, dim)
         self.built = True
 
     def call(self, inputs: Any, start_index: Any = 0) -> Any:
@@ -344,8 +345,13 @@ class PositionalEmbedding(keras.layers.Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "max_length": self.max_length, "kind": self.kind,
+        return {**super().get_config(), "context": self.context, "kind": self.kind,
                 "initializer": keras.initializers.serialize(self.initializer)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> PositionalEmbedding:
+        """Also reads a layer saved before `max_length` was renamed `context`."""
+        return cls(**rename_keys(config, {"max_length": "context"}))
 
 
 @keras.saving.register_keras_serializable(package="lmzoo")

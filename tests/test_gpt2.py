@@ -217,7 +217,7 @@ def test_backbone_reads_zoo_ids_and_gives_gpt2_states(tiny, tmp_path):
     expected = causal_lm.backbone({"token_ids": gpt2_ids, "padding_mask": np.ones_like(gpt2_ids, bool)})
     states = np.asarray(model.backbone()(zoo))
     np.testing.assert_allclose(states[:, : gpt2_ids.shape[1]], np.asarray(expected), atol=1e-5)
-    assert model.backbone().causal and model.backbone().max_length == 32
+    assert model.backbone().causal and model.backbone().context == 32
 
 
 def test_gpt2_fine_tunes_for_classification_through_the_cli(tiny, tmp_path, capsys):

@@ -18,8 +18,8 @@ def greedy_reconstruct(model, sentences: list[str]) -> list[str]:
     network, out = model.network, []
     for row in model.ids(sentences):
         enc = network.encode_ids(pad_ids([row]))
-        state, token, words = enc["latent"], np.array([BOS], dtype="int32"), []
-        for _ in range(model.config.max_length + 1):  # reconstruct's default cap: max_length words and </s>
+        state, token, words = [enc["latent"]], np.array([BOS], dtype="int32"), []  # one state per decoder layer
+        for _ in range(model.config.context + 1):  # reconstruct's default cap: context words and </s>
             logits, state, _ = network.decode_step(token, state, enc)
             token = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
             if token[0] == EOS:

@@ -259,7 +259,7 @@ class ZooIdsGPT2Backbone(keras.Model):
     def __init__(self, backbone: keras.Model, end_token_id: int, **kwargs: Any):
         super().__init__(**kwargs)
         self.backbone, self.end_token_id = backbone, int(end_token_id)
-        self.max_length = int(backbone.max_sequence_length)
+        self.context = int(backbone.max_sequence_length)
 
     def call(self, ids: Any, training: bool | None = None) -> Any:
         shift = ZooIdsBPETokenizer.SHIFT

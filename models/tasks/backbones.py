@@ -11,7 +11,7 @@ from lmzoo.datasets.tokenizers import SPECIALS
 def fresh(model: keras.Model) -> keras.Model:
     """The same architecture with new random weights (the from-scratch baseline)."""
     clone = keras.models.clone_model(model)
-    for name in ("causal", "max_length"):
+    for name in ("causal", "context"):
         if hasattr(model, name) and not hasattr(clone, name):
             setattr(clone, name, getattr(model, name))
     return clone

@@ -123,7 +123,7 @@ class FinetunedClassifier:
 def build_classifier(config: FinetuneConfig, pretrained: Backbone, labels: Sequence[str]) -> tuple[SequenceClassifier, int]:
     backbone = pretrained.backbone()
     backbone = fresh(backbone) if config.init == "scratch" else copy_weights(backbone)
-    length = min(config.context, getattr(backbone, "max_length", None) or config.context)
+    length = min(config.context, getattr(backbone, "context", None) or config.context)
     pooling = "mean" if config.pooling == "auto" else config.pooling
     if pooling == "last" and not getattr(backbone, "causal", False):
         raise LmzooError(f"pooling='last' needs a causal or recurrent backbone; {pretrained.family}'s is not",

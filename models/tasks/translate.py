@@ -244,7 +244,7 @@ def build_translator(config: FinetuneConfig, pretrained: ZooModel, source_tokeni
     if config.architecture == "decoder_only":
         network = pretrained.causal_network()
         network = fresh(network) if config.init == "scratch" else copy_weights(network)
-        length = min(config.context, getattr(network, "max_length", None) or config.context)
+        length = min(config.context, getattr(network, "context", None) or config.context)
         start = "random" if config.init == "scratch" else "lm"
     else:
         lm = recurrent_lm_layers(pretrained) if config.init == "pretrained" else None
