@@ -92,3 +92,13 @@ def test_tasks_and_shared_layers_import_layers_and_protocols_never_a_family():
     for name, tree in modules():
         if name.startswith(("lmzoo.models.tasks", "lmzoo.models.layers")):
             assert not family_imports(tree), f"{name} imports a family: {family_imports(tree)}"
+
+
+def test_module_docstrings_say_what_and_why_in_at_most_25_lines():
+    """Measurement diaries belong in benchmarks/results/NOTES.md and the README, not in module docstrings."""
+    long = {}
+    for path in sorted(p for folder in (*FOLDERS, "benchmarks") for p in (ROOT / folder).rglob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False)
+        if doc and doc.count("\n") + 1 > 25:
+            long[str(path.relative_to(ROOT))] = doc.count("\n") + 1
+    assert not long, f"module docstrings over 25 lines: {long}"
