@@ -405,3 +405,35 @@ def test_lesson_ends_with_its_measured_table(lesson):
     cells = jupytext.read(lesson).cells
     assert cells[-2].source.startswith("## Measured in this run"), f"{lesson.name}: no closing table section"
     assert "measured_table()" in cells[-1].source
+
+
+def rounds_to(value: float, figure: float) -> bool:
+    """`value` written with as many decimals as `figure` has gives `figure`."""
+    decimals = len(repr(figure).split(".")[1].rstrip("0"))
+    return abs(value - figure) <= 0.5 * 10.0**-decimals + 1e-12
+
+
+FULL_RESULTS = Path(__file__).parent.parent / "benchmarks" / "results" / "lessons_full"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_full_mode_prose_agrees_with_the_recorded_full_run(lesson):
+    """Every full-mode figure the prose quotes holds the value the lesson measured when last run in full
+    (`benchmarks/lessons_full.py`, whose records keep the date and machine load), so a full-mode claim
+    that `make test`'s quick runs never exercise cannot rot unseen."""
+    path = FULL_RESULTS / f"{lesson.stem}.json"
+    assert path.exists(), f"{lesson.name} has no full-mode record: run python benchmarks/lessons_full.py --lessons " \
+                          f"{lesson.name.split('_')[0]}"
+    record = json.loads(path.read_text())
+    claims = record["claims"]
+    assert not record["mismatches"], f"{lesson.name} in full mode measured outside its ranges: {record['mismatches']}"
+    for low, high, mode, name in quoted_figures(lesson):
+        if mode != "full":
+            continue
+        assert name in claims, f"{lesson.name} quotes [{name}] but its full run did not measure it"
+        value, bounds = claims[name]["value"], claims[name]["full"] or []
+        # A range must hold the value. A single figure is the value rounded as quoted ("1.5"), or a bound
+        # the lesson checks ("within 0.03": the claim's full range ends at it) that holds the value.
+        single_ok = rounds_to(value, low) or (low in bounds and bounds[0] <= value <= bounds[1])
+        assert (low <= value <= high) if low < high else single_ok, (
+            f"{lesson.name} says {low}-{high} [{name}] in full mode; its full run ({record['date']}) measured {value}")
