@@ -51,7 +51,7 @@ compare: $(STAMP)
 	$(BIN)/lmzoo compare --corpus lee --out runs/compare
 
 lessons: $(STAMP)
-	for f in lessons/[0-9]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	LMZOO_DATA=$(DATA_DIR) $(BIN)/python benchmarks/lessons_full.py --force
 
 # Each lesson executed as a notebook in quick mode, with its figures inline (docs/notebooks/*.ipynb, committed
 # and linked from the README), and its key figure beside it; about 10 min on 2 CPU cores. The kernels run in
