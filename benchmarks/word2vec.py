@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -46,6 +47,18 @@ BREAKDOWN_BEFORE = {
     "reading": "negatives by binary search took 1.7 s of the 1.9 s numpy work; from_generator handing over "
                "one batch at a time doubled that; the step itself (XLA scatter of 24,576 output rows and 4,096 "
                "input rows per batch) dominated, and fit added ~50% on top (pipeline contending for the 2 cores).",
+}
+
+# `--ablation`: one change at a time against our defaults, each trained with SETTINGS on 3 seeds.
+ABLATIONS = {
+    "baseline": ("our defaults: 256 windows a step, k noise words shared by a window's pairs", {}),
+    "noise_per_pair": ("k noise words for each pair, as word2vec.c and gensim", {"shared_noise": False}),
+    "batch_64": ("64 windows a step instead of 256", {"batch_size": 64}),
+    "batch_1024": ("1,024 windows a step instead of 256", {"batch_size": 1024}),
+    "gensim_init": ("input vectors start uniform in ±1/dim as gensim's (word2vec.c's ±0.5/dim)", {"init_scale": 1.0}),
+    "no_lr_decay": ("learning rate held at 0.025 (no linear decay)", {"min_learning_rate": 0.025}),
+    "no_subsampling": ("sample=0: every word kept (gensim's row keeps 1e-3)", {"sample": 0.0}),
+    "gensim": ("the word2vec-gensim family, 2 workers, with SETTINGS (the reference, same load)", {}),
 }
 
 
@@ -174,13 +187,58 @@ def profile(corpus) -> dict:
     return out
 
 
+def ablation(names: list[str], corpus, seeds: int, out: Path) -> None:
+    """Train each named row of ABLATIONS on `seeds` seeds; merge its WordSim353 and timings into `out`."""
+    import lmzoo
+    from lmzoo.harness import score_embeddings
+    from lmzoo.runs import RunDir
+
+    result = json.loads(out.read_text()) if out.exists() else {"benchmark": "word2vec ablation", "rows": {}}
+    result["settings"] = SETTINGS
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            label, overrides = ABLATIONS[name]
+            family = "word2vec-gensim" if name == "gensim" else "word2vec"
+            runs = []
+            for seed in range(seeds):
+                load = list(os.getloadavg())
+                run = Path(tmp) / f"{name}{seed}"
+                model = lmzoo.train(family, corpus, run, seed=seed, **SETTINGS, **overrides)
+                scores = score_embeddings(model)
+                runs.append({"seed": seed, "wordsim353": scores["wordsim353_spearman"],
+                             "simlex999": scores["simlex999_spearman"],
+                             "train_seconds": RunDir(run).timing()["train_seconds"], "load_average_at_start": load})
+                print(f"{name} seed {seed}: WS353 {runs[-1]['wordsim353']:.3f} SimLex {runs[-1]['simlex999']:.3f} "
+                      f"train {runs[-1]['train_seconds']:.1f} s at load {load[0]:.1f}", flush=True)
+            ws = [r["wordsim353"] for r in runs]
+            # Rows on a prefix of PTB are kept apart from the full-corpus rows of the same name.
+            result["rows"][name if corpus.name == "ptb" else f"{name} ({corpus.name})"] = {
+                "setting": label, "overrides": overrides, "corpus": corpus.name,
+                "wordsim353_mean": float(np.mean(ws)), "wordsim353_std": float(np.std(ws)),
+                "simlex999_mean": float(np.mean([r["simlex999"] for r in runs])),
+                "train_seconds_median": float(np.median([r["train_seconds"] for r in runs])),
+                "load_average_1min_mean": float(np.mean([r["load_average_at_start"][0] for r in runs])),
+                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "command": " ".join(["python", "benchmarks/word2vec.py", *sys.argv[1:]]), "runs": runs}
+            out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"{'row':<40}{'WS353 mean ± std':>20}{'train s':>9}{'load':>6}")
+    for name, row in result["rows"].items():
+        print(f"{name:<40}{row['wordsim353_mean']:>12.3f} ± {row['wordsim353_std']:.3f}"
+              f"{row['train_seconds_median']:>9.1f}{row['load_average_1min_mean']:>6.1f}")
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("LMZOO_DATA", str(ROOT / "../shared/corpora")))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="gensim threads (its users' usual setting)")
     parser.add_argument("--no-profile", action="store_true", help="skip the time breakdown")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/word2vec.json"))
+    parser.add_argument("--out", default=None, help="results file (default benchmarks/results/word2vec.json, or "
+                        "word2vec_ablation.json with --ablation)")
+    parser.add_argument("--ablation", metavar="ROW,...", help=f"train only these rows of ours, 3 seeds each, and merge "
+                        f"them into the ablation results: {', '.join(ABLATIONS)}, or all")
+    parser.add_argument("--prefix-lines", type=int, default=0, help="with --ablation: train on PTB's first N lines only")
     args = parser.parse_args()
 
     from gensim.models.word2vec import LineSentence
@@ -192,6 +250,17 @@ def main() -> None:
 
     load_before = os.getloadavg()
     corpus = lmzoo.load_corpus("ptb", args.data_dir)
+    if args.ablation:
+        names = list(ABLATIONS) if args.ablation == "all" else args.ablation.split(",")
+        unknown = sorted(set(names) - set(ABLATIONS))
+        if unknown:
+            raise SystemExit(f"--ablation: unknown rows {unknown}; choose from {', '.join(ABLATIONS)} or all")
+        if args.prefix_lines:
+            lines = corpus.train.splitlines(keepends=True)[: args.prefix_lines]
+            corpus = dataclasses.replace(corpus, name=f"ptb-first-{args.prefix_lines}-lines", train="".join(lines))
+        ablation(names, corpus, args.seeds, Path(args.out or ROOT / "benchmarks/results/word2vec_ablation.json"))
+        return
+    args.out = args.out or str(ROOT / "benchmarks/results/word2vec.json")
     tokenizer = fit_word_tokenizer(Word2VecConfig(**SETTINGS), corpus)
     sentences = sentence_words(tokenizer, corpus.train)
     rows = []

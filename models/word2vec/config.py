@@ -26,6 +26,9 @@ class Word2VecConfig:
         window: largest distance between centre and context; each centre draws its reach
             from 1..window [window].
         negatives: noise words per positive pair [negative].
+        shared_noise: a window row's pairs share its `negatives` noise words (fewer rows to gather and
+            scatter); False draws them per pair, as word2vec.c and gensim do.
+        init_scale: input vectors start uniform in ±init_scale/dimension (word2vec.c 0.5, gensim 1).
         ns_exponent: the noise distribution is unigram ** ns_exponent [ns_exponent].
         sample: subsampling threshold t; 0 keeps every word [sample].
         min_count: words seen fewer times are dropped [min_count].
@@ -51,6 +54,8 @@ class Word2VecConfig:
     dimension: int = 100
     window: int = 5
     negatives: int = 5
+    shared_noise: bool = True
+    init_scale: float = 0.5
     ns_exponent: float = 0.75
     sample: float = 1e-3
     min_count: int = 5

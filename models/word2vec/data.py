@@ -294,7 +294,7 @@ class PairStream:
         once), and `fit` cuts the stream into epochs of `expected_steps()` steps, one pass
         each on average.
         """
-        size, k = self.config.batch_size, self.config.negatives
+        size = self.config.batch_size
         rng = np.random.default_rng([self.config.seed, first_epoch, 1])  # the noise stream
         left_inputs, left_words = None, None
         for epoch in itertools.count(first_epoch):
@@ -304,10 +304,14 @@ class PairStream:
                 n = len(words) // size
                 if n:
                     true_words = words[: n * size].reshape(n, size, -1)
-                    noise = self.negatives(rng, (n, size, k))
+                    noise = self.negatives(rng, (n, size, self.noise_per_row(true_words.shape[2])))
                     yield {"inputs": inputs[: n * size].reshape(n, size, *inputs.shape[1:]),
                            "targets": np.concatenate([true_words, noise], axis=2)}
                 left_inputs, left_words = inputs[n * size :], words[n * size :]
+
+    def noise_per_row(self, true_words: int) -> int:
+        """k noise words shared by a row's pairs, or k for each of its `true_words` slots."""
+        return self.config.negatives * (1 if self.config.shared_noise else true_words)
 
     def batches(self, first_epoch: int = 0) -> Iterator[dict[str, np.ndarray]]:
         """The batches of `blocks`, one at a time."""
@@ -319,11 +323,11 @@ class PairStream:
         """A tf.data pipeline over `blocks`, prefetched so the numpy work overlaps the steps."""
         import tensorflow as tf
 
-        size, k = self.config.batch_size, self.config.negatives
-        window = 2 * self.config.window
+        size, window = self.config.batch_size, 2 * self.config.window
         cbow = self.config.arch == "cbow"
+        true_words = 1 if cbow else window
         signature = {"inputs": tf.TensorSpec((None, size, window) if cbow else (None, size), tf.int32),
-                     "targets": tf.TensorSpec((None, size, (1 if cbow else window) + k), tf.int32)}
+                     "targets": tf.TensorSpec((None, size, true_words + self.noise_per_row(true_words)), tf.int32)}
         # The generator starts when fit first asks for data, so a resumed run starts at its epoch.
         # One generator call per chunk (tens of batches), not per batch: the Python handoff
         # per element is what from_generator costs.

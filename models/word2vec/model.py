@@ -50,13 +50,15 @@ class SkipGramNegativeSampling(keras.Model):
         (1, 4)
     """
 
-    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", negatives: int = 5, **kwargs):
+    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", negatives: int = 5,
+                 shared_noise: bool = True, init_scale: float = 0.5, **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size, self.dimension, self.arch, self.negatives = vocabulary_size, dimension, arch, negatives
-        # word2vec.c's initialisation: input vectors uniform in ±0.5/dim, output vectors zero.
+        self.shared_noise, self.init_scale = shared_noise, init_scale
+        # Input vectors uniform in ±init_scale/dim (word2vec.c 0.5, gensim 1), output vectors zero.
         self.centre = keras.layers.Embedding(
             vocabulary_size, dimension, name="centre",
-            embeddings_initializer=keras.initializers.RandomUniform(-0.5 / dimension, 0.5 / dimension))
+            embeddings_initializer=keras.initializers.RandomUniform(-init_scale / dimension, init_scale / dimension))
         self.context = keras.layers.Embedding(vocabulary_size, dimension, name="context", embeddings_initializer="zeros")
         # Per-pair loss summed in float64, so the logged epoch loss never saturates (gensim #2735).
         self.pair_loss = keras.metrics.Mean(name="loss", dtype="float64")
@@ -76,16 +78,21 @@ class SkipGramNegativeSampling(keras.Model):
         return ops.einsum("bkd,bd->bk", targets, hidden)  # (batch, t + k)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        k = self.negatives
-        words, noise = x["targets"][:, :-k], x["targets"][:, -k:]
+        k, width = self.negatives, x["targets"].shape[1]
+        t = width - k if self.shared_noise else width // (1 + k)  # true words per row
+        words, noise = x["targets"][:, :t], x["targets"][:, t:]
         real = ops.not_equal(words, PAD)  # (batch, t): the row's true words
-        # Noise word i is a negative of every pair of its row, except a pair whose true word it is
-        # (gensim skips those): its term counts once per pair it stands for.
-        uses = ops.sum(ops.cast(ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], noise[:, None, :])),
-                                y_pred.dtype), axis=1)  # (batch, k)
+        # A noise word is not a negative of a pair whose true word it is (gensim skips those).
+        if self.shared_noise:
+            # Noise word i is a negative of every pair of its row: its term counts once per pair it stands for.
+            uses = ops.sum(ops.cast(ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], noise[:, None, :])),
+                                    y_pred.dtype), axis=1)  # (batch, k)
+        else:  # noise words j·k .. j·k + k - 1 are pair j's own, as in word2vec.c and gensim
+            own = ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], ops.reshape(noise, (-1, t, k))))
+            uses = ops.cast(ops.reshape(own, (-1, t * k)), y_pred.dtype)  # (batch, t·k)
         real = ops.cast(real, y_pred.dtype)
         # -log σ(s) = softplus(-s) for a true word; -log σ(-s) = softplus(s) for a noise word.
-        per_row = ops.sum(ops.softplus(-y_pred[:, :-k]) * real, axis=1) + ops.sum(ops.softplus(y_pred[:, -k:]) * uses, axis=1)
+        per_row = ops.sum(ops.softplus(-y_pred[:, :t]) * real, axis=1) + ops.sum(ops.softplus(y_pred[:, t:]) * uses, axis=1)
         pairs = ops.sum(real, axis=1)
         self.pair_loss.update_state(per_row / ops.maximum(pairs, 1.0), sample_weight=pairs)  # the mean per pair
         return ops.sum(per_row)
@@ -96,4 +103,4 @@ class SkipGramNegativeSampling(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "dimension": self.dimension,
-                "arch": self.arch, "negatives": self.negatives}
+                "arch": self.arch, "negatives": self.negatives, "shared_noise": self.shared_noise, "init_scale": self.init_scale}
