@@ -193,8 +193,6 @@ def ablation(names: list[str], corpus, seeds: int, out: Path) -> None:
     from lmzoo.harness import score_embeddings
     from lmzoo.runs import RunDir
 
-    result = json.loads(out.read_text()) if out.exists() else {"benchmark": "word2vec ablation", "rows": {}}
-    result["settings"] = SETTINGS
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             label, overrides = ABLATIONS[name]
@@ -211,6 +209,9 @@ def ablation(names: list[str], corpus, seeds: int, out: Path) -> None:
                 print(f"{name} seed {seed}: WS353 {runs[-1]['wordsim353']:.3f} SimLex {runs[-1]['simlex999']:.3f} "
                       f"train {runs[-1]['train_seconds']:.1f} s at load {load[0]:.1f}", flush=True)
             ws = [r["wordsim353"] for r in runs]
+            # Read again before each write: rows finished meanwhile by another --ablation run are kept.
+            result = json.loads(out.read_text()) if out.exists() else {"benchmark": "word2vec ablation", "rows": {}}
+            result["settings"] = SETTINGS
             # Rows on a prefix of PTB are kept apart from the full-corpus rows of the same name.
             result["rows"][name if corpus.name == "ptb" else f"{name} ({corpus.name})"] = {
                 "setting": label, "overrides": overrides, "corpus": corpus.name,

@@ -207,13 +207,10 @@ def gradient(loss_fn, variable) -> np.ndarray:
     return tf.convert_to_tensor(tape.gradient(loss, variable.value)).numpy()
 
 
-def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
-    """A skip-gram row (centre, its padded window, k noise words shared by its pairs) has the loss and the
-    gradient of word2vec's pairs (centre, o) for each context word o, each scored against the row's noise
-    words, a noise word equal to o skipped."""
-    k = 2
-    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=k)
-    x = {"inputs": np.array([4, 5]), "targets": np.array([[6, 7, 0, 0, 8, 7], [9, 0, 0, 0, 9, 6]])}
+def _check_per_pair_updates(model: SkipGramNegativeSampling, x: dict, true_words: int) -> None:
+    """The row's loss and gradients equal word2vec's pairs (centre, o), each against its noise words
+    (`model.shared_noise`: all of the row's; else its own k after the true words), a noise word equal to o skipped."""
+    k = model.negatives
     model(x)
     rng = np.random.default_rng(0)
     model.centre.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
@@ -221,8 +218,9 @@ def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
     V, U = (keras.ops.convert_to_numpy(table.value).astype(np.float64) for table in (model.centre.embeddings, model.context.embeddings))
     want_loss, want_v, want_u = 0.0, np.zeros_like(V), np.zeros_like(U)
     for c, row in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True):
-        for o in (o for o in row[:-k] if o):
-            for word, label in [(o, 1), *((n, 0) for n in row[-k:] if n != o)]:
+        for j, o in ((j, o) for j, o in enumerate(row[:true_words]) if o):
+            noise = row[true_words:] if model.shared_noise else row[true_words + j * k : true_words + (j + 1) * k]
+            for word, label in [(o, 1), *((n, 0) for n in noise if n != o)]:
                 score = U[word] @ V[c]
                 want_loss += math.log1p(math.exp(-score if label else score))
                 error = 1 / (1 + math.exp(-score)) - label  # d loss / d score
@@ -231,6 +229,31 @@ def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
     assert float(model.compute_loss(x=x, y_pred=model(x))) == pytest.approx(want_loss, rel=1e-5)
     for table, want in [(model.centre.embeddings, want_v), (model.context.embeddings, want_u)]:
         np.testing.assert_allclose(gradient(lambda: model.compute_loss(x=x, y_pred=model(x)), table), want, rtol=1e-4, atol=1e-6)
+
+
+def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
+    """A skip-gram row (centre, its padded window, k noise words shared by its pairs) has the loss and the
+    gradient of word2vec's pairs (centre, o) for each context word o, each scored against the row's noise
+    words, a noise word equal to o skipped."""
+    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2)
+    _check_per_pair_updates(model, {"inputs": np.array([4, 5]), "targets": np.array([[6, 7, 0, 0, 8, 7], [9, 0, 0, 0, 9, 6]])}, 4)
+
+
+def test_noise_drawn_per_pair_scores_each_pair_against_its_own_noise_words():
+    """shared_noise=False: after the 4 true words, noise words 2j, 2j + 1 belong to pair j alone (gensim's way);
+    a padded slot's noise words count for nothing."""
+    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2, shared_noise=False)
+    x = {"inputs": np.array([4, 5]),
+         "targets": np.array([[6, 7, 0, 0, 8, 7, 6, 9, 8, 8, 9, 9], [9, 0, 0, 0, 9, 6, 7, 8, 7, 7, 8, 8]])}
+    _check_per_pair_updates(model, x, 4)
+
+
+def test_noise_drawn_per_pair_gives_each_true_word_its_own_k():
+    stream, _ = _unique_words_stream(window=2, shared_noise=False, batch_size=8)
+    batch = next(stream.batches())
+    assert batch["targets"].shape == (8, 4 + 4 * 5)
+    model = SkipGramNegativeSampling(vocabulary_size=len(stream.counts), dimension=3, shared_noise=False)
+    assert SkipGramNegativeSampling.from_config(model.get_config()).shared_noise is False
 
 
 def test_window_rows_hold_the_same_pairs_as_skipgram_pairs():
