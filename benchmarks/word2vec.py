@@ -52,10 +52,14 @@ BREAKDOWN_BEFORE = {
 # `--ablation`: one change at a time against our defaults, each trained with SETTINGS on 3 seeds.
 ABLATIONS = {
     "baseline": ("our defaults: 256 windows a step, k noise words shared by a window's pairs", {}),
+    "reach_of_predicted": ("skip-gram: each context word's own reach decides its pair, as gensim's (the "
+                           "centre's reach for all its pairs)", {"reach_of": "predicted"}),
     "noise_per_pair": ("k noise words for each pair, as word2vec.c and gensim", {"shared_noise": False}),
     "batch_64": ("64 windows a step instead of 256", {"batch_size": 64}),
     "batch_1024": ("1,024 windows a step instead of 256", {"batch_size": 1024}),
     "gensim_init": ("input vectors start uniform in ±1/dim as gensim's (word2vec.c's ±0.5/dim)", {"init_scale": 1.0}),
+    "lr_0.0125": ("learning rate 0.0125 falling to 1e-4 (half of gensim's 0.025)", {"learning_rate": 0.0125}),
+    "lr_0.05": ("learning rate 0.05 falling to 1e-4 (twice gensim's 0.025)", {"learning_rate": 0.05}),
     "no_lr_decay": ("learning rate held at 0.025 (no linear decay)", {"min_learning_rate": 0.025}),
     "no_subsampling": ("sample=0: every word kept (gensim's row keeps 1e-3)", {"sample": 0.0}),
     "gensim": ("the word2vec-gensim family, 2 workers, with SETTINGS (the reference, same load)", {}),

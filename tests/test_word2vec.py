@@ -266,6 +266,28 @@ def test_window_rows_hold_the_same_pairs_as_skipgram_pairs():
     assert grouped == sorted(zip(*(a.tolist() for a in skipgram_pairs(ids, sentence, reach)), strict=True))
 
 
+def test_context_reach_pairs_a_word_with_the_centres_inside_its_own_window():
+    """gensim's skip-gram trains the input vector of a word at distance d from a centre when the centre's
+    (the predicted word's) reach is >= d: our rows with `context_reach` hold those pairs, input first."""
+    from lmzoo.models.word2vec import skipgram_pairs, window_examples
+
+    rng = np.random.default_rng(1)
+    ids, sentence, reach = rng.integers(4, 50, 200), np.repeat(np.arange(10), 20), rng.integers(1, 4, 200)
+    contexts, centres = window_examples(ids, sentence, reach, window=3, context_reach=True)
+    grouped = sorted((c, o) for c, row in zip(centres.tolist(), contexts.tolist(), strict=True) for o in row if o)
+    predicted, inputs = skipgram_pairs(ids, sentence, reach)  # (predicted word, its context) by the predicted's reach
+    assert grouped == sorted(zip(inputs.tolist(), predicted.tolist(), strict=True))
+    assert grouped != sorted(zip(*(a.tolist() for a in skipgram_pairs(ids, sentence, reach)), strict=True))
+
+
+def test_skipgram_rows_draw_the_predicted_words_reach_unless_asked_for_the_inputs():
+    stream, position = _unique_words_stream(window=3, reach_of="predicted")
+    old, _ = _unique_words_stream(window=3, reach_of="input")
+    rows = [stream.chunk_examples(np.random.default_rng(0), 0), old.chunk_examples(np.random.default_rng(0), 0)]
+    pairs = [sorted((c, o) for c, row in zip(*(a.tolist() for a in r), strict=True) for o in row if o) for r in rows]
+    assert pairs[0] != pairs[1] and len(pairs[0]) == pytest.approx(len(pairs[1]), rel=0.1)
+
+
 def test_cbow_passes_the_whole_error_to_each_context_word():
     """word2vec.c and gensim (cbow_mean=1) average the context forward but do not divide the error."""
     model = SkipGramNegativeSampling(vocabulary_size=8, dimension=3, arch="cbow", negatives=1)

@@ -25,6 +25,9 @@ class Word2VecConfig:
         dimension: size of the word vectors [vector_size].
         window: largest distance between centre and context; each centre draws its reach
             from 1..window [window].
+        reach_of: whose drawn reach decides whether a (centre, context) pair is trained: the
+            predicted word's, as in word2vec.c and gensim (the centre is predicted there, from each
+            context word's vector), or the input word's (one draw for all pairs of a skip-gram row).
         negatives: noise words per positive pair [negative].
         shared_noise: a window row's pairs share its `negatives` noise words (fewer rows to gather and
             scatter); False draws them per pair, as word2vec.c and gensim do.
@@ -53,6 +56,7 @@ class Word2VecConfig:
     arch: Literal["skipgram", "cbow"] = "skipgram"
     dimension: int = 100
     window: int = 5
+    reach_of: Literal["predicted", "input"] = "input"
     negatives: int = 5
     shared_noise: bool = True
     init_scale: float = 0.5

@@ -170,12 +170,15 @@ def skipgram_pairs(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray) -> 
     return np.concatenate(centres), np.concatenate(contexts)
 
 
-def window_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def window_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, window: int,
+                    context_reach: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Each centre with its window: a (n, 2·window) context matrix padded with `<pad>`, and centres.
 
     The same (centre, context) pairs as `skipgram_pairs`, grouped by centre; CBOW predicts the
     centre from the row, skip-gram predicts every word of the row from the centre. Centres with
-    no context word in their line are skipped.
+    no context word in their line are skipped. With `context_reach` a word at distance d joins
+    the row when its own reach is >= d rather than the centre's: the pairs of `skipgram_pairs`
+    with centre and context swapped.
 
     Example:
         >>> ctx, c = window_examples(np.array([7, 8, 9]), np.zeros(3, int), np.array([1, 1, 1]), 1)
@@ -189,7 +192,7 @@ def window_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, wi
         j = positions + d
         inside = (j >= 0) & (j < n)
         j = np.clip(j, 0, max(n - 1, 0))
-        valid = inside & (sentence[j] == sentence) & (reach >= abs(d))
+        valid = inside & (sentence[j] == sentence) & ((reach[j] if context_reach else reach) >= abs(d))
         columns.append(np.where(valid, ids[j], PAD))
     context = np.stack(columns, axis=1).astype(np.int32) if columns else np.zeros((0, 0), np.int32)
     has_context = (context != PAD).any(axis=1)
@@ -274,7 +277,10 @@ class PairStream:
         ids, sentence = ids[kept], sentence[kept]
         window = self.config.window
         reach = window - rng.integers(0, window, size=len(ids))  # uniform in 1..window
-        contexts, centres = window_examples(ids, sentence, reach, window)
+        # The predicted word's reach: skip-gram predicts each context word, CBOW the centre.
+        predicted_is_context = self.config.arch == "skipgram"
+        contexts, centres = window_examples(ids, sentence, reach, window,
+                                            context_reach=predicted_is_context == (self.config.reach_of == "predicted"))
         inputs, words = (contexts, centres) if self.config.arch == "cbow" else (centres, contexts)
         order = rng.permutation(len(words))
         return inputs[order], words[order]
