@@ -54,15 +54,20 @@ ABLATIONS = {
     "baseline": ("our defaults: 256 windows a step, k noise words shared by a window's pairs", {}),
     "reach_of_predicted": ("skip-gram: each context word's own reach decides its pair, as gensim's (the "
                            "centre's reach for all its pairs)", {"reach_of": "predicted"}),
+    "rows_by_predicted": ("skip-gram rows by predicted word: each input word of a window gets its own pair's "
+                          "update, as gensim's loop (rows by input word: the centre gets its window's sum)",
+                          {"skipgram_rows": "predicted"}),
     "noise_per_pair": ("k noise words for each pair, as word2vec.c and gensim", {"shared_noise": False}),
     "batch_64": ("64 windows a step instead of 256", {"batch_size": 64}),
     "batch_1024": ("1,024 windows a step instead of 256", {"batch_size": 1024}),
     "gensim_init": ("input vectors start uniform in ±1/dim as gensim's (word2vec.c's ±0.5/dim)", {"init_scale": 1.0}),
     "lr_0.0125": ("learning rate 0.0125 falling to 1e-4 (half of gensim's 0.025)", {"learning_rate": 0.0125}),
     "lr_0.05": ("learning rate 0.05 falling to 1e-4 (twice gensim's 0.025)", {"learning_rate": 0.05}),
+    "lr_0.1": ("learning rate 0.1 falling to 1e-4", {"learning_rate": 0.1}),
     "no_lr_decay": ("learning rate held at 0.025 (no linear decay)", {"min_learning_rate": 0.025}),
     "no_subsampling": ("sample=0: every word kept (gensim's row keeps 1e-3)", {"sample": 0.0}),
     "gensim": ("the word2vec-gensim family, 2 workers, with SETTINGS (the reference, same load)", {}),
+    "gensim_lr_0.05": ("the word2vec-gensim family at alpha 0.05: does gensim gain as much?", {"learning_rate": 0.05}),
 }
 
 
@@ -191,45 +196,62 @@ def profile(corpus) -> dict:
     return out
 
 
+def _over_seeds(runs: list[dict]) -> dict:
+    """An ablation row's summary over its seeds; None where every seed diverged."""
+    trained = [r for r in runs if "diverged" not in r]
+
+    def over(statistic, key):
+        return float(statistic([r[key] for r in trained])) if trained else None
+
+    return {"wordsim353_mean": over(np.mean, "wordsim353"), "wordsim353_std": over(np.std, "wordsim353"),
+            "simlex999_mean": over(np.mean, "simlex999"), "diverged_seeds": len(runs) - len(trained),
+            "train_seconds_median": over(np.median, "train_seconds"),
+            "load_average_1min_mean": float(np.mean([r["load_average_at_start"][0] for r in runs]))}
+
+
 def ablation(names: list[str], corpus, seeds: int, out: Path) -> None:
     """Train each named row of ABLATIONS on `seeds` seeds; merge its WordSim353 and timings into `out`."""
     import lmzoo
     from lmzoo.harness import score_embeddings
+    from lmzoo.models.callbacks import TrainingDiverged
     from lmzoo.runs import RunDir
 
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             label, overrides = ABLATIONS[name]
-            family = "word2vec-gensim" if name == "gensim" else "word2vec"
+            family = "word2vec-gensim" if name.startswith("gensim") else "word2vec"
             runs = []
             for seed in range(seeds):
                 load = list(os.getloadavg())
                 run = Path(tmp) / f"{name}{seed}"
-                model = lmzoo.train(family, corpus, run, seed=seed, **SETTINGS, **overrides)
+                try:
+                    model = lmzoo.train(family, corpus, run, seed=seed, **SETTINGS, **overrides)
+                except TrainingDiverged as error:  # a setting that diverges is a result too
+                    runs.append({"seed": seed, "diverged": str(error).split(";")[0], "load_average_at_start": load})
+                    print(f"{name} seed {seed}: {runs[-1]['diverged']}", flush=True)
+                    continue
                 scores = score_embeddings(model)
                 runs.append({"seed": seed, "wordsim353": scores["wordsim353_spearman"],
                              "simlex999": scores["simlex999_spearman"],
                              "train_seconds": RunDir(run).timing()["train_seconds"], "load_average_at_start": load})
                 print(f"{name} seed {seed}: WS353 {runs[-1]['wordsim353']:.3f} SimLex {runs[-1]['simlex999']:.3f} "
                       f"train {runs[-1]['train_seconds']:.1f} s at load {load[0]:.1f}", flush=True)
-            ws = [r["wordsim353"] for r in runs]
             # Read again before each write: rows finished meanwhile by another --ablation run are kept.
             result = json.loads(out.read_text()) if out.exists() else {"benchmark": "word2vec ablation", "rows": {}}
             result["settings"] = SETTINGS
             # Rows on a prefix of PTB are kept apart from the full-corpus rows of the same name.
             result["rows"][name if corpus.name == "ptb" else f"{name} ({corpus.name})"] = {
-                "setting": label, "overrides": overrides, "corpus": corpus.name,
-                "wordsim353_mean": float(np.mean(ws)), "wordsim353_std": float(np.std(ws)),
-                "simlex999_mean": float(np.mean([r["simlex999"] for r in runs])),
-                "train_seconds_median": float(np.median([r["train_seconds"] for r in runs])),
-                "load_average_1min_mean": float(np.mean([r["load_average_at_start"][0] for r in runs])),
+                "setting": label, "overrides": overrides, "corpus": corpus.name, **_over_seeds(runs),
                 "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "command": " ".join(["python", "benchmarks/word2vec.py", *sys.argv[1:]]), "runs": runs}
             out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"{'row':<40}{'WS353 mean ± std':>20}{'train s':>9}{'load':>6}")
     for name, row in result["rows"].items():
-        print(f"{name:<40}{row['wordsim353_mean']:>12.3f} ± {row['wordsim353_std']:.3f}"
-              f"{row['train_seconds_median']:>9.1f}{row['load_average_1min_mean']:>6.1f}")
+        if row["wordsim353_mean"] is None:
+            print(f"{name:<40}{'diverged':>20}{'':>9}{row['load_average_1min_mean']:>6.1f}")
+        else:
+            print(f"{name:<40}{row['wordsim353_mean']:>12.3f} ± {row['wordsim353_std']:.3f}"
+                  f"{row['train_seconds_median']:>9.1f}{row['load_average_1min_mean']:>6.1f}")
     print(f"wrote {out}")
 
 

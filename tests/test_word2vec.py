@@ -248,6 +248,39 @@ def test_noise_drawn_per_pair_scores_each_pair_against_its_own_noise_words():
     _check_per_pair_updates(model, x, 4)
 
 
+def test_a_row_by_predicted_word_gives_each_input_word_its_own_pair_update():
+    """skipgram_rows=predicted: a row (window of input words, centre, k noise words) has the loss and gradient of
+    gensim's pairs (input word j -> centre), each against the row's noise words, one equal to the centre skipped;
+    each input vector gets its own pair's gradient, not its window's sum."""
+    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2, skipgram_rows="predicted")
+    x = {"inputs": np.array([[6, 7, 0, 0], [9, 0, 0, 6]]), "targets": np.array([[4, 8, 4], [5, 9, 7]])}
+    model(x)
+    rng = np.random.default_rng(0)
+    model.centre.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
+    model.context.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
+    V, U = (keras.ops.convert_to_numpy(table.value).astype(np.float64) for table in (model.centre.embeddings, model.context.embeddings))
+    want_loss, want_v, want_u = 0.0, np.zeros_like(V), np.zeros_like(U)
+    for row, (c, *noise) in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True):
+        for j in (j for j in row if j):
+            for word, label in [(c, 1), *((n, 0) for n in noise if n != c)]:
+                score = U[word] @ V[j]
+                want_loss += math.log1p(math.exp(-score if label else score))
+                error = 1 / (1 + math.exp(-score)) - label
+                want_v[j] += error * U[word]
+                want_u[word] += error * V[j]
+    assert float(model.compute_loss(x=x, y_pred=model(x))) == pytest.approx(want_loss, rel=1e-5)
+    for table, want in [(model.centre.embeddings, want_v), (model.context.embeddings, want_u)]:
+        np.testing.assert_allclose(gradient(lambda: model.compute_loss(x=x, y_pred=model(x)), table), want, rtol=1e-4, atol=1e-6)
+
+
+def test_skipgram_rows_by_predicted_word_stream_window_matrices():
+    stream, _ = _unique_words_stream(window=2, skipgram_rows="predicted", batch_size=8)
+    batch = next(stream.batches())
+    assert batch["inputs"].shape == (8, 4) and batch["targets"].shape == (8, 1 + 5)
+    with pytest.raises(LmzooError, match="skipgram_rows=predicted"):
+        Word2VecConfig(skipgram_rows="predicted", shared_noise=False).validate()
+
+
 def test_noise_drawn_per_pair_gives_each_true_word_its_own_k():
     stream, _ = _unique_words_stream(window=2, shared_noise=False, batch_size=8)
     batch = next(stream.batches())

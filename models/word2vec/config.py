@@ -25,6 +25,9 @@ class Word2VecConfig:
         dimension: size of the word vectors [vector_size].
         window: largest distance between centre and context; each centre draws its reach
             from 1..window [window].
+        skipgram_rows: a skip-gram batch row is one input word (the centre) with the window it predicts,
+            or one predicted word with the window of input words that predict it, as word2vec.c and gensim
+            loop: each input vector then gets its own pair's update, not the sum of its window's.
         reach_of: whose drawn reach decides whether a (centre, context) pair is trained: the
             predicted word's, as in word2vec.c and gensim (the centre is predicted there, from each
             context word's vector), or the input word's (one draw for all pairs of a skip-gram row).
@@ -56,6 +59,7 @@ class Word2VecConfig:
     arch: Literal["skipgram", "cbow"] = "skipgram"
     dimension: int = 100
     window: int = 5
+    skipgram_rows: Literal["input", "predicted"] = "input"
     reach_of: Literal["predicted", "input"] = "input"
     negatives: int = 5
     shared_noise: bool = True
@@ -78,6 +82,9 @@ class Word2VecConfig:
         if self.window < 1:
             raise LmzooError(f"window={self.window} must be >= 1", "the window is how many words each side count as context; try --set window=5")
         require_at_least_one(self, ("dimension", "negatives", "min_count", "epochs", "batch_size", "steps_per_execution", "workers"))
+        if self.skipgram_rows == "predicted" and not self.shared_noise:
+            raise LmzooError("skipgram_rows=predicted draws k noise words per row, not per pair",
+                             "drop shared_noise=false, or use skipgram_rows=input")
         if not 0 <= self.sample < 1:
             raise LmzooError(f"sample={self.sample} must be in [0, 1)", "gensim's default is 1e-3; 0 turns subsampling off")
         if not 0 < self.min_learning_rate <= self.learning_rate:

@@ -240,6 +240,11 @@ class PairStream:
         self.starts = np.concatenate([[0], ends])
 
     @property
+    def rows_by_predicted(self) -> bool:
+        """A row is a predicted word (the centre) and its window of inputs: CBOW, or skipgram_rows=predicted."""
+        return self.config.arch == "cbow" or self.config.skipgram_rows == "predicted"
+
+    @property
     def words(self) -> int:
         """Training words per epoch before subsampling (what words/s counts)."""
         return len(self.ids)
@@ -277,11 +282,12 @@ class PairStream:
         ids, sentence = ids[kept], sentence[kept]
         window = self.config.window
         reach = window - rng.integers(0, window, size=len(ids))  # uniform in 1..window
-        # The predicted word's reach: skip-gram predicts each context word, CBOW the centre.
-        predicted_is_context = self.config.arch == "skipgram"
+        # The predicted word's reach: a row by input word predicts each context word, CBOW and a row by
+        # predicted word the centre.
+        predicted_is_context = not self.rows_by_predicted
         contexts, centres = window_examples(ids, sentence, reach, window,
                                             context_reach=predicted_is_context == (self.config.reach_of == "predicted"))
-        inputs, words = (contexts, centres) if self.config.arch == "cbow" else (centres, contexts)
+        inputs, words = (contexts, centres) if self.rows_by_predicted else (centres, contexts)
         order = rng.permutation(len(words))
         return inputs[order], words[order]
 
@@ -330,9 +336,9 @@ class PairStream:
         import tensorflow as tf
 
         size, window = self.config.batch_size, 2 * self.config.window
-        cbow = self.config.arch == "cbow"
-        true_words = 1 if cbow else window
-        signature = {"inputs": tf.TensorSpec((None, size, window) if cbow else (None, size), tf.int32),
+        by_predicted = self.rows_by_predicted
+        true_words = 1 if by_predicted else window
+        signature = {"inputs": tf.TensorSpec((None, size, window) if by_predicted else (None, size), tf.int32),
                      "targets": tf.TensorSpec((None, size, true_words + self.noise_per_row(true_words)), tf.int32)}
         # The generator starts when fit first asks for data, so a resumed run starts at its epoch.
         # One generator call per chunk (tens of batches), not per batch: the Python handoff

@@ -51,10 +51,12 @@ class SkipGramNegativeSampling(keras.Model):
     """
 
     def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", negatives: int = 5,
-                 shared_noise: bool = True, init_scale: float = 0.5, **kwargs):
+                 shared_noise: bool = True, init_scale: float = 0.5, skipgram_rows: str = "input", **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size, self.dimension, self.arch, self.negatives = vocabulary_size, dimension, arch, negatives
-        self.shared_noise, self.init_scale = shared_noise, init_scale
+        self.shared_noise, self.init_scale, self.skipgram_rows = shared_noise, init_scale, skipgram_rows
+        # Skip-gram rows by predicted word: each of the row's context words is an input scored on its own.
+        self.skipgram_by_predicted = arch == "skipgram" and skipgram_rows == "predicted"
         # Input vectors uniform in ±init_scale/dim (word2vec.c 0.5, gensim 1), output vectors zero.
         self.centre = keras.layers.Embedding(
             vocabulary_size, dimension, name="centre",
@@ -65,6 +67,8 @@ class SkipGramNegativeSampling(keras.Model):
 
     def call(self, inputs):
         targets = self.context(inputs["targets"])  # (batch, t + k, dim)
+        if self.skipgram_by_predicted:  # inputs (batch, 2 * window): pair j is (input word j, the row's centre)
+            return ops.einsum("bkd,bjd->bjk", targets, self.centre(inputs["inputs"]))  # (batch, 2 * window, 1 + k)
         if self.arch == "cbow":
             words = inputs["inputs"]  # (batch, 2 * window)
             mask = ops.cast(ops.not_equal(words, PAD), targets.dtype)[:, :, None]
@@ -78,6 +82,8 @@ class SkipGramNegativeSampling(keras.Model):
         return ops.einsum("bkd,bd->bk", targets, hidden)  # (batch, t + k)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if self.skipgram_by_predicted:
+            return self._predicted_rows_loss(x, y_pred)
         k, width = self.negatives, x["targets"].shape[1]
         t = width - k if self.shared_noise else width // (1 + k)  # true words per row
         words, noise = x["targets"][:, :t], x["targets"][:, t:]
@@ -93,6 +99,18 @@ class SkipGramNegativeSampling(keras.Model):
         real = ops.cast(real, y_pred.dtype)
         # -log σ(s) = softplus(-s) for a true word; -log σ(-s) = softplus(s) for a noise word.
         per_row = ops.sum(ops.softplus(-y_pred[:, :t]) * real, axis=1) + ops.sum(ops.softplus(y_pred[:, t:]) * uses, axis=1)
+        return self._summed(per_row, real)
+
+    def _predicted_rows_loss(self, x, y_pred):
+        """Skip-gram rows by predicted word: input word j of the row against the centre and the row's k noise
+        words, a noise word equal to the centre skipped (y_pred is (batch, 2·window, 1 + k))."""
+        real = ops.cast(ops.not_equal(x["inputs"], PAD), y_pred.dtype)  # (batch, 2·window)
+        counted = ops.cast(ops.not_equal(x["targets"][:, 1:], x["targets"][:, :1]), y_pred.dtype)  # (batch, k)
+        per_pair = ops.softplus(-y_pred[:, :, 0]) + ops.sum(ops.softplus(y_pred[:, :, 1:]) * counted[:, None, :], axis=2)
+        return self._summed(ops.sum(per_pair * real, axis=1), real)
+
+    def _summed(self, per_row, real):
+        """The batch's loss, summed over its pairs; logs the mean per pair."""
         pairs = ops.sum(real, axis=1)
         self.pair_loss.update_state(per_row / ops.maximum(pairs, 1.0), sample_weight=pairs)  # the mean per pair
         return ops.sum(per_row)
@@ -103,4 +121,5 @@ class SkipGramNegativeSampling(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "dimension": self.dimension,
-                "arch": self.arch, "negatives": self.negatives, "shared_noise": self.shared_noise, "init_scale": self.init_scale}
+                "arch": self.arch, "negatives": self.negatives, "shared_noise": self.shared_noise, "init_scale": self.init_scale,
+                "skipgram_rows": self.skipgram_rows}
