@@ -455,6 +455,15 @@ def test_empty_vocabulary_says_how_many_words_were_dropped(tmp_path):
         train("word2vec", _text_corpus("a b c\n"), tmp_path, preset="quick", min_count=5)
 
 
+def test_race_preset_is_gensims_setting_at_twice_its_learning_rate():
+    from lmzoo.families import make_config
+    from lmzoo.models.word2vec import FAMILY
+
+    race = make_config(FAMILY, "race", {})
+    assert (race.learning_rate, race.epochs, race.min_count, race.dimension) == (0.05, 5, 1, 100)
+    assert race.learning_rate == 2 * Word2VecConfig().learning_rate
+
+
 def test_window_below_one_is_refused():
     with pytest.raises(LmzooError, match=r"window=0 must be >= 1"):
         replace(Word2VecConfig(), {"window": 0})
