@@ -65,6 +65,8 @@ ABLATIONS = {
     "rows_by_predicted": ("skip-gram rows by predicted word: each input word of a window gets its own pair's "
                           "update, as gensim's loop (rows by input word: the centre gets its window's sum)",
                           {"skipgram_rows": "predicted"}),
+    "rows_by_predicted_lr_0.05": ("rows by predicted word at learning rate 0.05 (against gensim_lr_0.05)",
+                                  {"skipgram_rows": "predicted", "learning_rate": 0.05}),
     "noise_per_pair": ("k noise words for each pair, as word2vec.c and gensim", {"shared_noise": False}),
     "batch_64": ("64 windows a step instead of 256", {"batch_size": 64}),
     "batch_1024": ("1,024 windows a step instead of 256", {"batch_size": 1024}),

@@ -14,7 +14,10 @@ plus k noise words that serve as the negatives of every pair of that window (wor
 draw k per pair). Each shared noise term is counted once per pair it stands for, so the loss and its
 gradient equal word2vec's on average; only their variance differs. A row then touches 1 + 2·window + k
 embedding rows (16 for about 5 pairs at window 5, k = 5) where one row per pair touches 2 + k per
-pair (35): the step is a gather and a scatter, and this is what makes it fast.
+pair (35): the step is a gather and a scatter, and this is what makes it fast. Its cost: the centre's
+vector gets its window's summed update at once (word2vec_ablation.json). `skipgram_rows="predicted"`
+makes a row one predicted word and the window of input words that predict it, as gensim loops: each
+input vector gets its own pair's update, for 4x the dot products.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class SkipGramNegativeSampling(keras.Model):
     the last k (`negatives`) its noise words, each a negative for every true word of the row.
     For skip-gram v is the centre's vector and the true words its context; for CBOW, `inputs`
     is (batch, 2·window) context ids padded with 0, v is their mean and t = 1 (the centre).
+    `shared_noise=False`: t·k noise words follow, k for each true word. `skipgram_rows="predicted"`:
+    `inputs` as for CBOW, targets (centre, k noise), logits (batch, 2·window, 1 + k), one row per input.
 
     Example:
         >>> import numpy as np
