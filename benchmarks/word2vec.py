@@ -60,8 +60,8 @@ BREAKDOWN_BEFORE = {
 # `--ablation`: one change at a time against our defaults, each trained with SETTINGS on 3 seeds.
 ABLATIONS = {
     "baseline": ("our defaults: 256 windows a step, k noise words shared by a window's pairs", {}),
-    "reach_of_predicted": ("skip-gram: each context word's own reach decides its pair, as gensim's (the "
-                           "centre's reach for all its pairs)", {"reach_of": "predicted"}),
+    "reach_of_context": ("skip-gram: each context word's own reach decides its pair, as gensim's (the "
+                         "centre's reach for all its pairs)", {"reach_of": "context"}),
     "rows_by_predicted": ("skip-gram rows by predicted word: each input word of a window gets its own pair's "
                           "update, as gensim's loop (rows by input word: the centre gets its window's sum)",
                           {"skipgram_rows": "predicted"}),
@@ -235,7 +235,7 @@ def ablation(names: list[str], corpus, seeds: int, out: Path) -> None:
                 load = list(os.getloadavg())
                 run = Path(tmp) / f"{name}{seed}"
                 try:
-                    model = lmzoo.train(family, corpus, run, seed=seed, **SETTINGS, **overrides)
+                    model = lmzoo.train(family, corpus, run, seed=seed, **(SETTINGS | overrides))
                 except TrainingDiverged as error:  # a setting that diverges is a result too
                     runs.append({"seed": seed, "diverged": str(error).split(";")[0], "load_average_at_start": load})
                     print(f"{name} seed {seed}: {runs[-1]['diverged']}", flush=True)
@@ -249,6 +249,8 @@ def ablation(names: list[str], corpus, seeds: int, out: Path) -> None:
             # Read again before each write: rows finished meanwhile by another --ablation run are kept.
             result = json.loads(out.read_text()) if out.exists() else {"benchmark": "word2vec ablation", "rows": {}}
             result["settings"] = SETTINGS
+            # Rows of settings no longer in ABLATIONS are dropped: the file holds what the script can rerun.
+            result["rows"] = {k: v for k, v in result["rows"].items() if k.split(" (")[0] in ABLATIONS}
             # Rows on a prefix of PTB are kept apart from the full-corpus rows of the same name.
             result["rows"][name if corpus.name == "ptb" else f"{name} ({corpus.name})"] = {
                 "setting": label, "overrides": overrides, "corpus": corpus.name, **_over_seeds(runs),

@@ -313,9 +313,9 @@ def test_context_reach_pairs_a_word_with_the_centres_inside_its_own_window():
     assert grouped != sorted(zip(*(a.tolist() for a in skipgram_pairs(ids, sentence, reach)), strict=True))
 
 
-def test_skipgram_rows_draw_the_predicted_words_reach_unless_asked_for_the_inputs():
-    stream, position = _unique_words_stream(window=3, reach_of="predicted")
-    old, _ = _unique_words_stream(window=3, reach_of="input")
+def test_skipgram_rows_draw_the_context_words_reach_when_asked():
+    stream, _ = _unique_words_stream(window=3, reach_of="context")
+    old, _ = _unique_words_stream(window=3, reach_of="centre")
     rows = [stream.chunk_examples(np.random.default_rng(0), 0), old.chunk_examples(np.random.default_rng(0), 0)]
     pairs = [sorted((c, o) for c, row in zip(*(a.tolist() for a in r), strict=True) for o in row if o) for r in rows]
     assert pairs[0] != pairs[1] and len(pairs[0]) == pytest.approx(len(pairs[1]), rel=0.1)

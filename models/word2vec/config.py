@@ -28,9 +28,9 @@ class Word2VecConfig:
         skipgram_rows: a skip-gram batch row is one input word (the centre) with the window it predicts,
             or one predicted word with the window of input words that predict it, as word2vec.c and gensim
             loop: each input vector then gets its own pair's update, not the sum of its window's.
-        reach_of: whose drawn reach decides whether a (centre, context) pair is trained: the
-            predicted word's, as in word2vec.c and gensim (the centre is predicted there, from each
-            context word's vector), or the input word's (one draw for all pairs of a skip-gram row).
+        reach_of: whose drawn reach decides whether a (centre, context) pair is trained. word2vec.c and
+            gensim draw it for the predicted word: the centre for CBOW and for skip-gram rows by
+            predicted word; "context" gives skip-gram rows by input word those pairs.
         negatives: noise words per positive pair [negative].
         shared_noise: a window row's pairs share its `negatives` noise words (fewer rows to gather and
             scatter); False draws them per pair, as word2vec.c and gensim do.
@@ -60,7 +60,7 @@ class Word2VecConfig:
     dimension: int = 100
     window: int = 5
     skipgram_rows: Literal["input", "predicted"] = "input"
-    reach_of: Literal["predicted", "input"] = "input"
+    reach_of: Literal["centre", "context"] = "centre"
     negatives: int = 5
     shared_noise: bool = True
     init_scale: float = 0.5

@@ -282,11 +282,7 @@ class PairStream:
         ids, sentence = ids[kept], sentence[kept]
         window = self.config.window
         reach = window - rng.integers(0, window, size=len(ids))  # uniform in 1..window
-        # The predicted word's reach: a row by input word predicts each context word, CBOW and a row by
-        # predicted word the centre.
-        predicted_is_context = not self.rows_by_predicted
-        contexts, centres = window_examples(ids, sentence, reach, window,
-                                            context_reach=predicted_is_context == (self.config.reach_of == "predicted"))
+        contexts, centres = window_examples(ids, sentence, reach, window, context_reach=self.config.reach_of == "context")
         inputs, words = (contexts, centres) if self.rows_by_predicted else (centres, contexts)
         order = rng.permutation(len(words))
         return inputs[order], words[order]
