@@ -207,28 +207,32 @@ def gradient(loss_fn, variable) -> np.ndarray:
     return tf.convert_to_tensor(tape.gradient(loss, variable.value)).numpy()
 
 
-def _check_per_pair_updates(model: SkipGramNegativeSampling, x: dict, true_words: int) -> None:
-    """The row's loss and gradients equal word2vec's pairs (centre, o), each against its noise words
-    (`model.shared_noise`: all of the row's; else its own k after the true words), a noise word equal to o skipped."""
-    k = model.negatives
+def _check_pair_updates(model: SkipGramNegativeSampling, x: dict, pairs: list[tuple[int, int, list[int]]]) -> None:
+    """The batch's loss and gradients equal word2vec's for `pairs` (input word, true word, its noise words),
+    a noise word equal to the true word skipped."""
     model(x)
     rng = np.random.default_rng(0)
     model.centre.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
     model.context.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
     V, U = (keras.ops.convert_to_numpy(table.value).astype(np.float64) for table in (model.centre.embeddings, model.context.embeddings))
     want_loss, want_v, want_u = 0.0, np.zeros_like(V), np.zeros_like(U)
-    for c, row in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True):
-        for j, o in ((j, o) for j, o in enumerate(row[:true_words]) if o):
-            noise = row[true_words:] if model.shared_noise else row[true_words + j * k : true_words + (j + 1) * k]
-            for word, label in [(o, 1), *((n, 0) for n in noise if n != o)]:
-                score = U[word] @ V[c]
-                want_loss += math.log1p(math.exp(-score if label else score))
-                error = 1 / (1 + math.exp(-score)) - label  # d loss / d score
-                want_v[c] += error * U[word]
-                want_u[word] += error * V[c]
+    for i, o, noise in pairs:
+        for word, label in [(o, 1), *((n, 0) for n in noise if n != o)]:
+            score = U[word] @ V[i]
+            want_loss += math.log1p(math.exp(-score if label else score))
+            error = 1 / (1 + math.exp(-score)) - label  # d loss / d score
+            want_v[i] += error * U[word]
+            want_u[word] += error * V[i]
     assert float(model.compute_loss(x=x, y_pred=model(x))) == pytest.approx(want_loss, rel=1e-5)
     for table, want in [(model.centre.embeddings, want_v), (model.context.embeddings, want_u)]:
         np.testing.assert_allclose(gradient(lambda: model.compute_loss(x=x, y_pred=model(x)), table), want, rtol=1e-4, atol=1e-6)
+
+
+def _input_row_pairs(x: dict, true_words: int, k: int, shared_noise: bool) -> list[tuple[int, int, list[int]]]:
+    """The pairs of rows by input word: (centre, context word j, the row's noise words or pair j's own k)."""
+    return [(c, o, row[true_words:] if shared_noise else row[true_words + j * k : true_words + (j + 1) * k])
+            for c, row in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True)
+            for j, o in enumerate(row[:true_words]) if o]
 
 
 def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
@@ -236,7 +240,8 @@ def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
     gradient of word2vec's pairs (centre, o) for each context word o, each scored against the row's noise
     words, a noise word equal to o skipped."""
     model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2)
-    _check_per_pair_updates(model, {"inputs": np.array([4, 5]), "targets": np.array([[6, 7, 0, 0, 8, 7], [9, 0, 0, 0, 9, 6]])}, 4)
+    x = {"inputs": np.array([4, 5]), "targets": np.array([[6, 7, 0, 0, 8, 7], [9, 0, 0, 0, 9, 6]])}
+    _check_pair_updates(model, x, _input_row_pairs(x, 4, 2, shared_noise=True))
 
 
 def test_noise_drawn_per_pair_scores_each_pair_against_its_own_noise_words():
@@ -245,7 +250,7 @@ def test_noise_drawn_per_pair_scores_each_pair_against_its_own_noise_words():
     model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2, shared_noise=False)
     x = {"inputs": np.array([4, 5]),
          "targets": np.array([[6, 7, 0, 0, 8, 7, 6, 9, 8, 8, 9, 9], [9, 0, 0, 0, 9, 6, 7, 8, 7, 7, 8, 8]])}
-    _check_per_pair_updates(model, x, 4)
+    _check_pair_updates(model, x, _input_row_pairs(x, 4, 2, shared_noise=False))
 
 
 def test_a_row_by_predicted_word_gives_each_input_word_its_own_pair_update():
@@ -254,23 +259,9 @@ def test_a_row_by_predicted_word_gives_each_input_word_its_own_pair_update():
     each input vector gets its own pair's gradient, not its window's sum."""
     model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2, skipgram_rows="predicted")
     x = {"inputs": np.array([[6, 7, 0, 0], [9, 0, 0, 6]]), "targets": np.array([[4, 8, 4], [5, 9, 7]])}
-    model(x)
-    rng = np.random.default_rng(0)
-    model.centre.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
-    model.context.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
-    V, U = (keras.ops.convert_to_numpy(table.value).astype(np.float64) for table in (model.centre.embeddings, model.context.embeddings))
-    want_loss, want_v, want_u = 0.0, np.zeros_like(V), np.zeros_like(U)
-    for row, (c, *noise) in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True):
-        for j in (j for j in row if j):
-            for word, label in [(c, 1), *((n, 0) for n in noise if n != c)]:
-                score = U[word] @ V[j]
-                want_loss += math.log1p(math.exp(-score if label else score))
-                error = 1 / (1 + math.exp(-score)) - label
-                want_v[j] += error * U[word]
-                want_u[word] += error * V[j]
-    assert float(model.compute_loss(x=x, y_pred=model(x))) == pytest.approx(want_loss, rel=1e-5)
-    for table, want in [(model.centre.embeddings, want_v), (model.context.embeddings, want_u)]:
-        np.testing.assert_allclose(gradient(lambda: model.compute_loss(x=x, y_pred=model(x)), table), want, rtol=1e-4, atol=1e-6)
+    pairs = [(j, c, noise) for row, (c, *noise) in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True)
+             for j in row if j]
+    _check_pair_updates(model, x, pairs)
 
 
 def test_skipgram_rows_by_predicted_word_stream_window_matrices():
