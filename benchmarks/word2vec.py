@@ -4,7 +4,8 @@ Settings (issue 16): skip-gram, dimension 100, window 5, 5 negatives, 5 epochs, 
 subsampling 1e-3, on PTB train, all on our tokenizer's vocabulary. For each seed, in one script:
 1. gensim 4 fed a list of token lists (2 workers) and our `word2vec-gensim` family, back to back in
    alternating order; 2. gensim fed `LineSentence`; 3. our CLI as a whole process
-   (`lmzoo train word2vec --corpus ptb --set ...`). Training time is gensim's constructor for gensim
+   (`lmzoo train word2vec --corpus ptb --preset race --set ...`: learning rate 0.05 where gensim keeps
+   its 0.025). Training time is gensim's constructor for gensim
    and `timing.json`'s train_seconds for ours (plus our whole-process wall); WordSim353 (Spearman)
    for every run. gensim with 2 workers is not deterministic: its rows say `reproducible: false`.
 Targets: our training time <= 2.2x raw gensim's (median over seeds) at WordSim353 >= gensim's mean
@@ -13,13 +14,18 @@ Unless `--no-profile`, a breakdown of our training time follows: the numpy pair 
 pipeline, the compiled steps alone (wall and CPU per step and per 1,000 pairs), the step on the
 one-row-per-pair layout it replaced, and a whole epoch of `fit`.
 
+`--ablation ROW,...` trains only ours (or gensim) with one change at a time (ABLATIONS), 3 seeds each,
+into word2vec_ablation.json: WordSim353 mean ± std, train seconds and the load beside each.
+
 Example:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/word2vec.py --seeds 3
+    .venv/bin/python benchmarks/word2vec.py --data-dir ../shared/corpora --ablation baseline,lr_0.05
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -35,6 +41,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {"arch": "skipgram", "dimension": 100, "window": 5, "negatives": 5, "epochs": 5, "min_count": 1,
             "sample": 1e-3}
+# Our CLI trains with this preset (learning rate 0.05, see word2vec_ablation.json); gensim keeps its
+# default alpha 0.025, as its users run it.
+OURS_PRESET = "race"
 # Measured before this benchmark's pipeline change (commit 91d5103, the per-batch from_generator
 # stream with binary-search negatives), one PTB epoch (786 steps), on this 2-core machine at load
 # average ~9, with a scratch profiling script: kept as the "before" column of the breakdown.
@@ -46,6 +55,29 @@ BREAKDOWN_BEFORE = {
     "reading": "negatives by binary search took 1.7 s of the 1.9 s numpy work; from_generator handing over "
                "one batch at a time doubled that; the step itself (XLA scatter of 24,576 output rows and 4,096 "
                "input rows per batch) dominated, and fit added ~50% on top (pipeline contending for the 2 cores).",
+}
+
+# `--ablation`: one change at a time against our defaults, each trained with SETTINGS on 3 seeds.
+ABLATIONS = {
+    "baseline": ("our defaults: 256 windows a step, k noise words shared by a window's pairs", {}),
+    "reach_of_context": ("skip-gram: each context word's own reach decides its pair, as gensim's (the "
+                         "centre's reach for all its pairs)", {"reach_of": "context"}),
+    "rows_by_predicted": ("skip-gram rows by predicted word: each input word of a window gets its own pair's "
+                          "update, as gensim's loop (rows by input word: the centre gets its window's sum)",
+                          {"skipgram_rows": "predicted"}),
+    "rows_by_predicted_lr_0.05": ("rows by predicted word at learning rate 0.05 (against gensim_lr_0.05)",
+                                  {"skipgram_rows": "predicted", "learning_rate": 0.05}),
+    "noise_per_pair": ("k noise words for each pair, as word2vec.c and gensim", {"shared_noise": False}),
+    "batch_64": ("64 windows a step instead of 256", {"batch_size": 64}),
+    "batch_1024": ("1,024 windows a step instead of 256", {"batch_size": 1024}),
+    "gensim_init": ("input vectors start uniform in ±1/dim as gensim's (word2vec.c's ±0.5/dim)", {"init_scale": 1.0}),
+    "lr_0.0125": ("learning rate 0.0125 falling to 1e-4 (half of gensim's 0.025)", {"learning_rate": 0.0125}),
+    "lr_0.05": ("learning rate 0.05 falling to 1e-4 (twice gensim's 0.025)", {"learning_rate": 0.05}),
+    "lr_0.1": ("learning rate 0.1 falling to 1e-4", {"learning_rate": 0.1}),
+    "no_lr_decay": ("learning rate held at 0.025 (no linear decay)", {"min_learning_rate": 0.025}),
+    "no_subsampling": ("sample=0: every word kept (gensim's row keeps 1e-3)", {"sample": 0.0}),
+    "gensim": ("the word2vec-gensim family, 2 workers, with SETTINGS (the reference, same load)", {}),
+    "gensim_lr_0.05": ("the word2vec-gensim family at alpha 0.05: does gensim gain as much?", {"learning_rate": 0.05}),
 }
 
 
@@ -79,7 +111,7 @@ def ours_cli(seed: int, data_dir: str, out: Path) -> dict:
     from lmzoo.harness import score_embeddings
 
     command = [str(Path(sys.executable).parent / "lmzoo"), "train", "word2vec", "--corpus", "ptb", "--out", str(out),
-               "--seed", str(seed)]
+               "--seed", str(seed), "--preset", OURS_PRESET]
     for key in ("arch", "dimension", "window", "negatives", "epochs", "min_count"):
         command += ["--set", f"{key}={SETTINGS[key]}"]
     env = {**os.environ, "LMZOO_DATA": str(Path(data_dir).resolve()), "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -176,13 +208,78 @@ def profile(corpus) -> dict:
     return out
 
 
+def _over_seeds(runs: list[dict]) -> dict:
+    """An ablation row's summary over its seeds; None where every seed diverged."""
+    trained = [r for r in runs if "diverged" not in r]
+
+    def over(statistic, key):
+        return float(statistic([r[key] for r in trained])) if trained else None
+
+    return {"wordsim353_mean": over(np.mean, "wordsim353"), "wordsim353_std": over(np.std, "wordsim353"),
+            "simlex999_mean": over(np.mean, "simlex999"), "diverged_seeds": len(runs) - len(trained),
+            "train_seconds_median": over(np.median, "train_seconds"),
+            "load_average_1min_mean": float(np.mean([r["load_average_at_start"][0] for r in runs]))}
+
+
+def ablation(names: list[str], corpus, seeds: int, out: Path) -> None:
+    """Train each named row of ABLATIONS on `seeds` seeds; merge its WordSim353 and timings into `out`."""
+    import lmzoo
+    from lmzoo.harness import score_embeddings
+    from lmzoo.models.callbacks import TrainingDiverged
+    from lmzoo.runs import RunDir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            label, overrides = ABLATIONS[name]
+            family = "word2vec-gensim" if name.startswith("gensim") else "word2vec"
+            runs = []
+            for seed in range(seeds):
+                load = list(os.getloadavg())
+                run = Path(tmp) / f"{name}{seed}"
+                try:
+                    model = lmzoo.train(family, corpus, run, seed=seed, **(SETTINGS | overrides))
+                except TrainingDiverged as error:  # a setting that diverges is a result too
+                    runs.append({"seed": seed, "diverged": str(error).split(";")[0], "load_average_at_start": load})
+                    print(f"{name} seed {seed}: {runs[-1]['diverged']}", flush=True)
+                    continue
+                scores = score_embeddings(model)
+                runs.append({"seed": seed, "wordsim353": scores["wordsim353_spearman"],
+                             "simlex999": scores["simlex999_spearman"],
+                             "train_seconds": RunDir(run).timing()["train_seconds"], "load_average_at_start": load})
+                print(f"{name} seed {seed}: WS353 {runs[-1]['wordsim353']:.3f} SimLex {runs[-1]['simlex999']:.3f} "
+                      f"train {runs[-1]['train_seconds']:.1f} s at load {load[0]:.1f}", flush=True)
+            # Read again before each write: rows finished meanwhile by another --ablation run are kept.
+            result = json.loads(out.read_text()) if out.exists() else {"benchmark": "word2vec ablation", "rows": {}}
+            result["settings"] = SETTINGS
+            # Rows of settings no longer in ABLATIONS are dropped: the file holds what the script can rerun.
+            result["rows"] = {k: v for k, v in result["rows"].items() if k.split(" (")[0] in ABLATIONS}
+            # Rows on a prefix of PTB are kept apart from the full-corpus rows of the same name.
+            result["rows"][name if corpus.name == "ptb" else f"{name} ({corpus.name})"] = {
+                "setting": label, "overrides": overrides, "corpus": corpus.name, **_over_seeds(runs),
+                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "command": " ".join(["python", "benchmarks/word2vec.py", *sys.argv[1:]]), "runs": runs}
+            out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"{'row':<40}{'WS353 mean ± std':>20}{'train s':>9}{'load':>6}")
+    for name, row in result["rows"].items():
+        if row["wordsim353_mean"] is None:
+            print(f"{name:<40}{'diverged':>20}{'':>9}{row['load_average_1min_mean']:>6.1f}")
+        else:
+            print(f"{name:<40}{row['wordsim353_mean']:>12.3f} ± {row['wordsim353_std']:.3f}"
+                  f"{row['train_seconds_median']:>9.1f}{row['load_average_1min_mean']:>6.1f}")
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("LMZOO_DATA", str(ROOT / "../shared/corpora")))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="gensim threads (its users' usual setting)")
     parser.add_argument("--no-profile", action="store_true", help="skip the time breakdown")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/word2vec.json"))
+    parser.add_argument("--out", default=None, help="results file (default benchmarks/results/word2vec.json, or "
+                        "word2vec_ablation.json with --ablation)")
+    parser.add_argument("--ablation", metavar="ROW,...", help=f"train only these rows of ours, 3 seeds each, and merge "
+                        f"them into the ablation results: {', '.join(ABLATIONS)}, or all")
+    parser.add_argument("--prefix-lines", type=int, default=0, help="with --ablation: train on PTB's first N lines only")
     args = parser.parse_args()
 
     from gensim.models.word2vec import LineSentence
@@ -194,6 +291,17 @@ def main() -> None:
 
     load_before = os.getloadavg()
     corpus = lmzoo.load_corpus("ptb", args.data_dir)
+    if args.ablation:
+        names = list(ABLATIONS) if args.ablation == "all" else args.ablation.split(",")
+        unknown = sorted(set(names) - set(ABLATIONS))
+        if unknown:
+            raise SystemExit(f"--ablation: unknown rows {unknown}; choose from {', '.join(ABLATIONS)} or all")
+        if args.prefix_lines:
+            lines = corpus.train.splitlines(keepends=True)[: args.prefix_lines]
+            corpus = dataclasses.replace(corpus, name=f"ptb-first-{args.prefix_lines}-lines", train="".join(lines))
+        ablation(names, corpus, args.seeds, Path(args.out or ROOT / "benchmarks/results/word2vec_ablation.json"))
+        return
+    args.out = args.out or str(ROOT / "benchmarks/results/word2vec.json")
     tokenizer = fit_word_tokenizer(Word2VecConfig(**SETTINGS), corpus)
     sentences = sentence_words(tokenizer, corpus.train)
     rows = []
@@ -263,7 +371,8 @@ def main() -> None:
                     "load_average_after": list(os.getloadavg()),
                     "note": "2 cores shared with other workers' jobs: absolute times are noisy; all runs are in this one run"},
         "versions": library_versions(),
-        "settings": SETTINGS | {"corpus": "ptb", "gensim_workers": args.workers, "seeds": args.seeds},
+        "settings": SETTINGS | {"corpus": "ptb", "gensim_workers": args.workers, "seeds": args.seeds,
+                                "ours_preset": OURS_PRESET},
         "gensim_reproducible": args.workers == 1,
         "summary": summary, "breakdown_per_epoch": breakdown, "breakdown_before_this_change": BREAKDOWN_BEFORE,
         "runs": rows,

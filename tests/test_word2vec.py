@@ -207,30 +207,77 @@ def gradient(loss_fn, variable) -> np.ndarray:
     return tf.convert_to_tensor(tape.gradient(loss, variable.value)).numpy()
 
 
-def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
-    """A skip-gram row (centre, its padded window, k noise words shared by its pairs) has the loss and the
-    gradient of word2vec's pairs (centre, o) for each context word o, each scored against the row's noise
-    words, a noise word equal to o skipped."""
-    k = 2
-    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=k)
-    x = {"inputs": np.array([4, 5]), "targets": np.array([[6, 7, 0, 0, 8, 7], [9, 0, 0, 0, 9, 6]])}
+def _check_pair_updates(model: SkipGramNegativeSampling, x: dict, pairs: list[tuple[int, int, list[int]]]) -> None:
+    """The batch's loss and gradients equal word2vec's for `pairs` (input word, true word, its noise words),
+    a noise word equal to the true word skipped."""
     model(x)
     rng = np.random.default_rng(0)
     model.centre.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
     model.context.embeddings.assign(rng.normal(size=(10, 3)).astype("float32"))
     V, U = (keras.ops.convert_to_numpy(table.value).astype(np.float64) for table in (model.centre.embeddings, model.context.embeddings))
     want_loss, want_v, want_u = 0.0, np.zeros_like(V), np.zeros_like(U)
-    for c, row in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True):
-        for o in (o for o in row[:-k] if o):
-            for word, label in [(o, 1), *((n, 0) for n in row[-k:] if n != o)]:
-                score = U[word] @ V[c]
-                want_loss += math.log1p(math.exp(-score if label else score))
-                error = 1 / (1 + math.exp(-score)) - label  # d loss / d score
-                want_v[c] += error * U[word]
-                want_u[word] += error * V[c]
+    for i, o, noise in pairs:
+        for word, label in [(o, 1), *((n, 0) for n in noise if n != o)]:
+            score = U[word] @ V[i]
+            want_loss += math.log1p(math.exp(-score if label else score))
+            error = 1 / (1 + math.exp(-score)) - label  # d loss / d score
+            want_v[i] += error * U[word]
+            want_u[word] += error * V[i]
     assert float(model.compute_loss(x=x, y_pred=model(x))) == pytest.approx(want_loss, rel=1e-5)
     for table, want in [(model.centre.embeddings, want_v), (model.context.embeddings, want_u)]:
         np.testing.assert_allclose(gradient(lambda: model.compute_loss(x=x, y_pred=model(x)), table), want, rtol=1e-4, atol=1e-6)
+
+
+def _input_row_pairs(x: dict, true_words: int, k: int, shared_noise: bool) -> list[tuple[int, int, list[int]]]:
+    """The pairs of rows by input word: (centre, context word j, the row's noise words or pair j's own k)."""
+    return [(c, o, row[true_words:] if shared_noise else row[true_words + j * k : true_words + (j + 1) * k])
+            for c, row in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True)
+            for j, o in enumerate(row[:true_words]) if o]
+
+
+def test_a_window_row_makes_the_per_pair_updates_of_its_pairs():
+    """A skip-gram row (centre, its padded window, k noise words shared by its pairs) has the loss and the
+    gradient of word2vec's pairs (centre, o) for each context word o, each scored against the row's noise
+    words, a noise word equal to o skipped."""
+    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2)
+    x = {"inputs": np.array([4, 5]), "targets": np.array([[6, 7, 0, 0, 8, 7], [9, 0, 0, 0, 9, 6]])}
+    _check_pair_updates(model, x, _input_row_pairs(x, 4, 2, shared_noise=True))
+
+
+def test_noise_drawn_per_pair_scores_each_pair_against_its_own_noise_words():
+    """shared_noise=False: after the 4 true words, noise words 2j, 2j + 1 belong to pair j alone (gensim's way);
+    a padded slot's noise words count for nothing."""
+    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2, shared_noise=False)
+    x = {"inputs": np.array([4, 5]),
+         "targets": np.array([[6, 7, 0, 0, 8, 7, 6, 9, 8, 8, 9, 9], [9, 0, 0, 0, 9, 6, 7, 8, 7, 7, 8, 8]])}
+    _check_pair_updates(model, x, _input_row_pairs(x, 4, 2, shared_noise=False))
+
+
+def test_a_row_by_predicted_word_gives_each_input_word_its_own_pair_update():
+    """skipgram_rows=predicted: a row (window of input words, centre, k noise words) has the loss and gradient of
+    gensim's pairs (input word j -> centre), each against the row's noise words, one equal to the centre skipped;
+    each input vector gets its own pair's gradient, not its window's sum."""
+    model = SkipGramNegativeSampling(vocabulary_size=10, dimension=3, negatives=2, skipgram_rows="predicted")
+    x = {"inputs": np.array([[6, 7, 0, 0], [9, 0, 0, 6]]), "targets": np.array([[4, 8, 4], [5, 9, 7]])}
+    pairs = [(j, c, noise) for row, (c, *noise) in zip(x["inputs"].tolist(), x["targets"].tolist(), strict=True)
+             for j in row if j]
+    _check_pair_updates(model, x, pairs)
+
+
+def test_skipgram_rows_by_predicted_word_stream_window_matrices():
+    stream, _ = _unique_words_stream(window=2, skipgram_rows="predicted", batch_size=8)
+    batch = next(stream.batches())
+    assert batch["inputs"].shape == (8, 4) and batch["targets"].shape == (8, 1 + 5)
+    with pytest.raises(LmzooError, match="skipgram_rows=predicted"):
+        Word2VecConfig(skipgram_rows="predicted", shared_noise=False).validate()
+
+
+def test_noise_drawn_per_pair_gives_each_true_word_its_own_k():
+    stream, _ = _unique_words_stream(window=2, shared_noise=False, batch_size=8)
+    batch = next(stream.batches())
+    assert batch["targets"].shape == (8, 4 + 4 * 5)
+    model = SkipGramNegativeSampling(vocabulary_size=len(stream.counts), dimension=3, shared_noise=False)
+    assert SkipGramNegativeSampling.from_config(model.get_config()).shared_noise is False
 
 
 def test_window_rows_hold_the_same_pairs_as_skipgram_pairs():
@@ -241,6 +288,28 @@ def test_window_rows_hold_the_same_pairs_as_skipgram_pairs():
     contexts, centres = window_examples(ids, sentence, reach, window=3)
     grouped = sorted((c, o) for c, row in zip(centres.tolist(), contexts.tolist(), strict=True) for o in row if o)
     assert grouped == sorted(zip(*(a.tolist() for a in skipgram_pairs(ids, sentence, reach)), strict=True))
+
+
+def test_context_reach_pairs_a_word_with_the_centres_inside_its_own_window():
+    """gensim's skip-gram trains the input vector of a word at distance d from a centre when the centre's
+    (the predicted word's) reach is >= d: our rows with `context_reach` hold those pairs, input first."""
+    from lmzoo.models.word2vec import skipgram_pairs, window_examples
+
+    rng = np.random.default_rng(1)
+    ids, sentence, reach = rng.integers(4, 50, 200), np.repeat(np.arange(10), 20), rng.integers(1, 4, 200)
+    contexts, centres = window_examples(ids, sentence, reach, window=3, context_reach=True)
+    grouped = sorted((c, o) for c, row in zip(centres.tolist(), contexts.tolist(), strict=True) for o in row if o)
+    predicted, inputs = skipgram_pairs(ids, sentence, reach)  # (predicted word, its context) by the predicted's reach
+    assert grouped == sorted(zip(inputs.tolist(), predicted.tolist(), strict=True))
+    assert grouped != sorted(zip(*(a.tolist() for a in skipgram_pairs(ids, sentence, reach)), strict=True))
+
+
+def test_skipgram_rows_draw_the_context_words_reach_when_asked():
+    stream, _ = _unique_words_stream(window=3, reach_of="context")
+    old, _ = _unique_words_stream(window=3, reach_of="centre")
+    rows = [stream.chunk_examples(np.random.default_rng(0), 0), old.chunk_examples(np.random.default_rng(0), 0)]
+    pairs = [sorted((c, o) for c, row in zip(*(a.tolist() for a in r), strict=True) for o in row if o) for r in rows]
+    assert pairs[0] != pairs[1] and len(pairs[0]) == pytest.approx(len(pairs[1]), rel=0.1)
 
 
 def test_cbow_passes_the_whole_error_to_each_context_word():
@@ -375,6 +444,15 @@ def test_gensim_baseline_family_trains_and_reloads(lee, tmp_path):
 def test_empty_vocabulary_says_how_many_words_were_dropped(tmp_path):
     with pytest.raises(LmzooError, match=r"all 3 distinct words occur fewer than 5 times"):
         train("word2vec", _text_corpus("a b c\n"), tmp_path, preset="quick", min_count=5)
+
+
+def test_race_preset_is_gensims_setting_at_twice_its_learning_rate():
+    from lmzoo.families import make_config
+    from lmzoo.models.word2vec import FAMILY
+
+    race = make_config(FAMILY, "race", {})
+    assert (race.learning_rate, race.epochs, race.min_count, race.dimension) == (0.05, 5, 1, 100)
+    assert race.learning_rate == 2 * Word2VecConfig().learning_rate
 
 
 def test_window_below_one_is_refused():

@@ -25,7 +25,16 @@ class Word2VecConfig:
         dimension: size of the word vectors [vector_size].
         window: largest distance between centre and context; each centre draws its reach
             from 1..window [window].
+        skipgram_rows: a skip-gram batch row is one input word (the centre) with the window it predicts,
+            or one predicted word with the window of input words that predict it, as word2vec.c and gensim
+            loop: each input vector then gets its own pair's update, not the sum of its window's.
+        reach_of: whose drawn reach decides whether a (centre, context) pair is trained. word2vec.c and
+            gensim draw it for the predicted word: the centre for CBOW and for skip-gram rows by
+            predicted word; "context" gives skip-gram rows by input word those pairs.
         negatives: noise words per positive pair [negative].
+        shared_noise: a window row's pairs share its `negatives` noise words (fewer rows to gather and
+            scatter); False draws them per pair, as word2vec.c and gensim do.
+        init_scale: input vectors start uniform in ±init_scale/dimension (word2vec.c 0.5, gensim 1).
         ns_exponent: the noise distribution is unigram ** ns_exponent [ns_exponent].
         sample: subsampling threshold t; 0 keeps every word [sample].
         min_count: words seen fewer times are dropped [min_count].
@@ -50,7 +59,11 @@ class Word2VecConfig:
     arch: Literal["skipgram", "cbow"] = "skipgram"
     dimension: int = 100
     window: int = 5
+    skipgram_rows: Literal["input", "predicted"] = "input"
+    reach_of: Literal["centre", "context"] = "centre"
     negatives: int = 5
+    shared_noise: bool = True
+    init_scale: float = 0.5
     ns_exponent: float = 0.75
     sample: float = 1e-3
     min_count: int = 5
@@ -69,6 +82,9 @@ class Word2VecConfig:
         if self.window < 1:
             raise LmzooError(f"window={self.window} must be >= 1", "the window is how many words each side count as context; try --set window=5")
         require_at_least_one(self, ("dimension", "negatives", "min_count", "epochs", "batch_size", "steps_per_execution", "workers"))
+        if self.skipgram_rows == "predicted" and not self.shared_noise:
+            raise LmzooError("skipgram_rows=predicted draws k noise words per row, not per pair",
+                             "drop shared_noise=false, or use skipgram_rows=input")
         if not 0 <= self.sample < 1:
             raise LmzooError(f"sample={self.sample} must be in [0, 1)", "gensim's default is 1e-3; 0 turns subsampling off")
         if not 0 < self.min_learning_rate <= self.learning_rate:
@@ -81,6 +97,10 @@ PRESETS = {
     # lee with the published setting (dim 100, window 5, 5 negatives); lee is small, so many
     # epochs and min_count 2 (WordSim353 OOV 68% instead of 79% at 3). About 8 s on 2 busy cores.
     "default": Word2VecConfig(dimension=100, epochs=30, min_count=2),
+    # The race against gensim (benchmarks/word2vec.py: PTB, 5 epochs, min_count 1). Batched rows learn
+    # less per step than gensim's one pair at a time: at gensim's 0.025 WordSim353 was 0.166 against its
+    # 0.176; at 0.05, 0.250 (3 seeds each; 0.1 diverges; word2vec_ablation.json). Same step, same speed.
+    "race": Word2VecConfig(dimension=100, epochs=5, min_count=1, learning_rate=0.05),
 }
 
 

@@ -170,12 +170,15 @@ def skipgram_pairs(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray) -> 
     return np.concatenate(centres), np.concatenate(contexts)
 
 
-def window_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def window_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, window: int,
+                    context_reach: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Each centre with its window: a (n, 2·window) context matrix padded with `<pad>`, and centres.
 
     The same (centre, context) pairs as `skipgram_pairs`, grouped by centre; CBOW predicts the
     centre from the row, skip-gram predicts every word of the row from the centre. Centres with
-    no context word in their line are skipped.
+    no context word in their line are skipped. With `context_reach` a word at distance d joins
+    the row when its own reach is >= d rather than the centre's: the pairs of `skipgram_pairs`
+    with centre and context swapped.
 
     Example:
         >>> ctx, c = window_examples(np.array([7, 8, 9]), np.zeros(3, int), np.array([1, 1, 1]), 1)
@@ -189,7 +192,7 @@ def window_examples(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray, wi
         j = positions + d
         inside = (j >= 0) & (j < n)
         j = np.clip(j, 0, max(n - 1, 0))
-        valid = inside & (sentence[j] == sentence) & (reach >= abs(d))
+        valid = inside & (sentence[j] == sentence) & ((reach[j] if context_reach else reach) >= abs(d))
         columns.append(np.where(valid, ids[j], PAD))
     context = np.stack(columns, axis=1).astype(np.int32) if columns else np.zeros((0, 0), np.int32)
     has_context = (context != PAD).any(axis=1)
@@ -237,6 +240,11 @@ class PairStream:
         self.starts = np.concatenate([[0], ends])
 
     @property
+    def rows_by_predicted(self) -> bool:
+        """A row is a predicted word (the centre) and its window of inputs: CBOW, or skipgram_rows=predicted."""
+        return self.config.arch == "cbow" or self.config.skipgram_rows == "predicted"
+
+    @property
     def words(self) -> int:
         """Training words per epoch before subsampling (what words/s counts)."""
         return len(self.ids)
@@ -274,8 +282,8 @@ class PairStream:
         ids, sentence = ids[kept], sentence[kept]
         window = self.config.window
         reach = window - rng.integers(0, window, size=len(ids))  # uniform in 1..window
-        contexts, centres = window_examples(ids, sentence, reach, window)
-        inputs, words = (contexts, centres) if self.config.arch == "cbow" else (centres, contexts)
+        contexts, centres = window_examples(ids, sentence, reach, window, context_reach=self.config.reach_of == "context")
+        inputs, words = (contexts, centres) if self.rows_by_predicted else (centres, contexts)
         order = rng.permutation(len(words))
         return inputs[order], words[order]
 
@@ -294,7 +302,7 @@ class PairStream:
         once), and `fit` cuts the stream into epochs of `expected_steps()` steps, one pass
         each on average.
         """
-        size, k = self.config.batch_size, self.config.negatives
+        size = self.config.batch_size
         rng = np.random.default_rng([self.config.seed, first_epoch, 1])  # the noise stream
         left_inputs, left_words = None, None
         for epoch in itertools.count(first_epoch):
@@ -304,10 +312,14 @@ class PairStream:
                 n = len(words) // size
                 if n:
                     true_words = words[: n * size].reshape(n, size, -1)
-                    noise = self.negatives(rng, (n, size, k))
+                    noise = self.negatives(rng, (n, size, self.noise_per_row(true_words.shape[2])))
                     yield {"inputs": inputs[: n * size].reshape(n, size, *inputs.shape[1:]),
                            "targets": np.concatenate([true_words, noise], axis=2)}
                 left_inputs, left_words = inputs[n * size :], words[n * size :]
+
+    def noise_per_row(self, true_words: int) -> int:
+        """k noise words shared by a row's pairs, or k for each of its `true_words` slots."""
+        return self.config.negatives * (1 if self.config.shared_noise else true_words)
 
     def batches(self, first_epoch: int = 0) -> Iterator[dict[str, np.ndarray]]:
         """The batches of `blocks`, one at a time."""
@@ -319,11 +331,11 @@ class PairStream:
         """A tf.data pipeline over `blocks`, prefetched so the numpy work overlaps the steps."""
         import tensorflow as tf
 
-        size, k = self.config.batch_size, self.config.negatives
-        window = 2 * self.config.window
-        cbow = self.config.arch == "cbow"
-        signature = {"inputs": tf.TensorSpec((None, size, window) if cbow else (None, size), tf.int32),
-                     "targets": tf.TensorSpec((None, size, (1 if cbow else window) + k), tf.int32)}
+        size, window = self.config.batch_size, 2 * self.config.window
+        by_predicted = self.rows_by_predicted
+        true_words = 1 if by_predicted else window
+        signature = {"inputs": tf.TensorSpec((None, size, window) if by_predicted else (None, size), tf.int32),
+                     "targets": tf.TensorSpec((None, size, true_words + self.noise_per_row(true_words)), tf.int32)}
         # The generator starts when fit first asks for data, so a resumed run starts at its epoch.
         # One generator call per chunk (tens of batches), not per batch: the Python handoff
         # per element is what from_generator costs.

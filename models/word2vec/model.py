@@ -14,7 +14,10 @@ plus k noise words that serve as the negatives of every pair of that window (wor
 draw k per pair). Each shared noise term is counted once per pair it stands for, so the loss and its
 gradient equal word2vec's on average; only their variance differs. A row then touches 1 + 2·window + k
 embedding rows (16 for about 5 pairs at window 5, k = 5) where one row per pair touches 2 + k per
-pair (35): the step is a gather and a scatter, and this is what makes it fast.
+pair (35): the step is a gather and a scatter, and this is what makes it fast. Its cost: the centre's
+vector gets its window's summed update at once (word2vec_ablation.json). `skipgram_rows="predicted"`
+makes a row one predicted word and the window of input words that predict it, as gensim loops: each
+input vector gets its own pair's update, for 4x the dot products.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class SkipGramNegativeSampling(keras.Model):
     the last k (`negatives`) its noise words, each a negative for every true word of the row.
     For skip-gram v is the centre's vector and the true words its context; for CBOW, `inputs`
     is (batch, 2·window) context ids padded with 0, v is their mean and t = 1 (the centre).
+    `shared_noise=False`: t·k noise words follow, k for each true word. `skipgram_rows="predicted"`:
+    `inputs` as for CBOW, targets (centre, k noise), logits (batch, 2·window, 1 + k), one row per input.
 
     Example:
         >>> import numpy as np
@@ -50,19 +55,25 @@ class SkipGramNegativeSampling(keras.Model):
         (1, 4)
     """
 
-    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", negatives: int = 5, **kwargs):
+    def __init__(self, vocabulary_size: int, dimension: int, arch: str = "skipgram", negatives: int = 5,
+                 shared_noise: bool = True, init_scale: float = 0.5, skipgram_rows: str = "input", **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size, self.dimension, self.arch, self.negatives = vocabulary_size, dimension, arch, negatives
-        # word2vec.c's initialisation: input vectors uniform in ±0.5/dim, output vectors zero.
+        self.shared_noise, self.init_scale, self.skipgram_rows = shared_noise, init_scale, skipgram_rows
+        # Skip-gram rows by predicted word: each of the row's context words is an input scored on its own.
+        self.skipgram_by_predicted = arch == "skipgram" and skipgram_rows == "predicted"
+        # Input vectors uniform in ±init_scale/dim (word2vec.c 0.5, gensim 1), output vectors zero.
         self.centre = keras.layers.Embedding(
             vocabulary_size, dimension, name="centre",
-            embeddings_initializer=keras.initializers.RandomUniform(-0.5 / dimension, 0.5 / dimension))
+            embeddings_initializer=keras.initializers.RandomUniform(-init_scale / dimension, init_scale / dimension))
         self.context = keras.layers.Embedding(vocabulary_size, dimension, name="context", embeddings_initializer="zeros")
         # Per-pair loss summed in float64, so the logged epoch loss never saturates (gensim #2735).
         self.pair_loss = keras.metrics.Mean(name="loss", dtype="float64")
 
     def call(self, inputs):
         targets = self.context(inputs["targets"])  # (batch, t + k, dim)
+        if self.skipgram_by_predicted:  # inputs (batch, 2 * window): pair j is (input word j, the row's centre)
+            return ops.einsum("bkd,bjd->bjk", targets, self.centre(inputs["inputs"]))  # (batch, 2 * window, 1 + k)
         if self.arch == "cbow":
             words = inputs["inputs"]  # (batch, 2 * window)
             mask = ops.cast(ops.not_equal(words, PAD), targets.dtype)[:, :, None]
@@ -76,16 +87,35 @@ class SkipGramNegativeSampling(keras.Model):
         return ops.einsum("bkd,bd->bk", targets, hidden)  # (batch, t + k)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        k = self.negatives
-        words, noise = x["targets"][:, :-k], x["targets"][:, -k:]
+        if self.skipgram_by_predicted:
+            return self._predicted_rows_loss(x, y_pred)
+        k, width = self.negatives, x["targets"].shape[1]
+        t = width - k if self.shared_noise else width // (1 + k)  # true words per row
+        words, noise = x["targets"][:, :t], x["targets"][:, t:]
         real = ops.not_equal(words, PAD)  # (batch, t): the row's true words
-        # Noise word i is a negative of every pair of its row, except a pair whose true word it is
-        # (gensim skips those): its term counts once per pair it stands for.
-        uses = ops.sum(ops.cast(ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], noise[:, None, :])),
-                                y_pred.dtype), axis=1)  # (batch, k)
+        # A noise word is not a negative of a pair whose true word it is (gensim skips those).
+        if self.shared_noise:
+            # Noise word i is a negative of every pair of its row: its term counts once per pair it stands for.
+            uses = ops.sum(ops.cast(ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], noise[:, None, :])),
+                                    y_pred.dtype), axis=1)  # (batch, k)
+        else:  # noise words j·k .. j·k + k - 1 are pair j's own, as in word2vec.c and gensim
+            own = ops.logical_and(real[:, :, None], ops.not_equal(words[:, :, None], ops.reshape(noise, (-1, t, k))))
+            uses = ops.cast(ops.reshape(own, (-1, t * k)), y_pred.dtype)  # (batch, t·k)
         real = ops.cast(real, y_pred.dtype)
         # -log σ(s) = softplus(-s) for a true word; -log σ(-s) = softplus(s) for a noise word.
-        per_row = ops.sum(ops.softplus(-y_pred[:, :-k]) * real, axis=1) + ops.sum(ops.softplus(y_pred[:, -k:]) * uses, axis=1)
+        per_row = ops.sum(ops.softplus(-y_pred[:, :t]) * real, axis=1) + ops.sum(ops.softplus(y_pred[:, t:]) * uses, axis=1)
+        return self._summed(per_row, real)
+
+    def _predicted_rows_loss(self, x, y_pred):
+        """Skip-gram rows by predicted word: input word j of the row against the centre and the row's k noise
+        words, a noise word equal to the centre skipped (y_pred is (batch, 2·window, 1 + k))."""
+        real = ops.cast(ops.not_equal(x["inputs"], PAD), y_pred.dtype)  # (batch, 2·window)
+        counted = ops.cast(ops.not_equal(x["targets"][:, 1:], x["targets"][:, :1]), y_pred.dtype)  # (batch, k)
+        per_pair = ops.softplus(-y_pred[:, :, 0]) + ops.sum(ops.softplus(y_pred[:, :, 1:]) * counted[:, None, :], axis=2)
+        return self._summed(ops.sum(per_pair * real, axis=1), real)
+
+    def _summed(self, per_row, real):
+        """The batch's loss, summed over its pairs; logs the mean per pair."""
         pairs = ops.sum(real, axis=1)
         self.pair_loss.update_state(per_row / ops.maximum(pairs, 1.0), sample_weight=pairs)  # the mean per pair
         return ops.sum(per_row)
@@ -96,4 +126,5 @@ class SkipGramNegativeSampling(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "dimension": self.dimension,
-                "arch": self.arch, "negatives": self.negatives}
+                "arch": self.arch, "negatives": self.negatives, "shared_noise": self.shared_noise, "init_scale": self.init_scale,
+                "skipgram_rows": self.skipgram_rows}

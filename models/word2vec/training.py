@@ -96,7 +96,7 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
     # The loss is a sum over pairs, so replicas' summed gradients are the whole batch's as is.
     with distribute.strategy_scope(config.distribute, global_batch=config.batch_size):
         model = SkipGramNegativeSampling(tokenizer.vocabulary_size(), config.dimension, config.arch, config.negatives,
-                                         name="word2vec")
+                                         config.shared_noise, config.init_scale, config.skipgram_rows, name="word2vec")
         # `fit` runs whole executions of steps_per_execution steps: round the epoch up to them. Under a
         # distribution strategy one step a call: a multi-step call that outruns the pair stream at an
         # epoch's end waits forever for its replicas' batches there.
@@ -108,9 +108,10 @@ def train(config: Word2VecConfig, corpus: Corpus, run: RunDir) -> Word2Vec:
         if model.jit_compile != config.jit_compile:  # Keras turns XLA off with a mere warning
             raise LmzooError(f"jit_compile={config.jit_compile} was asked for but Keras compiled with {model.jit_compile}",
                              "set --set jit_compile=false to train without XLA")
-        cbow = config.arch == "cbow"
-        model({"inputs": np.full((1, 2 * config.window) if cbow else (1,), len(SPECIALS), np.int32),
-               "targets": np.full((1, (1 if cbow else 2 * config.window) + config.negatives), len(SPECIALS),
+        by_predicted = stream.rows_by_predicted
+        true_words = 1 if by_predicted else 2 * config.window
+        model({"inputs": np.full((1, 2 * config.window) if by_predicted else (1,), len(SPECIALS), np.int32),
+               "targets": np.full((1, true_words + stream.noise_per_row(true_words)), len(SPECIALS),
                                   np.int32)})  # build before restoring
         epochs = _EpochCounter()
         with run.timed(tokens_per_pass=stream.words, passes=config.epochs):
