@@ -33,9 +33,8 @@
 # and 2.5-5 [encoder_decoder_chrf] (encoder–decoder); copying the source scores almost nothing. The
 # figures of the full benchmark are read from `benchmarks/results/finetune.json` and printed in
 # section 7, with the articles' sentence 我明天要去看电影。 as every translator of the benchmark
-# translates it, both ways: on MR the
-# counting baselines are strong, and at the short budgets a shared CPU affords, pre-training helps
-# some networks and hurts others.
+# translates it, both ways: on MR the counting baselines are strong, and at the short budgets a
+# shared CPU affords, pre-training helps some networks and hurts others.
 #
 # **Library modules used:** `lmzoo.datasets.labelled` (labelled examples and sentence pairs),
 # `lmzoo.models.tasks` (heads, translators, fine-tuning, baselines), `lmzoo.harness` (`score_classification`,
