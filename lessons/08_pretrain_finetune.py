@@ -19,7 +19,7 @@
 #
 # **Run time:** about a minute in quick mode on an idle 2-core CPU (`LMZOO_QUICK=1`: gensim's
 # 200-sentence MR sample, one backbone, and 32 sentence pairs this lesson writes itself); in full,
-# 458 s (185 s of CPU time) on 2 CPU cores shared at load 5-9 (the 10,662-sentence MR data and
+# 140 s (185 s of CPU time) on 2 CPU cores at load 2, 458 s at load 5-9 (the 10,662-sentence MR data and
 # 29,155 Tatoeba pairs, downloaded or read from `LMZOO_DATA`, with one small backbone, two label
 # counts and 200-step translators; `benchmarks/results/lessons_full/08_pretrain_finetune.json`).
 #
