@@ -14,7 +14,7 @@
 # copying the source. The rest (the autoencoder and Word2Vec backbones, every label count, IMDB
 # pre-training, the translators from scratch) is read from `benchmarks/results/finetune.json`.
 #
-# **Prerequisites:** lessons 02 (Word2Vec), 03 (the seq2seq autoencoder), 04 (recurrent LMs) and 05
+# **Prerequisites:** lessons 02 (Word2Vec), 03 (the seq2seq autoencoder), 03b (recurrent LMs) and 05
 # (the Transformer LM).
 #
 # **Run time:** about a minute in quick mode on an idle 2-core CPU (`LMZOO_QUICK=1`: gensim's
