@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -63,8 +64,11 @@ def word2vec_row(folder: Path) -> Row | str:
     if "gensim_list_train_seconds_median" not in s:
         return "Word2Vec vs gensim: gensim was not raced in word2vec.json"
     ratio = s["ratio_ours_over_gensim"]
+    quality = s["wordsim353_ours_mean"] >= s["wordsim353_gensim_mean"] - 0.01
     return Row("Word2Vec vs gensim", "train s (median)", s["ours_train_seconds_median"],
-               s["gensim_list_train_seconds_median"], ratio, "<= 2.2x", ratio <= 2.2, "word2vec.json", _when(data))
+               s["gensim_list_train_seconds_median"], ratio,
+               f"<= 1.0x, WS353 {s['wordsim353_ours_mean']:.3f} >= {s['wordsim353_gensim_mean']:.3f} - 0.01",
+               ratio <= 1.0 and quality, "word2vec.json", _when(data))
 
 
 def transformer_row(folder: Path) -> Row | str:
@@ -82,31 +86,39 @@ def transformer_row(folder: Path) -> Row | str:
 
 
 def ngram_row(folder: Path) -> Row | str:
-    data = _read(folder, "ngram_ptb.json")
-    if isinstance(data, str):
-        return data
-    ken = data.get("kenlm", {})
-    if "kenlm_tokens_per_second" not in ken:
-        return f"n-gram vs KenLM: {ken.get('skipped', 'KenLM was not raced in ngram_ptb.json')}"
+    """The newest KenLM race: the full `ngram_ptb.py` run or its `--query-only` run."""
+    found = [(d.get("date", ""), name, d) for name in ("ngram_ptb.json", "ngram_ptb_query.json")
+             if isinstance(d := _read(folder, name), dict) and "kenlm_tokens_per_second" in d.get("kenlm", {})]
+    if not found:
+        data = _read(folder, "ngram_ptb.json")
+        skipped = data.get("kenlm", {}).get("skipped") if isinstance(data, dict) else None
+        return f"n-gram vs KenLM: {skipped or 'KenLM was not raced (run benchmarks/ngram_ptb.py)'}"
+    _, name, data = max(found, key=lambda item: item[0])
+    ken = data["kenlm"]
     ratio = ken["ours_tokens_per_second"] / ken["kenlm_tokens_per_second"]
     target = ken.get("query_speed_target", 0.5)  # issue 16's 0.5x until the file names issue 24's 1.0x
-    return Row("n-gram vs KenLM", "query tokens/s", ken["ours_tokens_per_second"], ken["kenlm_tokens_per_second"],
-               ratio, f">= {target:g}x", ratio >= target, "ngram_ptb.json", _when(data))
+    text_in = ken.get("query_speed_text_in_ours_over_kenlm")
+    measure = "query tokens/s" + (f" (text in: {text_in:.2f}x)" if text_in else "")
+    return Row("n-gram vs KenLM", measure, ken["ours_tokens_per_second"], ken["kenlm_tokens_per_second"],
+               ratio, f">= {target:g}x", ratio >= target, name, _when(data))
 
 
 def summary_lines(folder: Path = RESULTS) -> list[str]:
     """The table's lines: one row per raced pair, one line per pair that has no race to show."""
     rows = [word2vec_row(folder), transformer_row(folder), ngram_row(folder)]
-    header = f"{'pair':<24}{'measure':<20}{'ours':>10}{'peer':>10}{'ratio':>8}  {'target':<22}{'met':<5}results file (date, load)"
+    header = f"{'pair':<24}{'measure':<34}{'ours':>10}{'peer':>10}{'ratio':>8}  {'target':<46}{'met':<16}results file (date, load)"
     lines = [header, "-" * len(header)]
     for row in rows:
         if isinstance(row, str):
             lines.append(row)
             continue
         fmt = ".3g" if row.ours >= 1e4 else ".1f"
-        lines.append(f"{row.pair:<24}{row.measure:<20}{row.ours:>10{fmt}}{row.peer:>10{fmt}}{row.ratio:>7.2f}x  "
-                     f"{row.target:<22}{'yes' if row.met else 'NO':<5}{row.source} ({row.when})")
-    for name in ("ngram_ptb.json", "ngram_ptb_arpa.json"):  # the race's write, and `ngram_ptb.py --arpa-only`
+        # A goal counts as met only on a quiet machine (load < 2): other jobs' load blurs both sides.
+        quiet = not (m := re.search(r"load ([\d.]+)", row.when)) or float(m.group(1)) < 2
+        met = ("yes" if row.met else "NO") + ("" if quiet else " (load > 2)")
+        lines.append(f"{row.pair:<24}{row.measure:<34}{row.ours:>10{fmt}}{row.peer:>10{fmt}}{row.ratio:>7.2f}x  "
+                     f"{row.target:<46}{met:<16}{row.source} ({row.when})")
+    for name in ("ngram_ptb.json", "ngram_ptb_query.json", "ngram_ptb_arpa.json"):  # the races' writes, --arpa-only's
         data = _read(folder, name)
         ken = data.get("kenlm", data) if isinstance(data, dict) else {}
         if "arpa_write_seconds" not in ken:

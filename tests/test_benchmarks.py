@@ -84,7 +84,8 @@ def _write(folder: Path, name: str, data: dict) -> None:
 def test_summary_prints_both_figures_and_their_ratio_from_the_results_files(tmp_path):
     summary = _script("summary")
     _write(tmp_path, "word2vec.json", {"date": "d1", "summary": {
-        "ours_train_seconds_median": 30.0, "gensim_list_train_seconds_median": 12.0, "ratio_ours_over_gensim": 2.5}})
+        "ours_train_seconds_median": 30.0, "gensim_list_train_seconds_median": 12.0, "ratio_ours_over_gensim": 2.5,
+        "wordsim353_ours_mean": 0.25, "wordsim353_gensim_mean": 0.18}})
     _write(tmp_path, "transformer_shakespeare.json", {"date": "d2", "machine": {"load_average_before": [3.0, 2.0, 1.0]},
                                                       "ours": {"process_wall_seconds": 90.0, "val_loss_disjoint_windows": 1.89},
                                                       "nanogpt": {"process_wall_seconds": 150.0, "val_loss_disjoint_windows": 1.90}})
@@ -96,8 +97,15 @@ def test_summary_prints_both_figures_and_their_ratio_from_the_results_files(tmp_
     assert "30.0" in row["Word2Vec vs gensim"] and "12.0" in row["Word2Vec vs gensim"]
     assert "2.50x" in row["Word2Vec vs gensim"] and " NO " in row["Word2Vec vs gensim"]
     assert "0.60x" in row["Transformer vs nanoGPT"] and " yes " in row["Transformer vs nanoGPT"]
-    assert "load 3.0" in row["Transformer vs nanoGPT"]
+    assert "load 3.0" in row["Transformer vs nanoGPT"] and "(load > 2)" in row["Transformer vs nanoGPT"]
+    assert "(load > 2)" not in row["Word2Vec vs gensim"]  # no load recorded: nothing to flag
     assert "0.50x" in row["n-gram vs KenLM"] and " yes " in row["n-gram vs KenLM"]
+    # The newer of the full race and its --query-only run is the row shown, with the text-in ratio.
+    _write(tmp_path, "ngram_ptb_query.json", {"date": "d4", "kenlm": {
+        "ours_tokens_per_second": 2e6, "kenlm_tokens_per_second": 1.6e6, "query_speed_target": 1.0,
+        "query_speed_text_in_ours_over_kenlm": 0.55}})
+    newest = next(line for line in summary.summary_lines(tmp_path) if line.startswith("n-gram vs KenLM"))
+    assert "1.25x" in newest and "text in: 0.55x" in newest and ">= 1x" in newest and "ngram_ptb_query.json" in newest
     assert any(line.startswith("ARPA write, PTB order 5: 1.50 s wall") and "met" in line.split(":")[-1] for line in lines)
 
 
