@@ -253,3 +253,29 @@ def beam_search(
             break
     pool = sorted(finished + beams, key=lambda c: -normalised(*c))
     return [new for _, new in pool[:num_return_sequences]]
+
+
+def keras_sampler(name: str, *, top_k: int | None = None, top_p: float | None = None, temperature: float = 1.0,
+                  num_beams: int = 4, seed: int | None = None, return_all_beams: bool = False) -> Any:
+    """The keras-nlp sampler for one of this module's sampler names and options: the compiled fast path
+    that the Transformer and GPT-2 decode with takes the same names and options as `generate`.
+
+    "temperature" (or any other non-greedy name) is plain sampling; `top_k` defaults to 40 and `top_p`
+    to 0.9 as in `filter_log_probs`'s callers.
+
+    Example:
+        >>> type(keras_sampler("top_k", top_k=5)).__name__
+        'TopKSampler'
+    """
+    import keras_nlp
+
+    samplers = keras_nlp.samplers
+    if name == "greedy":
+        return samplers.GreedySampler()
+    if name == "beam":
+        return samplers.BeamSampler(num_beams=num_beams, temperature=temperature, return_all_beams=return_all_beams)
+    if name == "top_k":
+        return samplers.TopKSampler(k=top_k or 40, seed=seed, temperature=temperature)
+    if name == "top_p":
+        return samplers.TopPSampler(p=top_p or 0.9, k=top_k, seed=seed, temperature=temperature)
+    return samplers.RandomSampler(seed=seed, temperature=temperature)

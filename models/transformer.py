@@ -431,23 +431,12 @@ class TransformerLM(WindowLM):
 
     def _sampler(self, name: str, options: dict, num_return_sequences: int) -> tuple[Any, Any]:
         """The keras-nlp sampler for `name` and its compiled decoding functions (cached)."""
-        import keras_nlp
-
         key = (name, tuple(sorted(options.items())), num_return_sequences)
         if key not in self._functions:
-            temperature = options.get("temperature", 1.0)
-            if name == "greedy":
-                sampler = keras_nlp.samplers.GreedySampler()
-            elif name == "temperature":
-                sampler = keras_nlp.samplers.RandomSampler(temperature=temperature)
-            elif name == "top_k":
-                sampler = keras_nlp.samplers.TopKSampler(k=options.get("top_k") or 40, temperature=temperature)
-            elif name == "top_p":
-                sampler = keras_nlp.samplers.TopPSampler(p=options.get("top_p") or 0.9, k=options.get("top_k"),
-                                                         temperature=temperature)
-            else:
-                sampler = keras_nlp.samplers.BeamSampler(num_beams=options.get("num_beams", 4),
-                                                         return_all_beams=num_return_sequences > 1)
+            sampler = sampling.keras_sampler(name, top_k=options.get("top_k"), top_p=options.get("top_p"),
+                                             temperature=options.get("temperature", 1.0),
+                                             num_beams=options.get("num_beams", 4),
+                                             return_all_beams=num_return_sequences > 1)
             self._functions[key] = (sampler, {True: self._decode_fn(sampler, True),
                                               False: self._decode_fn(sampler, False)})
         return self._functions[key]

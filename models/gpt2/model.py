@@ -110,26 +110,12 @@ class GPT2Model:
         """
         key = (sampler, temperature, top_k, top_p, num_beams)
         if self._sampler_key != key:
-            self.causal_lm.compile(sampler=self._keras_sampler(sampler, seed, temperature, top_k, top_p, num_beams))
+            self.causal_lm.compile(sampler=sampling.keras_sampler(sampler, seed=seed, temperature=temperature, top_k=top_k,
+                                                                  top_p=top_p, num_beams=num_beams))
             self._sampler_key = key
         generator = getattr(self.causal_lm.sampler, "seed_generator", None)
         if generator is not None:
             generator.state.assign(keras.random.SeedGenerator(seed).state.value)
-
-    def _keras_sampler(self, sampler: str, seed: int | None, temperature: float, top_k: int | None,
-                       top_p: float | None, num_beams: int) -> Any:
-        import keras_nlp
-
-        samplers = keras_nlp.samplers
-        if sampler == "greedy":
-            return samplers.GreedySampler()
-        if sampler == "beam":
-            return samplers.BeamSampler(num_beams=num_beams, temperature=temperature)
-        if sampler == "top_k":
-            return samplers.TopKSampler(k=top_k or 40, seed=seed, temperature=temperature)
-        if sampler == "top_p":
-            return samplers.TopPSampler(p=top_p or 0.9, k=top_k, seed=seed, temperature=temperature)
-        return samplers.RandomSampler(seed=seed, temperature=temperature)
 
     def next_log_probs(self, prefix: Sequence[int]) -> np.ndarray:
         """log p(next | prefix) over the vocabulary by one full forward pass over the last context ids.
