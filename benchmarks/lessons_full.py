@@ -42,18 +42,23 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_full(lesson: Path) -> dict:
-    """Run one lesson in full mode in a fresh folder; its claims, timing and the machine's load."""
-    with tempfile.TemporaryDirectory() as out:
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONSAFEPATH": "1", "LMZOO_LESSON_OUT": out}
-        env.pop("LMZOO_QUICK", None)
-        if "LMZOO_DATA" not in env and SHARED_DATA.is_dir():  # full mode reads the real corpora (lesson 08)
-            env["LMZOO_DATA"] = str(SHARED_DATA)
-        load_before, cpu, start = os.getloadavg()[0], children_cpu_seconds(), time.perf_counter()
-        result = subprocess.run([sys.executable, str(lesson)], env=env, cwd=out, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        claims_files = list(Path(out).rglob("claims.json"))
-        claims = json.loads(claims_files[0].read_text()) if claims_files else {}
+def run_full(lesson: Path, out: Path) -> dict:
+    """Run one lesson in full mode with its output under `out`; its claims, timing and the machine's load.
+
+    All lessons of one invocation share `out`, so lessons 04-06 train their Transformer once
+    (`lmzoo.lesson.shared_model`), as a learner running them in order would.
+    """
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONSAFEPATH": "1", "LMZOO_LESSON_OUT": str(out)}
+    env.pop("LMZOO_QUICK", None)
+    if "LMZOO_DATA" not in env and SHARED_DATA.is_dir():  # full mode reads the real corpora (lesson 08)
+        env["LMZOO_DATA"] = str(SHARED_DATA)
+    if "LMZOO_DATA" in env:  # the lesson runs in `out`: a relative data directory would point elsewhere
+        env["LMZOO_DATA"] = str(Path(env["LMZOO_DATA"]).resolve())
+    load_before, cpu, start = os.getloadavg()[0], children_cpu_seconds(), time.perf_counter()
+    result = subprocess.run([sys.executable, str(lesson)], env=env, cwd=out, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    claims_file = out / lesson.stem / "claims.json"
+    claims = json.loads(claims_file.read_text()) if claims_file.exists() else {}
     if result.returncode != 0:
         raise SystemExit(f"{lesson.name} failed in full mode (exit {result.returncode}):\n{result.stderr[-3000:]}")
     return {"lesson": lesson.name, "mode": "full", "lesson_sha256": sha256(lesson),
@@ -76,16 +81,18 @@ def main() -> None:
     if wanted and not lessons:
         sys.exit(f"lessons_full.py: --lessons {args.lessons} names no lesson in lessons/")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for lesson in lessons:
-        path = RESULTS / f"{lesson.stem}.json"
-        if not args.force and path.exists() and json.loads(path.read_text()).get("lesson_sha256") == sha256(lesson):
-            print(f"{lesson.name}: unchanged since its recorded full run, skipped")
-            continue
-        print(f"{lesson.name}: running in full mode ...", flush=True)
-        record = run_full(lesson)
-        path.write_text(json.dumps(record, indent=1) + "\n")
-        print(f"{lesson.name}: {record['wall_seconds']:.0f} s wall, load {record['load_average_before']}, "
-              f"{len(record['claims'])} claims, mismatches: {record['mismatches'] or 'none'}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="lessons-full-") as tmp:
+        out = Path(tmp)
+        for lesson in lessons:
+            path = RESULTS / f"{lesson.stem}.json"
+            if not args.force and path.exists() and json.loads(path.read_text()).get("lesson_sha256") == sha256(lesson):
+                print(f"{lesson.name}: unchanged since its recorded full run, skipped")
+                continue
+            print(f"{lesson.name}: running in full mode ...", flush=True)
+            record = run_full(lesson, out)
+            path.write_text(json.dumps(record, indent=1) + "\n")
+            print(f"{lesson.name}: {record['wall_seconds']:.0f} s wall, load {record['load_average_before']}, "
+                  f"{len(record['claims'])} claims, mismatches: {record['mismatches'] or 'none'}", flush=True)
 
 
 if __name__ == "__main__":

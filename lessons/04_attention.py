@@ -39,7 +39,7 @@ import numpy as np
 from keras import ops
 
 import lmzoo
-from lmzoo.lesson import claim, output_dir, preset, save_and_show, show
+from lmzoo.lesson import claim, output_dir, preset, save_and_show, shared_model, show
 from lmzoo.models.transformer_layers import (
     MultiHeadAttention,
     causal_bias,
@@ -203,7 +203,7 @@ save_and_show(fig, OUT / "attention_heatmaps.png")
 # to the last space. (Lesson 05 covers the model itself.)
 
 # %%
-transformer = lmzoo.train("transformer", corpus, OUT / "transformer", overwrite=True, preset=preset())
+transformer = shared_model("transformer", corpus)  # trained once, shared with lessons 05 and 06
 claim("transformer_steps", transformer.config.steps, full=(600, 600), quick=(300, 300), text=f"{preset()} preset")
 network = transformer.network
 chars = " ".join(words)[: min(40, transformer.config.context)]  # at most one context

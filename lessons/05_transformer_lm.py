@@ -48,6 +48,8 @@ from lmzoo.lesson import (
     quick,
     read_result,
     save_and_show,
+    shared_model,
+    shared_run,
     show,
     show_saved,
 )
@@ -108,7 +110,7 @@ assert moved < 1e-6  # causal: the past never sees the future
 
 # %%
 start = time.perf_counter()
-model = lmzoo.train("transformer", corpus, OUT / "run", overwrite=True, preset=preset())
+model = shared_model("transformer", corpus)  # trained once, shared with lessons 04 and 06
 print(f"trained {model.num_params():,} parameters in {time.perf_counter() - start:.1f} s")
 print(model.config)
 
@@ -152,7 +154,7 @@ assert abs(by_hand - keras_loss) < 1e-4
 # the first sign of over-fitting; on this small corpus with short runs both still fall.
 
 # %%
-records = RunDir(OUT / "run").read_metrics()
+records = RunDir(shared_run("transformer", corpus)).read_metrics()
 # The compare job's figure (lmzoo.plots), here with both curves of one run against the step.
 show_saved(plots.learning_curves({"training loss": [r for r in records if "epoch" not in r], "validation loss": [
     {"step": r["step"], "loss": r["val_loss"]} for r in records if "val_loss" in r]}, OUT / "learning_curves.png",

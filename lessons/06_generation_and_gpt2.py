@@ -190,7 +190,7 @@ assert model.tokenizer.decode(zh_ids) == chinese and "\ufffd" not in "".join(mod
 
 # %%
 show(sampling.filter_log_probs)
-transformer = lmzoo.train("transformer", corpus, OUT / "transformer", overwrite=True, preset=preset())
+transformer = lesson.shared_model("transformer", corpus)  # trained once, shared with lessons 04 and 05
 claim("transformer_steps", transformer.config.steps, full=(600, 600), quick=(300, 300), text=f"{preset()} preset")
 print(f"{transformer.num_params():,} parameters")
 claim("valid_bpc", score_text(transformer, corpus.valid[:5000], spelling_model(corpus))["bits_per_char"], full=(2.9, 3.4), quick=(3.5, 4.5),

@@ -53,6 +53,34 @@ def mode() -> str:
     return "quick" if quick() else "full"
 
 
+def shared_run(family: str, corpus: Any, root: str | os.PathLike | None = None) -> Path:
+    """The run directory `shared_model` trains `family` on `corpus` into (its metrics, its checkpoint)."""
+    return Path(root if root is not None else os.environ.get(OUT_ENV, "runs/lessons")) / "shared" / (
+        f"{family}-{corpus.name}-{preset()}")
+
+
+def shared_model(family: str, corpus: Any, root: str | os.PathLike | None = None) -> Any:
+    """`family` trained with this mode's preset on `corpus`, once for all the lessons that study it.
+
+    Lessons 04-06 look at one trained default Transformer on lee (its heads, its loss, its decoding):
+    the first lesson to ask trains it into `$LMZOO_LESSON_OUT/shared/<family>-<corpus>-<preset>`, later
+    ones reload it. A run there made with another config or corpus (its `fingerprint.json` differs) is
+    trained again, never reused.
+    """
+    import lmzoo
+    from lmzoo.config import to_dict
+    from lmzoo.families import get_family, make_config
+    from lmzoo.runs import RunDir, fingerprint
+
+    out = shared_run(family, corpus, root)
+    config = to_dict(make_config(get_family(family), preset()))
+    run = RunDir(out)
+    if run.is_complete() and run.read_json("fingerprint.json") == json.loads(json.dumps(fingerprint(family, config, corpus))):
+        print(f"reusing the {family} trained by an earlier lesson ({out})")
+        return lmzoo.load(out)
+    return lmzoo.train(family, corpus, out, overwrite=True, preset=preset())
+
+
 def output_dir(lesson: str, root: str | os.PathLike | None = None) -> Path:
     """Folder for a lesson's figures, runs and claims: `$LMZOO_LESSON_OUT/<lesson>` (default runs/lessons).
 

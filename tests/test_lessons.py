@@ -436,3 +436,23 @@ def test_full_mode_prose_agrees_with_the_recorded_full_run(lesson):
         single_ok = rounds_to(value, low) or (low in bounds and bounds[0] <= value <= bounds[1])
         assert (low <= value <= high) if low < high else single_ok, (
             f"{lesson.name} says {low}-{high} [{name}] in full mode; its full run ({record['date']}) measured {value}")
+
+
+def test_shared_model_trains_once_and_retrains_for_another_corpus(tmp_path, capsys, monkeypatch):
+    """Lessons 04-06 share one trained Transformer (`lesson.shared_model`); a unigram stands in for it here."""
+    import dataclasses
+
+    from lmzoo import lesson
+    from lmzoo.datasets import load_corpus
+
+    monkeypatch.setenv("LMZOO_QUICK", "1")
+    corpus = load_corpus("lee")
+    first = lesson.shared_model("unigram", corpus, root=tmp_path)
+    assert "reusing" not in capsys.readouterr().out
+    again = lesson.shared_model("unigram", corpus, root=tmp_path)
+    assert "reusing the unigram" in capsys.readouterr().out
+    assert again.num_params() == first.num_params()
+    shorter = dataclasses.replace(corpus, train=corpus.train[: len(corpus.train) // 2])  # same name, other text
+    lesson.shared_model("unigram", shorter, root=tmp_path)
+    assert "reusing" not in capsys.readouterr().out
+    assert lesson.shared_run("unigram", corpus, tmp_path) == tmp_path / "shared" / "unigram-lee-quick"
