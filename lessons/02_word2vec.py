@@ -25,7 +25,8 @@
 # 0.2-0.45 [ws353_interval_width] wide: too wide to rank methods on Lee (the PTB figures below can). The
 # neighbours of "fire" are topical.
 # On PTB (900k words, `benchmarks/word2vec.py`, 5 epochs) skip-gram reaches a WordSim353 Spearman of
-# 0.24-0.26 [ptb_ws353_keras_skipgram] with Keras (the `race` preset: learning rate 0.05) and
+# 0.24-0.26 [ptb_ws353_keras_skipgram] with Keras (the `race` preset: learning rate 0.05, picked on
+# WordSim353 itself, so an optimistic figure) and
 # 0.16-0.18 [ptb_ws353_gensim_skipgram] with gensim at its default 0.025, at 0.5-0.65× [ptb_speed_ratio_skipgram]
 # gensim's words per second (measured alone on the 2-core machine).
 #
