@@ -41,9 +41,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lmzoo import LmzooError, load_corpus, plots, train
-from lmzoo.datasets.corpus import gensim_test_data
 from lmzoo.datasets.tokenizers import WordTokenizer
-from lmzoo.harness import nearest_neighbours, score_embeddings
+from lmzoo.harness import nearest_neighbours, score_embeddings, wordsim353_interval
 from lmzoo.lesson import claim, output_dir, preset, read_result, save_and_show, show, show_saved
 from lmzoo.models.word2vec import (
     PRESETS,
@@ -272,26 +271,8 @@ claim("ws353_oov_percent", 100 * scores["keras skipgram"]["wordsim353_oov"], ful
 
 
 
-def spearman_interval(vectors: object, rng: np.random.Generator, draws: int = 1000) -> tuple[int, float, float, float]:
-    """WordSim353 pairs in the vocabulary, their Spearman, and a 90% bootstrap interval over the pairs."""
-    from scipy.stats import spearmanr
-
-    lower = {}
-    for word in vectors.index_to_key:  # most frequent first, as gensim's case_insensitive lookup
-        lower.setdefault(word.lower(), word)
-    pairs = [line.split("\t") for line in (gensim_test_data() / "wordsim353.tsv").read_text().splitlines()
-             if line and not line.startswith("#")]
-    kept = [(lower[a.lower()], lower[b.lower()], float(s)) for a, b, s in pairs if a.lower() in lower and b.lower() in lower]
-    model_scores = np.array([vectors.similarity(a, b) for a, b, _ in kept])
-    human = np.array([s for _, _, s in kept])
-    boot = [spearmanr(model_scores[i], human[i]).statistic
-            for i in (rng.integers(0, len(kept), len(kept)) for _ in range(draws))]
-    low, high = np.percentile(boot, [5, 95])
-    return len(kept), float(spearmanr(model_scores, human).statistic), float(low), float(high)
-
-
 for name in ("keras skipgram", "gensim skipgram"):
-    n_pairs, rho, low, high = spearman_interval(runs[name][0].word_vectors(), np.random.default_rng(0))
+    n_pairs, rho, low, high = wordsim353_interval(runs[name][0].word_vectors())
     print(f"{name}: WordSim353 Spearman {rho:.3f} on {n_pairs} pairs, 90% bootstrap interval {low:.3f} to {high:.3f}")
     if name == "keras skipgram":
         claim("ws353_pairs", n_pairs, text="WordSim353 pairs in Lee's vocabulary")

@@ -199,6 +199,33 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def wordsim353_interval(vectors: Any, restrict_vocab: int = 30000, draws: int = 1000,
+                        seed: int = 0) -> tuple[int, float, float, float]:
+    """WordSim353 pairs in the vocabulary, their Spearman, and a 90% bootstrap interval over the pairs.
+
+    Words are matched case-insensitively among the `restrict_vocab` most frequent, as gensim's
+    `evaluate_word_pairs` does. On lee about a hundred pairs are in the vocabulary, and the interval is
+    wide enough (~0.3) that no ranking of methods there is meaningful.
+    """
+    from scipy.stats import spearmanr
+
+    lower: dict[str, str] = {}
+    for word in vectors.index_to_key[:restrict_vocab]:  # most frequent first: the first spelling wins
+        lower.setdefault(word.lower(), word)
+    pairs = [line.split("\t") for line in (gensim_test_data() / "wordsim353.tsv").read_text().splitlines()
+             if line and not line.startswith("#")]
+    kept = [(lower[a.lower()], lower[b.lower()], float(h)) for a, b, h in pairs if a.lower() in lower and b.lower() in lower]
+    if len(kept) < 3:
+        return len(kept), float("nan"), float("nan"), float("nan")
+    model_scores = np.array([vectors.similarity(a, b) for a, b, _ in kept])
+    human = np.array([h for _, _, h in kept])
+    rng = np.random.default_rng(seed)
+    boot = [spearmanr(model_scores[i], human[i]).statistic for i in (rng.integers(0, len(kept), len(kept))
+                                                                     for _ in range(draws))]
+    low, high = np.nanpercentile(boot, [5, 95])
+    return len(kept), float(spearmanr(model_scores, human).statistic), float(low), float(high)
+
+
 def score_embeddings(model: Embedder, restrict_vocab: int = 30000) -> dict[str, Any]:
     """Word-similarity Spearman and analogy accuracy of the model's word vectors.
 
@@ -215,6 +242,9 @@ def score_embeddings(model: Embedder, restrict_vocab: int = 30000) -> dict[str, 
             out[f"{name}_oov"] = float(oov) / 100.0
         except (ValueError, ZeroDivisionError, IndexError):  # no pair in vocabulary
             out[f"{name}_spearman"], out[f"{name}_oov"] = None, 1.0
+    if out["wordsim353_spearman"] is not None:  # on a small corpus the Spearman rests on few pairs: say how sure
+        pairs, _, low, high = wordsim353_interval(vectors, restrict_vocab=restrict_vocab)
+        out["wordsim353_pairs"], out["wordsim353_ci90"] = pairs, (high - low) / 2
     try:
         accuracy, sections = vectors.evaluate_word_analogies(
             str(data / "questions-words.txt"), restrict_vocab=restrict_vocab, case_insensitive=True

@@ -205,3 +205,29 @@ def test_reconstruction_does_not_count_unk_for_unk_as_correct():
     assert scores["reconstruction_bleu"] < 100
 
 
+
+
+def test_wordsim353_interval_counts_the_pairs_in_vocabulary_and_brackets_the_spearman():
+    from gensim.models import KeyedVectors
+
+    from lmzoo.datasets.corpus import gensim_test_data
+    from lmzoo.harness import score_embeddings, wordsim353_interval
+
+    rows = [line.split("\t") for line in (gensim_test_data() / "wordsim353.tsv").read_text().splitlines()
+            if line and not line.startswith("#")]
+    words = sorted({w.lower() for a, b, _ in rows for w in (a, b)})
+    kept = set(words[::2])  # half the words: only pairs with both in the vocabulary count
+    vectors = KeyedVectors(vector_size=8)
+    vectors.add_vectors(sorted(kept), np.random.default_rng(0).normal(size=(len(kept), 8)))
+    expected = sum(a.lower() in kept and b.lower() in kept for a, b, _ in rows)
+    pairs, rho, low, high = wordsim353_interval(vectors)
+    assert pairs == expected and 3 <= pairs < len(rows)
+    assert low < rho < high and high - low > 0.1  # random vectors on few pairs: a wide interval around ~0
+
+    class Model:
+        def word_vectors(self):
+            return vectors
+
+    scores = score_embeddings(Model())
+    assert scores["wordsim353_pairs"] == pairs and math.isclose(scores["wordsim353_spearman"], rho, abs_tol=1e-6)
+    assert math.isclose(scores["wordsim353_ci90"], (high - low) / 2)
