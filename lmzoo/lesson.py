@@ -70,12 +70,12 @@ def shared_model(family: str, corpus: Any, root: str | os.PathLike | None = None
     import lmzoo
     from lmzoo.config import to_dict
     from lmzoo.families import get_family, make_config
-    from lmzoo.runs import RunDir, fingerprint
+    from lmzoo.runs import RunDir, fingerprint, plain_json
 
     out = shared_run(family, corpus, root)
     config = to_dict(make_config(get_family(family), preset()))
     run = RunDir(out)
-    if run.is_complete() and run.read_json("fingerprint.json") == json.loads(json.dumps(fingerprint(family, config, corpus))):
+    if run.is_complete() and run.read_json("fingerprint.json") == plain_json(fingerprint(family, config, corpus)):
         print(f"reusing the {family} trained by an earlier lesson ({out})")
         return lmzoo.load(out)
     return lmzoo.train(family, corpus, out, overwrite=True, preset=preset())
