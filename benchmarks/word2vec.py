@@ -5,11 +5,12 @@ subsampling 1e-3, on PTB train, all on our tokenizer's vocabulary. For each seed
 1. gensim 4 fed a list of token lists (2 workers) and our `word2vec-gensim` family, back to back in
    alternating order; 2. gensim fed `LineSentence`; 3. our CLI as a whole process
    (`lmzoo train word2vec --corpus ptb --preset race --set ...`: learning rate 0.05 where gensim keeps
-   its 0.025). Training time is gensim's constructor for gensim
+   its 0.025, and the preset's 3 epochs where gensim runs 5: the race is time to gensim's quality).
+   Training time is gensim's constructor for gensim
    and `timing.json`'s train_seconds for ours (plus our whole-process wall); WordSim353 (Spearman)
    for every run. gensim with 2 workers is not deterministic: its rows say `reproducible: false`.
-Targets: our training time <= 2.2x raw gensim's (median over seeds) at WordSim353 >= gensim's mean
-- 0.02; the `word2vec-gensim` family within 10% of raw gensim.
+Targets (issue 24): our training time <= 1.0x raw gensim's (median over seeds) at WordSim353 >=
+gensim's mean - 0.01; the `word2vec-gensim` family within 10% of raw gensim.
 Unless `--no-profile`, a breakdown of our training time follows: the numpy pair stream, the tf.data
 pipeline, the compiled steps alone (wall and CPU per step and per 1,000 pairs), the step on the
 one-row-per-pair layout it replaced, and a whole epoch of `fit`.
@@ -74,6 +75,15 @@ ABLATIONS = {
     "lr_0.0125": ("learning rate 0.0125 falling to 1e-4 (half of gensim's 0.025)", {"learning_rate": 0.0125}),
     "lr_0.05": ("learning rate 0.05 falling to 1e-4 (twice gensim's 0.025)", {"learning_rate": 0.05}),
     "lr_0.1": ("learning rate 0.1 falling to 1e-4", {"learning_rate": 0.1}),
+    "lr_0.05_epochs_3": ("learning rate 0.05, 3 epochs instead of 5", {"learning_rate": 0.05, "epochs": 3}),
+    "lr_0.05_epochs_2": ("learning rate 0.05, 2 epochs instead of 5", {"learning_rate": 0.05, "epochs": 2}),
+    "lr_0.05_epochs_4": ("learning rate 0.05, 4 epochs instead of 5", {"learning_rate": 0.05, "epochs": 4}),
+    "lr_0.05_epochs_4_batch_512": ("learning rate 0.05, 4 epochs, 512 windows a step",
+                                   {"learning_rate": 0.05, "epochs": 4, "batch_size": 512}),
+    "lr_0.05_epochs_3_batch_512": ("learning rate 0.05, 3 epochs, 512 windows a step",
+                                   {"learning_rate": 0.05, "epochs": 3, "batch_size": 512}),
+    "lr_0.05_epochs_4_batch_1024": ("learning rate 0.05, 4 epochs, 1,024 windows a step",
+                                    {"learning_rate": 0.05, "epochs": 4, "batch_size": 1024}),
     "no_lr_decay": ("learning rate held at 0.025 (no linear decay)", {"min_learning_rate": 0.025}),
     "no_subsampling": ("sample=0: every word kept (gensim's row keeps 1e-3)", {"sample": 0.0}),
     "gensim": ("the word2vec-gensim family, 2 workers, with SETTINGS (the reference, same load)", {}),
@@ -112,7 +122,7 @@ def ours_cli(seed: int, data_dir: str, out: Path) -> dict:
 
     command = [str(Path(sys.executable).parent / "lmzoo"), "train", "word2vec", "--corpus", "ptb", "--out", str(out),
                "--seed", str(seed), "--preset", OURS_PRESET]
-    for key in ("arch", "dimension", "window", "negatives", "epochs", "min_count"):
+    for key in ("arch", "dimension", "window", "negatives", "min_count"):  # the preset's epochs: time to quality
         command += ["--set", f"{key}={SETTINGS[key]}"]
     env = {**os.environ, "LMZOO_DATA": str(Path(data_dir).resolve()), "PYTHONSAFEPATH": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     start = time.perf_counter()
@@ -123,8 +133,14 @@ def ours_cli(seed: int, data_dir: str, out: Path) -> dict:
     timing = json.loads((out / "timing.json").read_text())
     scores = score_embeddings(lmzoo.load(out))
     return {"train_seconds": timing["train_seconds"], "process_wall_seconds": wall,
+            "epochs": json.loads((out / "config.json").read_text())["config"]["epochs"],
             "wordsim353": scores["wordsim353_spearman"], "vocabulary_words": scores["vocabulary_words"],
             "command": "lmzoo " + " ".join(command[1:]).replace(str(out), "RUN")}
+
+
+def runs_epochs(rows: list[dict]) -> list[int]:
+    """The epochs our runs trained (the preset's), from their commands' run configs."""
+    return sorted({r["ours"]["epochs"] for r in rows})
 
 
 def profile(corpus) -> dict:
@@ -356,9 +372,9 @@ def main() -> None:
         "wordsim353_zoo_gensim_family_mean": mean("zoo_gensim_family"),
         "wordsim353_ours_minus_gensim": mean("ours") - mean("gensim_list"),
     }
-    summary["targets"] = {
-        "ours_at_most_2.2x_gensim": summary["ratio_ours_over_gensim"] <= 2.2,
-        "wordsim353_not_below_gensim_mean_minus_0.02": summary["wordsim353_ours_minus_gensim"] >= -0.02,
+    summary["targets"] = {  # issue 24: gensim's quality at no more than its training time
+        "ours_at_most_1.0x_gensim": summary["ratio_ours_over_gensim"] <= 1.0,
+        "wordsim353_not_below_gensim_mean_minus_0.01": summary["wordsim353_ours_minus_gensim"] >= -0.01,
         "zoo_gensim_family_within_10pct_of_gensim": abs(summary["ratio_zoo_gensim_family_over_gensim"] - 1) <= 0.10,
         "note": "ratios of the medians over seeds; the *_paired_median ratios (each seed's time over raw gensim's "
                 "in the same seed) are less exposed to the load drifting during the run",
@@ -372,7 +388,7 @@ def main() -> None:
                     "note": "2 cores shared with other workers' jobs: absolute times are noisy; all runs are in this one run"},
         "versions": library_versions(),
         "settings": SETTINGS | {"corpus": "ptb", "gensim_workers": args.workers, "seeds": args.seeds,
-                                "ours_preset": OURS_PRESET},
+                                "ours_preset": OURS_PRESET, "ours_epochs": runs_epochs(rows)},
         "gensim_reproducible": args.workers == 1,
         "summary": summary, "breakdown_per_epoch": breakdown, "breakdown_before_this_change": BREAKDOWN_BEFORE,
         "runs": rows,
@@ -380,7 +396,8 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
-    print(f"\nPTB skip-gram, dim 100, window 5, 5 negatives, 5 epochs, min_count 1; medians over {args.seeds} seeds")
+    print(f"\nPTB skip-gram, dim 100, window 5, 5 negatives, min_count 1; gensim 5 epochs, ours (preset "
+          f"{OURS_PRESET}) {runs_epochs(rows)}; medians over {args.seeds} seeds")
     print(f"{'run':<34}{'train s':>9}{'WS353':>8}{'vs gensim':>11}")
     for label, key in (("gensim, list of token lists", "gensim_list"), ("gensim, LineSentence", "gensim_linesentence"),
                        ("ours (lmzoo train word2vec)", "ours"), ("zoo word2vec-gensim family", "zoo_gensim_family")):

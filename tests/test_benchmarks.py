@@ -86,8 +86,12 @@ def test_summary_prints_both_figures_and_their_ratio_from_the_results_files(tmp_
     _write(tmp_path, "word2vec.json", {"date": "d1", "summary": {
         "ours_train_seconds_median": 30.0, "gensim_list_train_seconds_median": 12.0, "ratio_ours_over_gensim": 2.5,
         "wordsim353_ours_mean": 0.25, "wordsim353_gensim_mean": 0.18}})
-    _write(tmp_path, "transformer_shakespeare.json", {"date": "d2", "machine": {"load_average_before": [3.0, 2.0, 1.0]},
-                                                      "ours": {"process_wall_seconds": 90.0, "val_loss_disjoint_windows": 1.89},
+    _write(tmp_path, "transformer_speedrun.json", {"date": "d2", "machine": {"load_average_before": [3.0, 2.0, 1.0]},
+                                                   "ours_preset": "speedrun",
+                                                   "ours": {"process_wall_seconds": 90.0, "val_loss_disjoint_windows": 1.89},
+                                                   "nanogpt": {"process_wall_seconds": 150.0, "val_loss_disjoint_windows": 1.90}})
+    _write(tmp_path, "transformer_shakespeare.json", {"date": "d2", "machine": {"load_average_before": [1.0, 1.0, 1.0]},
+                                                      "ours": {"process_wall_seconds": 180.0, "val_loss_disjoint_windows": 1.89},
                                                       "nanogpt": {"process_wall_seconds": 150.0, "val_loss_disjoint_windows": 1.90}})
     _write(tmp_path, "ngram_ptb.json", {"date": "d3", "kenlm": {
         "ours_tokens_per_second": 8e5, "kenlm_tokens_per_second": 1.6e6, "arpa_write_seconds": 1.5,
@@ -98,6 +102,10 @@ def test_summary_prints_both_figures_and_their_ratio_from_the_results_files(tmp_
     assert "2.50x" in row["Word2Vec vs gensim"] and " NO " in row["Word2Vec vs gensim"]
     assert "0.60x" in row["Transformer vs nanoGPT"] and " yes " in row["Transformer vs nanoGPT"]
     assert "load 3.0" in row["Transformer vs nanoGPT"] and "(load > 2)" in row["Transformer vs nanoGPT"]
+    assert "(speedrun)" in row["Transformer vs nanoGPT"]
+    # The same-steps race is the engine comparison: shown with its ratio, and no goal to meet or miss.
+    assert "1.20x" in row["Transformer, same steps"] and "no target" in row["Transformer, same steps"]
+    assert " yes " not in row["Transformer, same steps"] and " NO " not in row["Transformer, same steps"]
     assert "(load > 2)" not in row["Word2Vec vs gensim"]  # no load recorded: nothing to flag
     assert "0.50x" in row["n-gram vs KenLM"] and " yes " in row["n-gram vs KenLM"]
     # The newer of the full race and its --query-only run is the row shown, with the text-in ratio.
@@ -111,13 +119,14 @@ def test_summary_prints_both_figures_and_their_ratio_from_the_results_files(tmp_
 
 def test_summary_says_in_one_line_when_a_peer_was_not_raced(tmp_path):
     summary = _script("summary")
-    _write(tmp_path, "transformer_shakespeare.json", {"nanogpt": {"skipped": "nanoGPT not raced: --skip-peer"},
-                                                      "ours": {"process_wall_seconds": 90.0}})
+    _write(tmp_path, "transformer_speedrun.json", {"nanogpt": {"skipped": "nanoGPT not raced: --skip-peer"},
+                                                   "ours": {"process_wall_seconds": 90.0}})
     _write(tmp_path, "ngram_ptb.json", {"kenlm": {"skipped": "kenlm is not installed (pip install kenlm)"}})
     lines = summary.summary_lines(tmp_path)
     assert "Transformer vs nanoGPT: nanoGPT not raced: --skip-peer" in lines
     assert "n-gram vs KenLM: kenlm is not installed (pip install kenlm)" in lines
     assert "word2vec.json is missing: run benchmarks/word2vec.py" in lines
+    assert "transformer_shakespeare.json is missing: run benchmarks/transformer_shakespeare.py" in lines
     assert not any(re.search(r"\d\.\d\dx", line) for line in lines)  # no ratio without a race
 
 

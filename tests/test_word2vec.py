@@ -451,7 +451,7 @@ def test_race_preset_is_gensims_setting_at_twice_its_learning_rate():
     from lmzoo.models.word2vec import FAMILY
 
     race = make_config(FAMILY, "race", {})
-    assert (race.learning_rate, race.epochs, race.min_count, race.dimension) == (0.05, 5, 1, 100)
+    assert (race.learning_rate, race.epochs, race.min_count, race.dimension) == (0.05, 3, 1, 100)
     assert race.learning_rate == 2 * Word2VecConfig().learning_rate
 
 
