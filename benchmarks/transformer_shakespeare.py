@@ -10,12 +10,18 @@ Both final models are scored on the validation split in disjoint 64-character wi
 each process's wall time, ms/step, our XLA compile time and `breakdown`, both losses and the ratios,
 then our greedy decoding speed and three samples (`generation`, lesson 06). Without PyTorch or the
 nanoGPT folder, only our figures are recorded (said in one line).
+`--preset speedrun`: the time-to-loss race: nanoGPT runs the same CPU settings, ours runs
+`lmzoo train transformer --preset speedrun` (any recipe; the target is nanoGPT's final loss on the
+same windows in <= 0.7x its wall time), into `transformer_speedrun.json`. `--ablation`: ours alone,
+the preset and the preset with one of its changes reverted to nanoGPT's setting at a time, plus
+nanoGPT's settings themselves (`transformer_speedrun_ablation.json`, lesson 06 reads it).
 `--gpu`: nanoGPT's GPU config (6 layers, 6 heads, 384 wide, context 256, batch 64, 5,000 steps,
 dropout 0.2, bf16) with tokens/s and MFU. `--dry-run`: build and trace one step, print both commands.
 `--set KEY=VALUE` changes our run only (e.g. `--set jit_compile=False`); the results file records it.
 
 Usage:
     LMZOO_DATA=../shared/corpora .venv/bin/python benchmarks/transformer_shakespeare.py [--gpu] [--dry-run]
+        [--preset speedrun] [--ablation]
 """
 
 from __future__ import annotations
@@ -47,6 +53,16 @@ GPU = {**CPU, "num_layers": 6, "num_heads": 6, "hidden_dim": 384, "context": 256
        "dropout": 0.2, "eval_batches": 200, "mixed_precision": True}
 # Dense bf16 peak FLOP/s by GPU name (the vendors' data sheets), for MFU.
 BF16_PEAK = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}
+# The speedrun preset's changes, each reverted alone to nanoGPT's setting (`--ablation`).
+ABLATION = (
+    ("4 layers", "nanoGPT's depth (twice the step's cost)", {"num_layers": 4}),
+    ("batch 12", "nanoGPT's 12 windows a step (the same 1,000 steps: 0.75x the tokens)", {"batch_size": 12}),
+    ("learning rate 1e-3", "nanoGPT's peak 1e-3, cosine to 1e-4", {"learning_rate": 1e-3, "min_learning_rate": 1e-4}),
+    ("weight decay 0.1", "nanoGPT's AdamW weight decay", {"weight_decay": 0.1}),
+    ("warm-up 100", "nanoGPT's 100 warm-up steps", {"warmup_steps": 100}),
+    ("evaluate every 250", "nanoGPT's evaluation and checkpoint cadence", {"eval_every": 250}),
+    ("no XLA", "jit_compile=False: no compile, TensorFlow's op-by-op step", {"jit_compile": False}),
+)
 _ITER_RE = re.compile(r"^iter (\d+): loss [\d.]+, time ([\d.]+)ms")
 _EVAL_RE = re.compile(r"^step (\d+): train loss ([\d.]+), val loss ([\d.]+)")
 
@@ -179,6 +195,44 @@ def score_ours(run_dir: Path, text: str, context: int) -> tuple[float, dict]:
     return total / int(valid.sum()), costs
 
 
+def train_ours(extra_args: list[str], corpus_name: str, valid_text: str, context: int, run_dir: Path,
+               env: dict) -> dict:
+    """`lmzoo train transformer` as a whole process with `extra_args`; its wall time, breakdown and
+    the final model's loss on the disjoint validation windows."""
+    python = sys.executable
+    command = [str(Path(python).parent / "lmzoo"), "train", "transformer", "--corpus", corpus_name,
+               "--out", str(run_dir), *extra_args]
+    print("ours: lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), flush=True)
+    load = os.getloadavg()
+    wall = run_process(command, REPO, run_dir.with_suffix(".log"), env=env)
+    load_after = os.getloadavg()
+    settings = json.loads((run_dir / "config.json").read_text())["config"]
+    val_loss, costs = score_ours(run_dir, valid_text, context)
+    ours = {"command": "lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), "settings": settings,
+            "val_tokens": len(valid_text), "load_average_before": list(load), "load_average_after": list(load_after),
+            "import_seconds": import_seconds(python, "lmzoo.cli, lmzoo.models.transformer", env),
+            **breakdown(run_dir, settings, wall), **costs, "val_loss_disjoint_windows": val_loss}
+    ours["ms_per_step_overall"] = 1000 * ours["train_seconds"] / settings["steps"]
+    ours["tokens_per_second"] = settings["steps"] * settings["batch_size"] * settings["context"] / ours["train_seconds"]
+    return ours
+
+
+def ablation(args, corpus, env: dict, tmp: Path) -> dict:
+    """The speedrun preset, the preset with each of its changes reverted alone, and nanoGPT's settings."""
+    rows = [("speedrun", "the preset", {}), *ABLATION,
+            ("nanoGPT's settings", "every setting as nanoGPT's CPU run (2,000 steps of 12)", CPU)]
+    out = []
+    for name, what, changes in rows:
+        extra = ["--preset", args.preset or "speedrun"] + [a for k, v in changes.items() for a in ("--set", f"{k}={v}")]
+        ours = train_ours(extra, args.corpus, corpus.valid, CPU["context"], tmp / f"ablation_{len(out)}", env)
+        out.append({"row": name, "change": what, "settings_changed": changes, **{k: ours[k] for k in (
+            "command", "process_wall_seconds", "train_seconds", "val_loss_disjoint_windows", "ms_per_step_steady",
+            "tokens_per_second", "compile_seconds_estimate", "evaluation_and_checkpoint_seconds_total",
+            "load_average_before", "load_average_after")}})
+        print(f"{name:<22} {ours['process_wall_seconds']:7.1f} s  val loss {ours['val_loss_disjoint_windows']:.4f}", flush=True)
+    return {"rows": out}
+
+
 def generation_speed(run_dir: Path, prompt: str = "ROMEO:\n", new_tokens: int = 256) -> dict:
     """Greedy decoding speed of our final model (tokens/s): with the key/value cache, a full recompute
     of the window in the same compiled loop, and a Python loop over full forward passes; and one
@@ -298,6 +352,25 @@ def dry_run(args, settings: dict, text: str) -> int:
     return 0
 
 
+def finish(result: dict, args, argv: list[str] | None, load_before: tuple) -> int:
+    """Add the command, date, machine and versions to `result` and write it to `args.out`."""
+    from lmzoo.runs import library_versions
+
+    result.update({
+        "command": " ".join(["python", "benchmarks/transformer_shakespeare.py", *(argv if argv is not None else sys.argv[1:])]),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "load_average_before": list(load_before),
+                    "load_average_after": list(os.getloadavg()),
+                    "note": "2 cores shared with other workers' jobs: absolute times are noisy; both ran in this run"},
+        "versions": {**library_versions(), **({"torch": __import__("torch").__version__} if "torch" in sys.modules else {})},
+    })
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("LMZOO_DATA", str(REPO / "../shared/corpora")))
@@ -309,11 +382,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-peer", action="store_true", help="do not run nanoGPT (records only our figures)")
     parser.add_argument("--set", dest="ours_set", action="append", default=[], metavar="KEY=VALUE",
                         help="an extra setting for our run only (e.g. jit_compile=False), recorded in the results file")
-    parser.add_argument("--out", default=str(REPO / "benchmarks/results/transformer_shakespeare.json"))
+    parser.add_argument("--preset", help="ours runs this preset (e.g. speedrun) against nanoGPT's CPU settings")
+    parser.add_argument("--ablation", action="store_true",
+                        help="ours alone: the preset (default speedrun) with each change reverted in turn")
+    parser.add_argument("--out", help="results file (default transformer_shakespeare.json, "
+                        "transformer_speedrun.json with --preset, transformer_speedrun_ablation.json with --ablation)")
     args = parser.parse_args(argv)
+    if args.gpu and (args.preset or args.ablation):
+        parser.error("--preset and --ablation race the CPU settings; give them without --gpu")
+    name = ("transformer_speedrun_ablation" if args.ablation else "transformer_speedrun" if args.preset
+            else "transformer_shakespeare")
+    args.out = args.out or str(REPO / "benchmarks" / "results" / f"{name}.json")
 
     import lmzoo
-    from lmzoo.runs import library_versions
 
     settings = dict(GPU if args.gpu else CPU)
     if args.steps:
@@ -331,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="race_") as tmp:
         tmp = Path(tmp)
+        if args.ablation:
+            result = {"benchmark": "transformer_speedrun_ablation", **ablation(args, corpus, env, tmp)}
+            return finish(result, args, argv, load_before)
         # nanoGPT first, as its users run it.
         missing = None if not args.skip_peer else "nanoGPT not raced: --skip-peer"
         missing = missing or nanogpt_missing(Path(args.nanogpt))
@@ -369,31 +453,20 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(f"nanoGPT: {wall:.1f} s, val loss {result['nanogpt']['val_loss_disjoint_windows']:.4f}", flush=True)
         # Ours, the whole CLI process.
-        run_dir = tmp / "ours"
-        command = [str(Path(sys.executable).parent / "lmzoo"), "train", "transformer", "--corpus", args.corpus,
-                   "--out", str(run_dir), *our_args(settings, args.gpu)]
-        for item in args.ours_set:  # the CLI checks the key and the value
-            command += ["--set", item]
+        ours_args = ["--preset", args.preset] if args.preset else our_args(settings, args.gpu)
         if args.ours_set:
             result["ours_extra_settings"] = args.ours_set
-        print("ours: lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), flush=True)
-        load = os.getloadavg()
-        wall = run_process(command, REPO, tmp / "ours.log", env=env)
-        load_after = os.getloadavg()
-        val_loss, costs = score_ours(run_dir, corpus.valid, settings["context"])
-        ours = {"command": "lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), "val_tokens": len(corpus.valid),
-                "load_average_before": list(load), "load_average_after": list(load_after),
-                "import_seconds": import_seconds(sys.executable, "lmzoo.cli, lmzoo.models.transformer", env),
-                **breakdown(run_dir, settings, wall), **costs, "val_loss_disjoint_windows": val_loss}
-        ours["ms_per_step_overall"] = 1000 * ours["train_seconds"] / settings["steps"]
+        ours = train_ours(ours_args + [a for item in args.ours_set for a in ("--set", item)], args.corpus, corpus.valid,
+                          settings["context"], tmp / "ours", env)
         result["ours"] = ours
+        if args.preset:
+            result["ours_preset"] = args.preset
         if not args.gpu:  # lesson 06 quotes the CPU model's decoding speeds
-            result["generation"] = generation_speed(run_dir)
-        result["val_loss_nats_per_char"] = val_loss  # what lesson 05 quotes: ours, on the disjoint windows
-        print(f"ours: {wall:.1f} s, val loss {val_loss:.4f}", flush=True)
+            result["generation"] = generation_speed(tmp / "ours")
+        result["val_loss_nats_per_char"] = ours["val_loss_disjoint_windows"]  # lesson 05 quotes it
+        print(f"ours: {ours['process_wall_seconds']:.1f} s, val loss {ours['val_loss_disjoint_windows']:.4f}", flush=True)
 
-    tokens = settings["steps"] * settings["batch_size"] * settings["context"]
-    ours["tokens_per_second"] = tokens / ours["train_seconds"]
+    tokens = settings["steps"] * settings["batch_size"] * settings["context"]  # nanoGPT's
     if args.gpu:
         name, peak = gpu_peak()
         vocabulary = len(set(text))
@@ -405,41 +478,34 @@ def main(argv: list[str] | None = None) -> int:
     if "process_wall_seconds" in peer:
         result["ratios"] = {
             "wall_ours_over_nanogpt": ours["process_wall_seconds"] / peer["process_wall_seconds"],
-            "ms_per_step_ours_over_nanogpt": ours["ms_per_step_including_eval_and_checkpoint"]
-            / peer["ms_per_step_mean_including_eval_and_checkpoint"],
-            "ms_per_step_steady_ours_over_nanogpt_median": ours["ms_per_step_steady"] / peer["ms_per_step_median"],
             "val_loss_ours_minus_nanogpt": ours["val_loss_disjoint_windows"] - peer["val_loss_disjoint_windows"],
+            "tokens_per_second_ours_over_nanogpt": ours["tokens_per_second"] * peer["process_wall_seconds"] / tokens,
         }
+        if not args.preset:  # the same steps of the same batch: per-step times compare the engines
+            result["ratios"].update({
+                "ms_per_step_ours_over_nanogpt": ours["ms_per_step_including_eval_and_checkpoint"]
+                / peer["ms_per_step_mean_including_eval_and_checkpoint"],
+                "ms_per_step_steady_ours_over_nanogpt_median": ours["ms_per_step_steady"] / peer["ms_per_step_median"]})
         result["targets"] = {"wall_ratio_at_most": 0.7, "val_loss_at_most_nanogpt": True,
                              "met": result["ratios"]["wall_ours_over_nanogpt"] <= 0.7
                              and result["ratios"]["val_loss_ours_minus_nanogpt"] <= 0}
-    result.update({
-        "command": " ".join(["python", "benchmarks/transformer_shakespeare.py", *(argv if argv is not None else sys.argv[1:])]),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "load_average_before": list(load_before),
-                    "load_average_after": list(os.getloadavg()),
-                    "note": "2 cores shared with other workers' jobs: absolute times are noisy; both ran in this run"},
-        "versions": {**library_versions(), **({"torch": __import__("torch").__version__} if "torch" in sys.modules else {})},
-    })
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-
+    finish(result, args, argv, load_before)
     print(f"\n{'':<38}{'ours':>10}{'nanoGPT':>10}{'ratio':>8}")
     def row(label, a, b, fmt):
         ratio = f"{a / b:.2f}" if a is not None and b else "-"
         print(f"{label:<38}{format(a, fmt) if a is not None else '-':>10}{format(b, fmt) if b is not None else '-':>10}{ratio:>8}")
     row("process wall time, s", ours["process_wall_seconds"], peer.get("process_wall_seconds"), ".1f")
-    row("ms/step (with eval and checkpoints)", ours["ms_per_step_including_eval_and_checkpoint"],
-        peer.get("ms_per_step_mean_including_eval_and_checkpoint"), ".1f")
+    if not args.preset:
+        row("ms/step (with eval and checkpoints)", ours["ms_per_step_including_eval_and_checkpoint"],
+            peer.get("ms_per_step_mean_including_eval_and_checkpoint"), ".1f")
     row("val loss, disjoint 64-char windows", ours["val_loss_disjoint_windows"], peer.get("val_loss_disjoint_windows"), ".4f")
-    print(f"ours: {ours['ms_per_step_steady']:.1f} ms/step steady x {settings['steps']} = {ours['steps_seconds_at_steady_rate']:.1f} s, "
+    print(f"ours: {ours['ms_per_step_steady']:.1f} ms/step steady x {ours['settings']['steps']} = {ours['steps_seconds_at_steady_rate']:.1f} s, "
           f"compile ~{ours['compile_seconds_estimate']:.1f} s, evaluations + checkpoints "
           f"{ours['evaluation_and_checkpoint_seconds_total']:.1f} s (first {ours['first_evaluation_and_checkpoint_seconds']:.1f} s), "
           f"rest of fit {ours['rest_of_training_seconds']:.1f} s, outside fit {ours['outside_training_seconds']:.1f} s "
           f"(import alone {ours['import_seconds']:.1f} s)")
     if "skipped" in peer:
         print(peer["skipped"])
-    print(f"wrote {args.out}")
     return 0
 
 

@@ -149,6 +149,12 @@ PRESETS = {
                                min_learning_rate=5e-4, jit_compile=False),
     # lee, char level, within the compare job's 90 s on 2 cores (about 40 ms/step plus XLA compile).
     "default": TransformerConfig(steps=600, eval_every=200, eval_batches=10),
+    # Tiny Shakespeare time-to-loss against nanoGPT's CPU run (its width and context): half its depth, 16
+    # windows a step, 5x its learning rate, no weight decay, one evaluation. In ~1M tokens a 2-layer
+    # model ends lower than a 4-layer one at half the step cost (`benchmarks/transformer_shakespeare.py
+    # --ablation`; seeds 0-2 ended within 0.004 of each other).
+    "speedrun": TransformerConfig(num_layers=2, batch_size=16, steps=1000, learning_rate=5e-3, min_learning_rate=5e-4,
+                                  warmup_steps=50, weight_decay=0.0, eval_every=1000, eval_batches=20),
 }
 
 

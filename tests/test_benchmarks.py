@@ -77,6 +77,23 @@ def test_transformer_breakdown_splits_steps_compile_and_evaluations(tmp_path):
     assert out["outside_training_seconds"] == pytest.approx(4.5)
 
 
+def test_speedrun_ablation_reverts_each_change_of_the_preset_to_nanogpts_setting():
+    """Each `--ablation` row puts one of the speedrun preset's changes back to nanoGPT's CPU value, and
+    every change but the step count (the rows train the preset's steps) has its row."""
+    from lmzoo.models.transformer import PRESETS
+
+    bench = _script("transformer_shakespeare")
+    speedrun = PRESETS["speedrun"]
+    for _, _, changes in bench.ABLATION:
+        for key, value in changes.items():
+            if key != "jit_compile":  # "no XLA" is not a nanoGPT setting, but what XLA buys
+                assert bench.CPU[key] == value != getattr(speedrun, key), key
+    changed = {key for key, value in bench.CPU.items() if getattr(speedrun, key) != value}
+    reverted = {key for _, _, changes in bench.ABLATION for key in changes}
+    assert changed - reverted == {"steps"}
+    assert speedrun.num_layers < bench.CPU["num_layers"]  # the preset is a recipe, not nanoGPT's model
+
+
 def _write(folder: Path, name: str, data: dict) -> None:
     (folder / name).write_text(json.dumps(data))
 
