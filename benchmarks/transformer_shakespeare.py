@@ -195,6 +195,15 @@ def score_ours(run_dir: Path, text: str, context: int) -> tuple[float, dict]:
     return total / int(valid.sum()), costs
 
 
+def check_kept_xla(settings: dict, log: str) -> None:
+    """Fail in one line when a run that asks for XLA trained without it (Keras only warns)."""
+    from lmzoo.errors import JIT_FALLBACK
+
+    if settings.get("jit_compile") and JIT_FALLBACK in log:
+        raise SystemExit("our run asked for jit_compile=True but Keras fell back to jit_compile=False "
+                         "(its log says so): the timing would not be an XLA run; do not enable TF op determinism")
+
+
 def train_ours(extra_args: list[str], corpus_name: str, valid_text: str, context: int, run_dir: Path,
                env: dict) -> dict:
     """`lmzoo train transformer` as a whole process with `extra_args`; its wall time, breakdown and
@@ -207,6 +216,7 @@ def train_ours(extra_args: list[str], corpus_name: str, valid_text: str, context
     wall = run_process(command, REPO, run_dir.with_suffix(".log"), env=env)
     load_after = os.getloadavg()
     settings = json.loads((run_dir / "config.json").read_text())["config"]
+    check_kept_xla(settings, run_dir.with_suffix(".log").read_text(errors="replace"))
     val_loss, costs = score_ours(run_dir, valid_text, context)
     ours = {"command": "lmzoo " + " ".join(command[1:]).replace(str(run_dir), "RUN"), "settings": settings,
             "val_tokens": len(valid_text), "load_average_before": list(load), "load_average_after": list(load_after),

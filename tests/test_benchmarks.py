@@ -94,6 +94,17 @@ def test_speedrun_ablation_reverts_each_change_of_the_preset_to_nanogpts_setting
     assert speedrun.num_layers < bench.CPU["num_layers"]  # the preset is a recipe, not nanoGPT's model
 
 
+def test_a_race_whose_run_lost_xla_fails_in_one_line():
+    from lmzoo.errors import JIT_FALLBACK
+
+    bench = _script("transformer_shakespeare")
+    log = f"... UserWarning: {JIT_FALLBACK} because op determinism is on\n"
+    with pytest.raises(SystemExit, match="fell back to jit_compile=False"):
+        bench.check_kept_xla({"jit_compile": True}, log)
+    bench.check_kept_xla({"jit_compile": False}, log)  # asked for no XLA: nothing lost
+    bench.check_kept_xla({"jit_compile": True}, "trained transformer on tinyshakespeare\n")
+
+
 def _write(folder: Path, name: str, data: dict) -> None:
     (folder / name).write_text(json.dumps(data))
 
