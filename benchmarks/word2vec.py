@@ -139,7 +139,7 @@ def ours_cli(seed: int, data_dir: str, out: Path) -> dict:
 
 
 def runs_epochs(rows: list[dict]) -> list[int]:
-    """The epochs our runs trained (the preset's), from their commands' run configs."""
+    """The epochs our runs trained (the preset's, as each run's config.json recorded them)."""
     return sorted({r["ours"]["epochs"] for r in rows})
 
 

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -217,7 +218,7 @@ class WordTokenizer(VocabularyTokenizer):
         # The hot path of every word model's scoring: the text normalised once, not line by line
         # (NFC and lowercasing never cross a line break), and one C-level dict lookup a word.
         eos = self.options.get("eos_per_line", True)
-        lookup, split = self._text_ids().__getitem__, self._split
+        lookup, split = self._text_ids.__getitem__, self._split
         ids: list[int] = []
         for words in map(split, self._normalize(text).splitlines()):
             if words:
@@ -248,14 +249,12 @@ class WordTokenizer(VocabularyTokenizer):
     def _word_id(self, word: str) -> int:
         """A word's id as `encode` gives it: a literal <s>, </s> or <pad> is an unknown word, never the
         special id (only <unk> is)."""
-        return self._text_ids()[word]
+        return self._text_ids[word]
 
+    @functools.cached_property
     def _text_ids(self) -> dict[str, int]:
-        """`index` as text reaches it: any other word, and the literal <s>, </s> and <pad>, is <unk>
-        (built once)."""
-        if getattr(self, "_from_text", None) is None:
-            self._from_text = _UnknownIsUnk({**self.index, **dict.fromkeys(_NOT_FROM_TEXT, UNK)})
-        return self._from_text
+        """`index` as text reaches it: any other word, and the literal <s>, </s> and <pad>, is <unk>."""
+        return _UnknownIsUnk({**self.index, **dict.fromkeys(_NOT_FROM_TEXT, UNK)})
 
 
 class SubwordTokenizer(VocabularyTokenizer):

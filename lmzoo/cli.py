@@ -269,10 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """The `lmzoo` command: `main`, then an immediate exit once TensorFlow has been loaded.
 
-    Every file is written and closed by then (atomically), so what is left is TensorFlow's teardown
-    at interpreter exit: about 1.5 s after a training run on 2 idle cores, and once 28 s (the
-    Transformer speedrun, `benchmarks/transformer_shakespeare.py --ablation`, 2026-12-06): time a user
-    waits for nothing. A verb that never loaded TensorFlow exits as usual.
+    Every file is written and closed by then (atomically), so what is left is TensorFlow's teardown at
+    interpreter exit, seconds a user would wait for nothing (measured in benchmarks/results/NOTES.md,
+    "transformer"). A verb that never loaded TensorFlow exits as usual.
     """
     code = main()
     if "tensorflow" in sys.modules:
