@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import itertools
 import json
 import math
 import os
@@ -41,6 +42,7 @@ from lmzoo.config import from_dict, replace, to_dict
 from lmzoo.datasets.labelled import LabelledData, as_text_corpus, load_task_data
 from lmzoo.harness import score_classification, score_translation
 from lmzoo.models import tasks
+from lmzoo.protocols import LanguageModel
 from lmzoo.runs import RunDir, library_versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +71,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--calibration-steps", type=int, default=60, help="steps of each calibration run")
     parser.add_argument("--translate-epochs", type=float, default=0.6,
                         help="decoder-only passes over the 27,655 training pairs (with --translate-minutes 0)")
+    parser.add_argument("--translate-seeds", type=int, default=1, help="seeds of each translator (weights, order)")
     parser.add_argument("--seq2seq-epochs", type=float, default=1.0,
                         help="encoder–decoder passes over the pairs (with --translate-minutes 0)")
     parser.add_argument("--seq2seq-learning-rate", type=float, default=2e-3)
@@ -86,6 +89,9 @@ def parse_args() -> argparse.Namespace:
                         help="classify-imdb: frozen backbone: head learning rate:epoch multiplier candidates")
     parser.add_argument("--curve-label-counts", default="1000",
                         help="classify-imdb: label counts at the intermediate pre-training sizes (the gain curve)")
+    parser.add_argument("--scratch-twin", default="largest", choices=("largest", "mr"),
+                        help="classify-imdb: the scratch row's network and tokenizer: those of the model pre-trained "
+                             "on the last --pretrain-words size, or on MR's text")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
     return parser.parse_args()
@@ -161,6 +167,15 @@ PRETRAIN = {
                                           "min_learning_rate": 1e-4, "warmup_steps": 30}),
 }
 BUDGET_KEYS = {"epochs", "steps"}
+# The LMs on imdb-unsup (12.7 M training tokens): each one's vocabulary and budget there, about 20 minutes
+# alone on 2 cores (probes: 0.14 s a step for the GRU, ~0.2 s for the Transformer). The GRU keeps every
+# word seen 3 times (66,888; MR loses 4.0 % of its words to <unk>) behind a sampled softmax, as on PTB;
+# the Transformer's full softmax keeps only words seen 50 times.
+IMDB_PRETRAIN = {
+    "rnnlm": {"min_count": 3, "sampled_softmax": 1024, "steps": 8000, "eval_every": 2000, "eval_batches": 10},
+    "transformer": {"min_count": 50, "steps": 5000, "eval_every": 1000, "eval_batches": 10},
+}
+VALID_REVIEWS = 100  # imdb-unsup valid reviews on which a pre-trained LM's open-vocabulary bits/char is recorded
 
 
 def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float, side: str = "",
@@ -168,12 +183,17 @@ def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float, side: st
     family, overrides = PRETRAIN[name]
     overrides = {k: (type(v)(max(1, v * scale)) if k in BUDGET_KEYS else v) for k, v in {**overrides, **(budget or {})}.items()}
     run = RunDir(work / f"pretrain-{name}-{corpus.name}")
-    # A finished pre-training run is reused (its timing.json keeps its training time).
-    model = lmzoo.load(run.path) if run.is_complete() else lmzoo.train(family, corpus, run.path, **overrides)
+    # A finished pre-training run is reused (its timing.json keeps its training time; CPU time is
+    # recorded only by the call that trains it).
+    reused = run.is_complete()
+    cpu = time.process_time()
+    model = lmzoo.load(run.path) if reused else lmzoo.train(family, corpus, run.path, **overrides)
+    cpu = None if reused else time.process_time() - cpu
     steps = max([m.get("step", 0) for m in run.read_metrics()] or [0])
     text = f"{corpus.name} train split, unlabelled ({len(corpus.train.splitlines()):,} lines{side})"
     info = {"pretrain_family": family, "pretrain_text": text,
-            "pretrain_config": run.read_config()["config"], "pretrain_steps": steps, "pretrain_seconds": run.timing().get("train_seconds")}
+            "pretrain_config": run.read_config()["config"], "pretrain_steps": steps, "pretrain_seconds": run.timing().get("train_seconds"),
+            "pretrain_cpu_seconds": cpu, "load_average": os.getloadavg()}
     return model, info
 
 
@@ -307,31 +327,56 @@ def select_on_valid(args: argparse.Namespace, data: LabelledData, work: Path, ta
     return choice, rows
 
 
-def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path) -> None:
-    """MR accuracy after pre-training on imdb-unsup prefixes (and on MR's own text), against scratch."""
-    from lmzoo.harness import count_words
+def pretrain_on(args: argparse.Namespace, backbone: str, size: str, data: LabelledData, imdb: lmzoo.Corpus,
+                work: Path) -> tuple[Any, dict[str, Any]]:
+    """`backbone` pre-trained on MR's own text ("mr") or on an imdb-unsup prefix of `size` words ("all": every
+    review), with its words, tokens seen and (for an LM on imdb-unsup) valid bits/char recorded."""
+    from lmzoo.harness import count_words, score_text, spelling_model
 
+    text = as_text_corpus(data) if size == "mr" else words_prefix(imdb, None if size == "all" else int(float(size)))
+    words = count_words(text.train)
+    budget = {} if size == "mr" else dict(IMDB_PRETRAIN.get(backbone, {}))
+    if backbone == "word2vec":  # passes over the text, capped at --pretrain-word-budget words in all
+        budget = {"epochs": max(1, min(5, round(args.pretrain_word_budget / words)))}
+    pretrained, info = pretrain(backbone, text, work, args.scale, budget=budget)
+    info |= {"pretrain_words": words, "pretrain_corpus": "rt-polarity" if size == "mr" else "imdb-unsup"}
+    config = info["pretrain_config"]
+    if "context" in config and "steps" in config:
+        info["pretrain_tokens_seen"] = config["steps"] * config["batch_size"] * config["context"]
+    if size != "mr" and isinstance(pretrained, LanguageModel):  # an LM: open-vocabulary bits/char on held-out reviews
+        valid = "\n".join(imdb.valid.split("\n")[:VALID_REVIEWS]) + "\n"
+        scores = score_text(pretrained, valid, spelling_model(text))
+        info |= {"pretrain_valid_bits_per_char": scores["bits_per_char"], "pretrain_valid_reviews": VALID_REVIEWS,
+                 "pretrain_valid_chars": len(valid)}
+    return pretrained, info
+
+
+def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path) -> None:
+    """MR accuracy after pre-training on imdb-unsup prefixes (and on MR's own text), against scratch.
+
+    The scratch twin is the network and tokenizer of the model pre-trained on the last size of
+    `--pretrain-words` (`--scratch-twin largest`), with fresh weights: it differs from its pre-trained
+    row only in the pre-training. (`--scratch-twin mr` builds it from the model pre-trained on MR's text.)
+    """
     data = load_task_data("rt-polarity", args.data_dir)
     imdb = lmzoo.load_corpus("imdb-unsup", args.data_dir)
     counts = [None if c == "all" else int(c) for c in args.label_counts.split(",")]
     curve_counts = [None if c == "all" else int(c) for c in args.curve_label_counts.split(",")]
     sizes = args.pretrain_words.split(",")
     for backbone in args.backbones.split(","):
+        twin_size = "mr" if args.scratch_twin == "mr" else sizes[-1]
+        twin, twin_info = pretrain_on(args, backbone, twin_size, data, imdb, work)
+        tag = f"pays-{backbone}" + ("" if args.scratch_twin == "mr" else f"-{twin_size}")
         for count in counts:  # scratch does not depend on the pre-training text: once per label count
-            choice, rows = select_on_valid(args, data, work, f"pays-{backbone}", pretrain(backbone, as_text_corpus(data),
-                                           work, args.scale)[0], count, "scratch", False)
+            choice, rows = select_on_valid(args, data, work, tag, twin, count, "scratch", False)
             for row in rows:
                 results.add({"task": "classify", "model": f"{backbone} classifier (chosen on valid)", "init": "scratch",
-                             "labels": count or len(data.train), "pretrain_text": None, **choice, **row})
+                             "labels": count or len(data.train), "pretrain_text": None,
+                             "scratch_twin_of": twin_info["pretrain_text"], **choice, **row})
         for size in sizes:
-            text = as_text_corpus(data) if size == "mr" else words_prefix(imdb, None if size == "all" else int(float(size)))
-            words = count_words(text.train)
-            budget = {}
-            if backbone == "word2vec":  # passes over the text, capped at --pretrain-word-budget words in all
-                budget = {"epochs": max(1, min(5, round(args.pretrain_word_budget / words)))}
-            pretrained, info = pretrain(backbone, text, work, args.scale, budget=budget)
-            info |= {"pretrain_words": words, "pretrain_corpus": "rt-polarity" if size == "mr" else "imdb-unsup"}
+            pretrained, info = pretrain_on(args, backbone, size, data, imdb, work)
             results.add({"task": "pretrain", "model": backbone, **info})
+            words = info["pretrain_words"]
             for count in counts if size in ("mr", sizes[-1]) else curve_counts:
                 for freeze in (True, False):
                     choice, rows = select_on_valid(args, data, work, f"pays-{backbone}-{size}", pretrained, count,
@@ -404,17 +449,18 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
         results.add({"task": "translate", "model": "copy the source", "init": "baseline",
                      **score_translation(copy, pairs, "test"), "example": [example, copy.translate([example])[0]]})
         rows = args.forward_rows if direction == "forward" else args.reverse_rows
-        for architecture, init in (item.split(":") for item in rows.split(",") if item):
+        items = [item.split(":") for item in rows.split(",") if item]
+        for seed, (architecture, init) in itertools.product(range(args.translate_seeds), items):
             pretrained, info = pretrained_for(architecture, pairs)
             config = translation_config(args, architecture, init, direction, pairs.source_language)
             limits = budget(architecture, direction, pretrained, config)
-            config = replace(config, {"steps": limits["steps"]}) if limits else config
-            out = work / f"translate-{architecture}-{init}-{direction}"
+            config = replace(config, {"seed": seed, **({"steps": limits["steps"]} if limits else {})})
+            out = work / (f"translate-{architecture}-{init}-{direction}" + (f"-{seed}" if seed else ""))
             load_before = os.getloadavg()
             model, wall, cpu = timed(lambda c=config, o=out, p=pretrained: finetuned(p, data, o, c))
             steps = max([m.get("step", 0) for m in RunDir(out).read_metrics()] or [0])
             scores = score_translation(model, data, "test")
-            row = {"task": "translate", "model": f"{architecture.replace('_', '-')} translator", "init": init,
+            row = {"task": "translate", "model": f"{architecture.replace('_', '-')} translator", "init": init, "seed": seed,
                    "finetune_config": to_dict(model.config),  # a reused run's own
                    "finetune_steps": steps, "finetune_epochs": steps / math.ceil(len(data.train) / config.batch_size),
                    **limits, **finetune_timing(out, wall, cpu),
@@ -460,19 +506,20 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if row["task"] == "classify":
             latest[("classify", row["model"], row["init"], row["labels"], row["seed"])] = row
         elif row["task"] == "translate":
-            latest[("translate", row["model"], row["init"], row["direction"], row.get("finetune_steps"))] = row
+            latest[("translate", row["model"], row["init"], row["direction"], row.get("finetune_steps"),
+                    row.get("seed", 0))] = row
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for key, row in latest.items():
-        groups.setdefault(key[:4] if key[0] == "classify" else key, []).append(row)
+        groups.setdefault(key[:4] if key[0] == "classify" else key[:5], []).append(row)
     out = []
     for (task, model, init, key, *_), group in groups.items():
         values = [100 * r["accuracy"] for r in group] if task == "classify" else [r["bleu"] for r in group]
         line = {"task": task, "model": model, "init": init, "labels_or_direction": key,
                 "metric": "accuracy %" if task == "classify" else "BLEU", "mean": float(np.mean(values)),
                 "std": float(np.std(values)), "runs": len(values)}
-        if task == "translate":
-            (row,) = group
-            line |= {"chrf": row["chrf"], "example": row.get("example"), "finetune_seconds": row.get("finetune_seconds"),
+        if task == "translate":  # the first seed's example and budget; chrF averaged like BLEU
+            row = group[0]
+            line |= {"chrf": float(np.mean([r["chrf"] for r in group])), "chrf_std": float(np.std([r["chrf"] for r in group])), "example": row.get("example"), "finetune_seconds": row.get("finetune_seconds"),
                      "finetune_epochs": row.get("finetune_epochs"), "finetune_steps": row.get("finetune_steps"),
                      "load_average": (row.get("load_average_before") or [None])[0], "pretrain_text": row.get("pretrain_text"),
                      "pretrain_steps": row.get("pretrain_steps"), "pretrain_seconds": row.get("pretrain_seconds")}
@@ -504,8 +551,10 @@ def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
         pre = (f"{line['pretrain_text']}, {line['pretrain_steps']} steps, {line['pretrain_seconds']:.0f} s"
                if line.get("pretrain_text") else "—")
         example = line["example"][1] if line.get("example") else "—"
-        lines.append(f"| {line['labels_or_direction']} | {line['model']} | {line['init']} | {line['mean']:.1f} | "
-                     f"{line['chrf']:.1f} | {budget} | {pre} | {example} |")
+        bleu, chrf = (f"{line[mean]:.1f}" + (f" ± {line[std]:.1f} (n={line['runs']})" if line["runs"] > 1 else "")
+                      for mean, std in (("mean", "std"), ("chrf", "chrf_std")))
+        lines.append(f"| {line['labels_or_direction']} | {line['model']} | {line['init']} | {bleu} | {chrf} | "
+                     f"{budget} | {pre} | {example} |")
     lines += ["", "Pre-training runs: " + "; ".join(
         f"{name}: {r['pretrain_family']} on {r['pretrain_text']}, {r['pretrain_steps']} steps, {r['pretrain_seconds']:.0f} s"
         for name, r in pretraining.items())]
@@ -513,11 +562,12 @@ def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
 
 
 def merge(paths: list[str], out: str) -> None:
-    """Join the result files of separate runs (e.g. `--parts classify` and `--parts translate`) into one."""
-    runs = [json.loads(Path(p).read_text()) for p in paths]
-    rows = [row for run in runs for row in run["rows"]]
-    merged = {"runs": [{k: v for k, v in run.items() if k != "rows"} for run in runs], "summary": summarise(rows),
-              "rows": rows}
+    """Join the result files of separate runs (e.g. `--parts classify` and `--parts translate`) into one;
+    a file merged before (results/finetune.json itself) brings its runs along."""
+    files = [json.loads(Path(p).read_text()) for p in paths]
+    runs = [run for f in files for run in (f["runs"] if "runs" in f else [{k: v for k, v in f.items() if k != "rows"}])]
+    rows = [row for f in files for row in f["rows"]]
+    merged = {"runs": runs, "summary": summarise(rows), "rows": rows}
     Path(out).write_text(json.dumps(merged, indent=1, ensure_ascii=False, default=str) + "\n")
     print(markdown(merged["summary"], rows))
     print(f"wrote {out}")

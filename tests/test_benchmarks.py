@@ -180,3 +180,36 @@ def test_crossover_prefixes_are_whole_reviews():
     assert bench.prefix(text, 1000) == text
     steps, eval_every = bench.neural_length(train_tokens=10_000, tokens_per_step=100, passes=10, max_tokens=50_000)
     assert (steps, eval_every) == (600, 150)  # 500 steps capped by the tokens, rounded up to a multiple of 200
+
+
+def _translation_row(seed: int, bleu: float, chrf: float) -> dict:
+    return {"task": "translate", "model": "encoder-decoder translator", "init": "pretrained", "direction": "en->zh",
+            "finetune_steps": 100, "seed": seed, "bleu": bleu, "chrf": chrf, "example": ["a", f"b{seed}"],
+            "finetune_seconds": 10.0, "finetune_epochs": 1.0, "load_average_before": [1.0], "pretrain_text": None}
+
+
+def test_finetune_summary_averages_translator_seeds_and_keeps_steps_apart():
+    bench = _script("finetune")
+    rows = [_translation_row(0, 10.0, 20.0), _translation_row(1, 14.0, 22.0),
+            _translation_row(1, 12.0, 21.0),  # seed 1 measured again: the later row replaces the earlier
+            {**_translation_row(0, 3.0, 5.0), "finetune_steps": 50}]
+    summary = bench.summarise(rows)
+    (two,) = [line for line in summary if line["runs"] == 2]
+    assert (two["mean"], two["std"], two["chrf"], two["chrf_std"]) == (11.0, 1.0, 20.5, 0.5)
+    assert [(line["mean"], line["runs"]) for line in summary if line is not two] == [(3.0, 1)]  # other steps: own line
+    assert "11.0 ± 1.0 (n=2) | 20.5 ± 0.5 (n=2)" in bench.markdown(bench.summarise(rows), rows)
+
+
+def test_finetune_merge_keeps_the_runs_of_a_file_merged_before(tmp_path, monkeypatch):
+    bench = _script("finetune")
+    row = {"task": "classify", "model": "m", "init": "scratch", "labels": 100, "seed": 0, "accuracy": 0.5}
+    merged = tmp_path / "merged.json"
+    merged.write_text(json.dumps({"runs": [{"command": "first"}, {"command": "second"}], "summary": [],
+                                  "rows": [row]}))
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps({"command": "third", "rows": [{**row, "seed": 1, "accuracy": 0.7}]}))
+    out = tmp_path / "out.json"
+    bench.merge([str(merged), str(new)], str(out))
+    result = json.loads(out.read_text())
+    assert [run["command"] for run in result["runs"]] == ["first", "second", "third"]
+    assert [(s["mean"], s["runs"]) for s in result["summary"]] == [(60.0, 2)]
