@@ -446,7 +446,7 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
         pairs = data if direction == "forward" else data.reversed()
         example = examples[pairs.source_language]
         copy = tasks.CopyTranslator(pairs.source_language, pairs.target_language)
-        results.add({"task": "translate", "model": "copy the source", "init": "baseline",
+        results.add({"task": "translate", "model": "copy the source", "init": "baseline", "split": "disjoint",
                      **score_translation(copy, pairs, "test"), "example": [example, copy.translate([example])[0]]})
         rows = args.forward_rows if direction == "forward" else args.reverse_rows
         items = [item.split(":") for item in rows.split(",") if item]
@@ -461,6 +461,7 @@ def run_translation(args: argparse.Namespace, results: Results, work: Path) -> N
             steps = max([m.get("step", 0) for m in RunDir(out).read_metrics()] or [0])
             scores = score_translation(model, data, "test")
             row = {"task": "translate", "model": f"{architecture.replace('_', '-')} translator", "init": init, "seed": seed,
+                   "split": "disjoint",  # no test sentence in train, valid or pre-training text (labelled.disjoint_split)
                    "finetune_config": to_dict(model.config),  # a reused run's own
                    "finetune_steps": steps, "finetune_epochs": steps / math.ceil(len(data.train) / config.batch_size),
                    **limits, **finetune_timing(out, wall, cpu),
@@ -494,32 +495,40 @@ def seconds_per_step(pretrained: Any, data: Any, config: Any, out: Path, steps: 
     return float(np.median(gaps[len(gaps) // 2 :]))
 
 
+def split_of(row: dict[str, Any]) -> str:
+    """The Tatoeba split a translation row was measured on: rows before the disjoint split (2026-12-06)
+    carry no `split` and were measured on the old one, whose test sentences also occurred in train."""
+    return row.get("split", "overlapping")
+
+
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean, standard deviation and count over seeds of each (task, model, init, labels or direction).
 
-    A row measured again (the same model, init, labels and seed, or the same translator, direction
-    and number of steps) counts once: the later measurement replaces the earlier one. Translators
-    trained for different numbers of steps are separate lines.
+    A row measured again (the same model, init, labels and seed, or the same translator, direction,
+    split, number of steps and seed) counts once: the later measurement replaces the earlier one.
+    Translators trained for different numbers of steps, or on another split, are separate lines.
     """
     latest: dict[tuple, dict[str, Any]] = {}
     for row in rows:
         if row["task"] == "classify":
             latest[("classify", row["model"], row["init"], row["labels"], row["seed"])] = row
         elif row["task"] == "translate":
-            latest[("translate", row["model"], row["init"], row["direction"], row.get("finetune_steps"),
-                    row.get("seed", 0))] = row
+            latest[("translate", row["model"], row["init"], row["direction"], split_of(row),
+                    row.get("finetune_steps"), row.get("seed", 0))] = row
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for key, row in latest.items():
-        groups.setdefault(key[:4] if key[0] == "classify" else key[:5], []).append(row)
+        groups.setdefault(key[:4] if key[0] == "classify" else key[:6], []).append(row)
     out = []
-    for (task, model, init, key, *_), group in groups.items():
+    for (task, model, init, key, *split), group in groups.items():
         values = [100 * r["accuracy"] for r in group] if task == "classify" else [r["bleu"] for r in group]
         line = {"task": task, "model": model, "init": init, "labels_or_direction": key,
                 "metric": "accuracy %" if task == "classify" else "BLEU", "mean": float(np.mean(values)),
                 "std": float(np.std(values)), "runs": len(values)}
         if task == "translate":  # the first seed's example and budget; chrF averaged like BLEU
             row = group[0]
-            line |= {"chrf": float(np.mean([r["chrf"] for r in group])), "chrf_std": float(np.std([r["chrf"] for r in group])), "example": row.get("example"), "finetune_seconds": row.get("finetune_seconds"),
+            chrf = [r["chrf"] for r in group]
+            line |= {"split": split[0], "chrf": float(np.mean(chrf)), "chrf_std": float(np.std(chrf)),
+                     "example": row.get("example"), "finetune_seconds": row.get("finetune_seconds"),
                      "finetune_epochs": row.get("finetune_epochs"), "finetune_steps": row.get("finetune_steps"),
                      "load_average": (row.get("load_average_before") or [None])[0], "pretrain_text": row.get("pretrain_text"),
                      "pretrain_steps": row.get("pretrain_steps"), "pretrain_seconds": row.get("pretrain_seconds")}
@@ -553,7 +562,7 @@ def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
         example = line["example"][1] if line.get("example") else "—"
         bleu, chrf = (f"{line[mean]:.1f}" + (f" ± {line[std]:.1f} (n={line['runs']})" if line["runs"] > 1 else "")
                       for mean, std in (("mean", "std"), ("chrf", "chrf_std")))
-        lines.append(f"| {line['labels_or_direction']} | {line['model']} | {line['init']} | {bleu} | {chrf} | "
+        lines.append(f"| {line['labels_or_direction']} ({line['split']} split) | {line['model']} | {line['init']} | {bleu} | {chrf} | "
                      f"{budget} | {pre} | {example} |")
     lines += ["", "Pre-training runs: " + "; ".join(
         f"{name}: {r['pretrain_family']} on {r['pretrain_text']}, {r['pretrain_steps']} steps, {r['pretrain_seconds']:.0f} s"

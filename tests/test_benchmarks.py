@@ -197,7 +197,10 @@ def test_finetune_summary_averages_translator_seeds_and_keeps_steps_apart():
     (two,) = [line for line in summary if line["runs"] == 2]
     assert (two["mean"], two["std"], two["chrf"], two["chrf_std"]) == (11.0, 1.0, 20.5, 0.5)
     assert [(line["mean"], line["runs"]) for line in summary if line is not two] == [(3.0, 1)]  # other steps: own line
-    assert "11.0 ± 1.0 (n=2) | 20.5 ± 0.5 (n=2)" in bench.markdown(bench.summarise(rows), rows)
+    assert "| en->zh (overlapping split) | encoder-decoder translator | pretrained | 11.0 ± 1.0 (n=2) | 20.5 ± 0.5 (n=2) |" \
+        in bench.markdown(summary, rows)  # rows without a split were measured before the disjoint one
+    disjoint = bench.summarise([{**row, "split": "disjoint"} for row in rows[:3]] + rows[:3])
+    assert sorted((line["split"], line["runs"]) for line in disjoint) == [("disjoint", 2), ("overlapping", 2)]
 
 
 def test_finetune_merge_keeps_the_runs_of_a_file_merged_before(tmp_path, monkeypatch):
