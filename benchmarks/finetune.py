@@ -365,7 +365,8 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
     sizes = args.pretrain_words.split(",")
     for backbone in args.backbones.split(","):
         twin_size = "mr" if args.scratch_twin == "mr" else sizes[-1]
-        twin, twin_info = pretrain_on(args, backbone, twin_size, data, imdb, work)
+        pretrained_by_size = {twin_size: pretrain_on(args, backbone, twin_size, data, imdb, work)}  # once: CPU time kept
+        twin, twin_info = pretrained_by_size[twin_size]
         tag = f"pays-{backbone}" + ("" if args.scratch_twin == "mr" else f"-{twin_size}")
         for count in counts:  # scratch does not depend on the pre-training text: once per label count
             choice, rows = select_on_valid(args, data, work, tag, twin, count, "scratch", False)
@@ -374,7 +375,9 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
                              "labels": count or len(data.train), "pretrain_text": None,
                              "scratch_twin_of": twin_info["pretrain_text"], **choice, **row})
         for size in sizes:
-            pretrained, info = pretrain_on(args, backbone, size, data, imdb, work)
+            if size not in pretrained_by_size:
+                pretrained_by_size[size] = pretrain_on(args, backbone, size, data, imdb, work)
+            pretrained, info = pretrained_by_size[size]
             results.add({"task": "pretrain", "model": backbone, **info})
             words = info["pretrain_words"]
             for count in counts if size in ("mr", sizes[-1]) else curve_counts:
