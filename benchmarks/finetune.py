@@ -84,14 +84,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pretrain-word-budget", type=float, default=2.5e7,
                         help="classify-imdb: Word2Vec passes over its text, capped at this many words in all (1-5)")
     parser.add_argument("--backbone-lrs", default="3e-4,1e-3",
-                        help="classify-imdb: backbone learning rates tried; the best mean valid accuracy is chosen")
+                        help="classify-imdb: backbone learning rates tried, each as LR or LR:EPOCH_MULTIPLIER; the "
+                             "best mean valid accuracy is chosen")
+    parser.add_argument("--pooling", default="auto", choices=("auto", "mean", "last", "cnn"),
+                        help="classify-imdb: how the classifier pools the backbone's states (cnn: Kim 2014)")
+    parser.add_argument("--head-dropout", type=float, default=0.3, help="classify-imdb: dropout before the head")
     parser.add_argument("--static-grid", default="1e-3:1,1e-2:1,1e-2:4",
                         help="classify-imdb: frozen backbone: head learning rate:epoch multiplier candidates")
     parser.add_argument("--curve-label-counts", default="1000",
                         help="classify-imdb: label counts at the intermediate pre-training sizes (the gain curve)")
-    parser.add_argument("--scratch-twin", default="largest", choices=("largest", "mr"),
+    parser.add_argument("--scratch-twin", default="largest", choices=("largest", "mr", "none"),
                         help="classify-imdb: the scratch row's network and tokenizer: those of the model pre-trained "
-                             "on the last --pretrain-words size, or on MR's text")
+                             "on the last --pretrain-words size, or on MR's text; none: no scratch rows (a run that "
+                             "adds a point to the gain curve)")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary one)")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
     return parser.parse_args()
@@ -167,13 +172,17 @@ PRETRAIN = {
                                           "min_learning_rate": 1e-4, "warmup_steps": 30}),
 }
 BUDGET_KEYS = {"epochs", "steps"}
-# The LMs on imdb-unsup: each one's vocabulary and budget there, sized to about one pass in well under
-# an hour of 2 cores (timings in the results rows). The GRU keeps every word seen 3 times behind a
-# sampled softmax, as on PTB; the Transformer's full softmax is the cost, so it keeps words seen 50 times.
-IMDB_PRETRAIN = {
+# The LMs' pre-training in the classify-imdb part: each one's vocabulary and budget, sized to about one
+# pass over imdb-unsup in well under an hour of 2 cores (timings in the results rows), and the same for
+# every text, MR's own included, so that the gain curve compares texts at equal compute. The GRU keeps
+# every word seen 3 times behind a sampled softmax, as on PTB; the Transformer's full softmax is the
+# cost, so it keeps words seen 50 times.
+PAYS_PRETRAIN = {
     "rnnlm": {"min_count": 3, "sampled_softmax": 1024, "steps": 8000, "eval_every": 2000, "eval_batches": 10},
     "transformer": {"min_count": 50, "steps": 5000, "eval_every": 1000, "eval_batches": 10},
 }
+CLASSIFIER_NAMES = {"auto": "classifier", "mean": "mean-pooled classifier", "last": "last-state classifier",
+                    "cnn": "CNN classifier"}  # by --pooling
 VALID_REVIEWS = 100  # imdb-unsup valid reviews on which a pre-trained LM's open-vocabulary bits/char is recorded
 
 
@@ -183,8 +192,11 @@ def pretrain(name: str, corpus: lmzoo.Corpus, work: Path, scale: float, side: st
     overrides = {k: (type(v)(max(1, v * scale)) if k in BUDGET_KEYS else v) for k, v in {**overrides, **(budget or {})}.items()}
     run = RunDir(work / f"pretrain-{name}-{corpus.name}")
     # A finished pre-training run is reused (its timing.json keeps its training time; CPU time is
-    # recorded only by the call that trains it).
+    # recorded only by the call that trains it), if it was made with these settings.
     reused = run.is_complete()
+    if reused and (changed := {k for k, v in overrides.items() if run.read_config()["config"].get(k) != v}):
+        raise SystemExit(f"{run.path} holds a finished pre-training with other {', '.join(sorted(changed))}: "
+                         "give another --work, or delete it")
     cpu = time.process_time()
     model = lmzoo.load(run.path) if reused else lmzoo.train(family, corpus, run.path, **overrides)
     cpu = None if reused else time.process_time() - cpu
@@ -288,6 +300,16 @@ def words_prefix(corpus: lmzoo.Corpus, words: int | None) -> lmzoo.Corpus:
     return dataclasses.replace(corpus, name=f"{corpus.name}-{words:.0e}".replace("+0", ""), train="".join(kept))
 
 
+def candidate_grid(args: argparse.Namespace, freeze: bool) -> list[dict[str, float]]:
+    """The settings `select_on_valid` tries: `--static-grid` LR:EPOCH_MULTIPLIER items for a frozen
+    backbone, `--backbone-lrs` LR[:EPOCH_MULTIPLIER] items (multiplier 1 if left out) for a trained one."""
+    if freeze:
+        return [dict(zip(("learning_rate", "epochs_times"), map(float, item.split(":")), strict=True))
+                for item in args.static_grid.split(",")]
+    return [dict(zip(("backbone_learning_rate", "epochs_times"), map(float, f"{item}:1".split(":")[:2]), strict=True))
+            for item in args.backbone_lrs.split(",")]
+
+
 def select_on_valid(args: argparse.Namespace, data: LabelledData, work: Path, tag: str, pretrained: Any,
                     count: int | None, init: str, freeze: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fine-tune every candidate setting over the seeds, choose the one with the best mean valid
@@ -297,18 +319,14 @@ def select_on_valid(args: argparse.Namespace, data: LabelledData, work: Path, ta
     (`--static-grid`, a linear head on frozen features needs far more steps than fine-tuning);
     a trained backbone tries backbone learning rates (`--backbone-lrs`).
     """
-    if freeze:
-        grid = [dict(zip(("learning_rate", "epochs_times"), map(float, item.split(":")), strict=True))
-                for item in args.static_grid.split(",")]
-    else:
-        grid = [{"backbone_learning_rate": float(x), "epochs_times": 1.0} for x in args.backbone_lrs.split(",")]
     candidates = []
-    for setting in grid:
+    for setting in candidate_grid(args, freeze):
         runs = []
         for seed in range(args.seeds):
             budget = classify_budget(count, args.scale, setting.get("backbone_learning_rate", 3e-4))
             budget |= {k: v for k, v in setting.items() if k == "learning_rate"}
-            budget["epochs"] *= setting["epochs_times"]
+            budget |= {"epochs": budget["epochs"] * setting["epochs_times"], "pooling": args.pooling,
+                       "dropout": args.head_dropout}
             config = replace(tasks.PRESETS["default"], {**budget, "init": init, "freeze": freeze,
                                                          "max_examples": count, "seed": seed})
             name = "-".join(f"{v:g}" for v in setting.values())
@@ -334,7 +352,7 @@ def pretrain_on(args: argparse.Namespace, backbone: str, size: str, data: Labell
 
     text = as_text_corpus(data) if size == "mr" else words_prefix(imdb, None if size == "all" else int(float(size)))
     words = count_words(text.train)
-    budget = {} if size == "mr" else dict(IMDB_PRETRAIN.get(backbone, {}))
+    budget = dict(PAYS_PRETRAIN.get(backbone, {}))
     if backbone == "word2vec":  # passes over the text, capped at --pretrain-word-budget words in all
         budget = {"epochs": max(1, min(5, round(args.pretrain_word_budget / words)))}
     pretrained, info = pretrain(backbone, text, work, args.scale, budget=budget)
@@ -355,7 +373,8 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
 
     The scratch twin is the network and tokenizer of the model pre-trained on the last size of
     `--pretrain-words` (`--scratch-twin largest`), with fresh weights: it differs from its pre-trained
-    row only in the pre-training. (`--scratch-twin mr` builds it from the model pre-trained on MR's text.)
+    row only in the pre-training. (`--scratch-twin mr` builds it from the model pre-trained on MR's text;
+    `none` runs no scratch rows.)
     """
     data = load_task_data("rt-polarity", args.data_dir)
     imdb = lmzoo.load_corpus("imdb-unsup", args.data_dir)
@@ -366,11 +385,13 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
         twin_size = "mr" if args.scratch_twin == "mr" else sizes[-1]
         pretrained_by_size = {twin_size: pretrain_on(args, backbone, twin_size, data, imdb, work)}  # once: CPU time kept
         twin, twin_info = pretrained_by_size[twin_size]
-        tag = f"pays-{backbone}" + ("" if args.scratch_twin == "mr" else f"-{twin_size}")
-        for count in counts:  # scratch does not depend on the pre-training text: once per label count
+        pooled = "" if args.pooling == "auto" else f"-{args.pooling}"  # run folders and row names keep poolings apart
+        classifier = f"{backbone} {CLASSIFIER_NAMES[args.pooling]}"
+        tag = f"pays-{backbone}{pooled}" + ("" if args.scratch_twin == "mr" else f"-{twin_size}")
+        for count in counts if args.scratch_twin != "none" else []:  # scratch: once per label count
             choice, rows = select_on_valid(args, data, work, tag, twin, count, "scratch", False)
             for row in rows:
-                results.add({"task": "classify", "model": f"{backbone} classifier (chosen on valid)", "init": "scratch",
+                results.add({"task": "classify", "model": f"{classifier} (chosen on valid)", "init": "scratch",
                              "labels": count or len(data.train), "pretrain_text": None,
                              "scratch_twin_of": twin_info["pretrain_text"], **choice, **row})
         for size in sizes:
@@ -381,9 +402,9 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
             words = info["pretrain_words"]
             for count in counts if size in ("mr", sizes[-1]) else curve_counts:
                 for freeze in (True, False):
-                    choice, rows = select_on_valid(args, data, work, f"pays-{backbone}-{size}", pretrained, count,
+                    choice, rows = select_on_valid(args, data, work, f"pays-{backbone}{pooled}-{size}", pretrained, count,
                                                    "pretrained", freeze)
-                    name = (f"{backbone} classifier ({'static' if freeze else 'fine-tuned'}, pre-trained on "
+                    name = (f"{classifier} ({'static' if freeze else 'fine-tuned'}, pre-trained on "
                             f"{info['pretrain_corpus']}, {words / 1e6:.2g} M words)")
                     for row in rows:
                         results.add({"task": "classify", "model": name, "init": "pretrained",

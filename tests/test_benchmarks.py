@@ -216,3 +216,25 @@ def test_finetune_merge_keeps_the_runs_of_a_file_merged_before(tmp_path, monkeyp
     result = json.loads(out.read_text())
     assert [run["command"] for run in result["runs"]] == ["first", "second", "third"]
     assert [(s["mean"], s["runs"]) for s in result["summary"]] == [(60.0, 2)]
+
+
+def test_finetune_candidate_grids_and_pretraining_reuse(tmp_path):
+    """The settings chosen on valid, and a finished pre-training reused only with the settings asked for
+    (a run with other settings in --work once stood in silently for the one asked for)."""
+    import argparse
+
+    from lmzoo.datasets.labelled import as_text_corpus, load_task_data
+
+    bench = _script("finetune")
+    args = argparse.Namespace(static_grid="1e-2:4,3e-2:16", backbone_lrs="3e-4,1e-3:4")
+    assert bench.candidate_grid(args, freeze=True) == [{"learning_rate": 1e-2, "epochs_times": 4.0},
+                                                       {"learning_rate": 3e-2, "epochs_times": 16.0}]
+    assert bench.candidate_grid(args, freeze=False) == [{"backbone_learning_rate": 3e-4, "epochs_times": 1.0},
+                                                        {"backbone_learning_rate": 1e-3, "epochs_times": 4.0}]
+    text = as_text_corpus(load_task_data("rt-polarity-sample"))
+    _, info = bench.pretrain("word2vec", text, tmp_path, scale=1.0, budget={"epochs": 1, "dimension": 8})
+    assert info["pretrain_config"]["epochs"] == 1 and info["pretrain_cpu_seconds"] is not None
+    _, again = bench.pretrain("word2vec", text, tmp_path, scale=1.0, budget={"epochs": 1, "dimension": 8})
+    assert again["pretrain_cpu_seconds"] is None  # reused, not trained again
+    with pytest.raises(SystemExit, match="other epochs"):
+        bench.pretrain("word2vec", text, tmp_path, scale=1.0, budget={"epochs": 2, "dimension": 8})

@@ -171,6 +171,29 @@ def test_pretrained_word_lm_states_do_not_saturate(tmp_path):
     assert model.network.pooling == "last"
 
 
+def test_cnn_pooling_ignores_padding_and_round_trips(word2vec_run, tmp_path):
+    """Kim (2014)'s CNN over frozen word vectors: the padding after a sentence changes nothing (the
+    states are zeroed there and the ReLU maxima cannot come from it), only the convolutions and the head
+    train, and the saved classifier gives the same logits."""
+    from lmzoo import load
+    from lmzoo.config import replace
+    from lmzoo.models import tasks
+    from lmzoo.models.tasks.classify import SequenceClassifier
+
+    backbone = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(10, 8)])
+    network = SequenceClassifier(backbone, num_labels=2, pooling="cnn")
+    short, long = np.array([[5, 6, 7, 0]]), np.array([[5, 6, 7] + [0] * 20])
+    np.testing.assert_allclose(np.asarray(network(short)), np.asarray(network(long)), atol=1e-6)
+    assert not np.allclose(np.asarray(network(short)), np.asarray(network(np.array([[5, 6, 8, 0]]))))
+
+    config = replace(tasks.PRESETS["quick"], {"pooling": "cnn", "freeze": True, "epochs": 1.0})
+    model = tasks.finetune(load(word2vec_run), load_task_data("rt-polarity-sample"), tmp_path / "cnn", config)
+    trainable = {v.path.split("/")[-2] for v in model.network.trainable_variables}
+    assert trainable == {"conv3", "conv4", "conv5", "head"}
+    ids = model.ids(["a moving , funny film .", "dull ."])
+    np.testing.assert_allclose(np.asarray(load(tmp_path / "cnn").network(ids)), np.asarray(model.network(ids)), atol=1e-6)
+
+
 def test_classify_end_to_end_with_cli(word2vec_run, tmp_path, capsys):
     from lmzoo import load
 

@@ -17,11 +17,16 @@ from lmzoo.models.tasks.encoding import encode, pad
 from lmzoo.protocols import Backbone
 from lmzoo.runs import RunDir
 
+CNN_WIDTHS, CNN_FILTERS = (3, 4, 5), 100  # Kim (2014): 100 filters of each width
+
 
 @keras.saving.register_keras_serializable(package="lmzoo")
 class SequenceClassifier(keras.Model):
     """A backbone's states, pooled over each sentence, to label logits.
 
+    Pooling: "mean" over the real tokens, "last" (the state after the last one: causal backbones), or
+    "cnn": Kim (2014)'s sentence CNN, convolutions of widths 3, 4 and 5 (100 ReLU filters each) over the
+    states, each filter's maximum over time (over word vectors this is Kim's CNN-static / non-static).
     The optional second learning rate applies to the backbone's weights (TensorFlow backend).
 
     Example:
@@ -37,6 +42,8 @@ class SequenceClassifier(keras.Model):
         self.backbone_learning_rate = backbone_learning_rate
         self.head_dropout = keras.layers.Dropout(dropout)
         self.head = keras.layers.Dense(num_labels, name="head")
+        self.convolutions = [keras.layers.Conv1D(CNN_FILTERS, width, padding="same", activation="relu", name=f"conv{width}")
+                             for width in CNN_WIDTHS] if pooling == "cnn" else []
         self.backbone_optimizer: keras.optimizers.Optimizer | None = None
 
     def call(self, ids: Any, training: bool | None = None) -> Any:
@@ -45,6 +52,10 @@ class SequenceClassifier(keras.Model):
         if self.pooling == "last":  # the state after the last real token
             last = ops.maximum(ops.sum(ops.cast(real, "int32"), axis=1) - 1, 0)
             pooled = ops.take_along_axis(states, ops.reshape(last, (-1, 1, 1)), axis=1)[:, 0]
+        elif self.pooling == "cnn":
+            mask = ops.expand_dims(ops.cast(real, states.dtype), -1)
+            features = ops.concatenate([conv(states * mask) for conv in self.convolutions], axis=-1)
+            pooled = ops.max(features * mask, axis=1)  # ReLU features are >= 0: zeroed padding never wins
         else:
             mask = ops.expand_dims(ops.cast(real, states.dtype), -1)
             pooled = ops.sum(states * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)

@@ -21,7 +21,8 @@ class FinetuneConfig:
             network) or "encoder_decoder" (`AttentionTranslator`).
         direction: "reverse" translates target → source.
         init: "pretrained", or "scratch" (the same architecture, fresh weights: the baseline).
-        freeze, pooling, dropout: classification: train only the head; "mean" or "last" pooling.
+        freeze, pooling, dropout: classification: train only the head (with "cnn", its convolutions too);
+            "mean", "last" or "cnn" (Kim 2014's convolutions, max over time) pooling; the head's dropout.
         learning_rate, min_learning_rate: Adam's rate; translation may decay it (cosine) to the minimum.
         backbone_learning_rate: the backbone's own rate (None: `learning_rate` for every weight).
         source_tokenizer, source_min_count: the encoder–decoder's source side: the run's tokenizer
@@ -45,7 +46,7 @@ class FinetuneConfig:
     direction: Literal["forward", "reverse"] = "forward"  # reverse: translate target → source
     init: Literal["pretrained", "scratch"] = "pretrained"  # scratch: same architecture, fresh weights
     freeze: bool = False  # classification: train only the head
-    pooling: Literal["auto", "mean", "last"] = "auto"  # auto: mean (every backbone has it)
+    pooling: Literal["auto", "mean", "last", "cnn"] = "auto"  # auto: mean (every backbone has it)
     dropout: float = 0.1
     learning_rate: float = 1e-3
     # translation: cosine decay from learning_rate to this over the run (None: constant learning_rate)
