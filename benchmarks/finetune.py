@@ -89,6 +89,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pooling", default="auto", choices=("auto", "mean", "last", "cnn"),
                         help="classify-imdb: how the classifier pools the backbone's states (cnn: Kim 2014)")
     parser.add_argument("--head-dropout", type=float, default=0.3, help="classify-imdb: dropout before the head")
+    parser.add_argument("--variant", default="",
+                        help="classify-imdb: words added to every row's model name, so that a variant of the "
+                             "pre-training (e.g. '5 passes') is summarised apart from the default rows")
     parser.add_argument("--static-grid", default="1e-3:1,1e-2:1,1e-2:4",
                         help="classify-imdb: frozen backbone: head learning rate:epoch multiplier candidates")
     parser.add_argument("--curve-label-counts", default="1000",
@@ -387,11 +390,12 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
         twin, twin_info = pretrained_by_size[twin_size]
         pooled = "" if args.pooling == "auto" else f"-{args.pooling}"  # run folders and row names keep poolings apart
         classifier = f"{backbone} {CLASSIFIER_NAMES[args.pooling]}"
+        variant = f", {args.variant}" if args.variant else ""
         tag = f"pays-{backbone}{pooled}" + ("" if args.scratch_twin == "mr" else f"-{twin_size}")
         for count in counts if args.scratch_twin != "none" else []:  # scratch: once per label count
             choice, rows = select_on_valid(args, data, work, tag, twin, count, "scratch", False)
             for row in rows:
-                results.add({"task": "classify", "model": f"{classifier} (chosen on valid)", "init": "scratch",
+                results.add({"task": "classify", "model": f"{classifier} (chosen on valid{variant})", "init": "scratch",
                              "labels": count or len(data.train), "pretrain_text": None,
                              "scratch_twin_of": twin_info["pretrain_text"], **choice, **row})
         for size in sizes:
@@ -405,7 +409,7 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
                     choice, rows = select_on_valid(args, data, work, f"pays-{backbone}{pooled}-{size}", pretrained, count,
                                                    "pretrained", freeze)
                     name = (f"{classifier} ({'static' if freeze else 'fine-tuned'}, pre-trained on "
-                            f"{info['pretrain_corpus']}, {words / 1e6:.2g} M words)")
+                            f"{info['pretrain_corpus']}, {words / 1e6:.2g} M words{variant})")
                     for row in rows:
                         results.add({"task": "classify", "model": name, "init": "pretrained",
                                      "labels": count or len(data.train), **info, **choice, **row})
