@@ -49,15 +49,14 @@ class SequenceClassifier(keras.Model):
     def call(self, ids: Any, training: bool | None = None) -> Any:
         states = self.backbone(ids, training=training)  # (batch, time, hidden)
         real = ops.not_equal(ids, PAD)
+        mask = ops.expand_dims(ops.cast(real, states.dtype), -1)  # (batch, time, 1): 0 at padding
         if self.pooling == "last":  # the state after the last real token
             last = ops.maximum(ops.sum(ops.cast(real, "int32"), axis=1) - 1, 0)
             pooled = ops.take_along_axis(states, ops.reshape(last, (-1, 1, 1)), axis=1)[:, 0]
         elif self.pooling == "cnn":
-            mask = ops.expand_dims(ops.cast(real, states.dtype), -1)
             features = ops.concatenate([conv(states * mask) for conv in self.convolutions], axis=-1)
             pooled = ops.max(features * mask, axis=1)  # ReLU features are >= 0: zeroed padding never wins
         else:
-            mask = ops.expand_dims(ops.cast(real, states.dtype), -1)
             pooled = ops.sum(states * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
         return self.head(self.head_dropout(pooled, training=training))  # (batch, labels)
 
