@@ -320,7 +320,7 @@ def select_on_valid(args: argparse.Namespace, data: LabelledData, work: Path, ta
 
     Candidates: a frozen backbone (static) tries head learning rates and epoch multipliers
     (`--static-grid`, a linear head on frozen features needs far more steps than fine-tuning);
-    a trained backbone tries backbone learning rates (`--backbone-lrs`).
+    a trained backbone tries backbone learning rates, with epoch multipliers if given (`--backbone-lrs`).
     """
     candidates = []
     for setting in candidate_grid(args, freeze):
