@@ -184,8 +184,8 @@ PAYS_PRETRAIN = {
     "rnnlm": {"min_count": 3, "sampled_softmax": 1024, "steps": 8000, "eval_every": 2000, "eval_batches": 10},
     "transformer": {"min_count": 50, "steps": 5000, "eval_every": 1000, "eval_batches": 10},
 }
-CLASSIFIER_NAMES = {"auto": "classifier", "mean": "mean-pooled classifier", "last": "last-state classifier",
-                    "cnn": "CNN classifier"}  # by --pooling
+# Row names by --pooling; "auto" and "mean" pool alike, so their rows share the plain name.
+CLASSIFIER_NAMES = {"last": "last-state classifier", "cnn": "CNN classifier"}
 VALID_REVIEWS = 100  # imdb-unsup valid reviews on which a pre-trained LM's open-vocabulary bits/char is recorded
 
 
@@ -389,7 +389,7 @@ def run_pretraining_pays(args: argparse.Namespace, results: Results, work: Path)
         pretrained_by_size = {twin_size: pretrain_on(args, backbone, twin_size, data, imdb, work)}  # once: CPU time kept
         twin, twin_info = pretrained_by_size[twin_size]
         pooled = "" if args.pooling == "auto" else f"-{args.pooling}"  # run folders and row names keep poolings apart
-        classifier = f"{backbone} {CLASSIFIER_NAMES[args.pooling]}"
+        classifier = f"{backbone} {CLASSIFIER_NAMES.get(args.pooling, 'classifier')}"
         variant = f", {args.variant}" if args.variant else ""
         tag = f"pays-{backbone}{pooled}" + ("" if args.scratch_twin == "mr" else f"-{twin_size}")
         for count in counts if args.scratch_twin != "none" else []:  # scratch: once per label count
